@@ -1,0 +1,66 @@
+"""The audit as a library call: connect, read a snapshot, run the checks, return a report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import psycopg
+
+from seqdoctor.catalog.connection import Timeouts, audit_session, connect
+from seqdoctor.catalog.filters import Filters
+from seqdoctor.catalog.read import ReadOptions, read_snapshot
+from seqdoctor.checks import REGISTRY, Settings, run_checks
+from seqdoctor.errors import ConnectionFailed, UsageError
+from seqdoctor.report import Report
+
+
+def audit(
+    target: str | psycopg.Connection[tuple[object, ...]] = "",
+    *,
+    schemas: Sequence[str] = (),
+    exclude_schemas: Sequence[str] = (),
+    tables: Sequence[str] = (),
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    warning: float = 0.75,
+    critical: float = 0.90,
+    lock_timeout: float = 2.0,
+    statement_timeout: float = 30.0,
+    allow_seqscan: bool = False,
+) -> Report:
+    """Audit every sequence of one database and return the report.
+
+    *target* is a libpq connection string (URI, ``key=value``, ``service=``;
+    empty means the PG* environment) or an open psycopg connection, which is
+    left open and as it was. Thresholds are fractions (0.75 is 75 %).
+    """
+    if not 0 < warning <= critical <= 1:
+        raise UsageError("thresholds must satisfy 0 < warning <= critical <= 1")
+    checks = REGISTRY.select(select, ignore)
+    filters = Filters(tuple(schemas), tuple(exclude_schemas), tuple(tables))
+    options = ReadOptions(Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan)
+    settings = Settings(warning, critical)
+    started = time.monotonic()
+    checked_at = datetime.now(UTC)
+    with ExitStack() as stack:
+        conn = target if isinstance(target, psycopg.Connection) else stack.enter_context(connect(target))
+        try:
+            with audit_session(conn):
+                snapshot = read_snapshot(conn, options)
+        except psycopg.OperationalError as error:
+            raise ConnectionFailed(f"lost the connection: {error}".splitlines()[0]) from None
+    if filters.active and not snapshot.sequences and not snapshot.uses:
+        raise UsageError(f"nothing matches {filters.describe()}")
+    return Report(
+        tool_version=version("seqdoctor"),
+        checked_at=checked_at,
+        duration_seconds=time.monotonic() - started,
+        snapshot=snapshot,
+        findings=tuple(run_checks(snapshot, settings, checks)),
+        settings=settings,
+        checks=tuple(c.code for c in checks),
+    )

@@ -1,0 +1,86 @@
+"""Opening connections the way libpq users expect, and read-only transactions that cannot hurt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from seqdoctor.errors import ConnectionFailed, UsageError
+
+APPLICATION_NAME = "seqdoctor"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on every transaction the audit opens, in seconds."""
+
+    lock: float = 2.0
+    statement: float = 30.0
+
+
+def connect(conninfo: str = "", *, connect_timeout: int = 10) -> psycopg.Connection[tuple[object, ...]]:
+    """Connect with anything libpq accepts: a URI, ``key=value`` pairs, ``service=``, PG* variables.
+
+    An empty *conninfo* means "whatever the environment says", as with psql.
+    Failures become :class:`ConnectionFailed` with libpq's own message.
+    """
+    try:
+        return psycopg.connect(
+            conninfo,
+            autocommit=True,
+            application_name=APPLICATION_NAME,
+            connect_timeout=connect_timeout,
+        )
+    except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
+        raise UsageError(f"invalid connection string: {_first_line(error)}") from None
+    except psycopg.OperationalError as error:
+        raise ConnectionFailed(f"cannot connect: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    # libpq prefixes "connection failed: " and may list one attempt per address;
+    # the last line names the reason.
+    return lines[-1] if lines else type(error).__name__
+
+
+@contextmanager
+def read_only_transaction(
+    conn: psycopg.Connection[tuple[object, ...]], timeouts: Timeouts
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """One short READ ONLY transaction whose locks wait at most ``timeouts.lock``.
+
+    The timeouts are SET LOCAL, so a connection handed to us by a library user
+    keeps its own settings once the transaction ends.
+    """
+    with conn.transaction():
+        conn.execute(
+            sql.SQL(
+                "SELECT set_config('lock_timeout', {lock}, true),"
+                " set_config('statement_timeout', {statement}, true)"
+            ).format(
+                lock=sql.Literal(f"{int(timeouts.lock * 1000)}ms"),
+                statement=sql.Literal(f"{int(timeouts.statement * 1000)}ms"),
+            )
+        )
+        yield conn
+
+
+@contextmanager
+def audit_session(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Put *conn* in autocommit, read-only mode for the audit, and restore it afterwards."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise UsageError("the audit needs a connection that is not inside a transaction")
+    saved = (conn.autocommit, conn.read_only)
+    conn.autocommit, conn.read_only = True, True
+    try:
+        yield conn
+    finally:
+        if not conn.closed:
+            conn.autocommit, conn.read_only = saved

@@ -1,0 +1,62 @@
+"""Which schemas and tables an audit looks at: ``--schema``, ``--exclude-schema``, ``--table``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from seqdoctor.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Glob patterns (``*``, ``?``, ``[abc]``), matched case-sensitively against raw names.
+
+    A ``--table`` pattern containing a dot matches ``schema.table``; without one
+    it matches the table name in any schema.
+
+    >>> f = Filters(schemas=("shop*",), tables=("order?",))
+    >>> f.includes_table("shop_eu", "orders"), f.includes_table("public", "orders")
+    (True, False)
+    >>> Filters(tables=("public.*",)).includes_table("public", "users")
+    True
+    """
+
+    schemas: Sequence[str] = ()
+    exclude_schemas: Sequence[str] = ()
+    tables: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        for option, patterns in (
+            ("--schema", self.schemas),
+            ("--exclude-schema", self.exclude_schemas),
+            ("--table", self.tables),
+        ):
+            for pattern in patterns:
+                if not pattern.strip():
+                    raise UsageError(f"{option} needs a non-empty pattern")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.schemas or self.exclude_schemas or self.tables)
+
+    def includes_schema(self, schema: str) -> bool:
+        if self.schemas and not any(fnmatchcase(schema, p) for p in self.schemas):
+            return False
+        return not any(fnmatchcase(schema, p) for p in self.exclude_schemas)
+
+    def includes_table(self, schema: str, table: str) -> bool:
+        if not self.includes_schema(schema):
+            return False
+        if not self.tables:
+            return True
+        return any(
+            fnmatchcase(f"{schema}.{table}" if "." in p else table, p) for p in self.tables
+        )
+
+    def describe(self) -> str:
+        parts = [f"--schema {p}" for p in self.schemas]
+        parts += [f"--exclude-schema {p}" for p in self.exclude_schemas]
+        parts += [f"--table {p}" for p in self.tables]
+        return " ".join(parts)

@@ -1,0 +1,277 @@
+"""What the audit reads from a database: frozen, typed rows and the snapshot that holds them.
+
+Field names equal the column aliases of the SQL files in ``queries/``, so
+psycopg's ``class_row`` builds these objects directly. Nothing here touches a
+connection: the checks import this module and stay pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+# Range of the integer types a sequence can be declared AS, and columns it can feed.
+TYPE_RANGES: Mapping[str, tuple[int, int]] = {
+    "int2": (-(2**15), 2**15 - 1),
+    "int4": (-(2**31), 2**31 - 1),
+    "int8": (-(2**63), 2**63 - 1),
+}
+TYPE_NAMES: Mapping[str, str] = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
+# Types whose values can be compared with a sequence's: probes run only on these.
+NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
+
+
+class ColumnKind(StrEnum):
+    """How a column gets its values from a sequence."""
+
+    SERIAL = "serial"  # DEFAULT nextval() on a sequence OWNED BY the column
+    IDENTITY = "identity"  # GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY
+    DEFAULT = "default"  # DEFAULT nextval() on a sequence the column does not own
+
+
+@dataclass(frozen=True)
+class SequenceState:
+    """A sequence's definition and, when it could be read, its position."""
+
+    oid: int
+    schema: str
+    name: str
+    type_name: str  # int2 | int4 | int8
+    start_value: int
+    increment_by: int
+    min_value: int
+    max_value: int
+    cycle: bool
+    cache_size: int
+    readable: bool  # the role may read the position (USAGE on the schema, SELECT on it)
+    last_value: int | None = None
+    is_called: bool | None = None
+
+    @property
+    def data_type(self) -> str:
+        return TYPE_NAMES[self.type_name]
+
+    @property
+    def ascending(self) -> bool:
+        return self.increment_by > 0
+
+    @property
+    def limit(self) -> int:
+        """The last value it can hand out in its own direction (MAXVALUE, or MINVALUE descending)."""
+        return self.max_value if self.ascending else self.min_value
+
+    @property
+    def origin(self) -> int:
+        """The end of its range it counts away from (MINVALUE ascending, MAXVALUE descending)."""
+        return self.min_value if self.ascending else self.max_value
+
+    @property
+    def position_known(self) -> bool:
+        return self.last_value is not None and self.is_called is not None
+
+    @property
+    def next_value(self) -> int | None:
+        """What the next ``nextval()`` returns: None when unknown or when it would fail.
+
+        ``last_value`` is the last value handed out when ``is_called``, and the
+        next one to hand out when not (a fresh sequence, or ``setval(s, v, false)``).
+
+        >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 10, False, 1, True, 10, True)
+        >>> s.next_value is None  # at MAXVALUE and not cycling
+        True
+        >>> from dataclasses import replace
+        >>> replace(s, cycle=True).next_value  # wraps to MINVALUE
+        1
+        >>> replace(s, last_value=5, is_called=False).next_value
+        5
+        """
+        if self.last_value is None or self.is_called is None:
+            return None
+        if not self.is_called:
+            return self.last_value
+        candidate = self.last_value + self.increment_by
+        if self.min_value <= candidate <= self.max_value:
+            return candidate
+        return self.origin if self.cycle else None
+
+    @property
+    def exhausted(self) -> bool:
+        """Known position, and nextval() would fail: the limit has been reached."""
+        return self.position_known and self.next_value is None
+
+    def calls_left(self, limit: int) -> int:
+        """How many nextval() calls succeed before passing *limit* (in its direction).
+
+        >>> s = SequenceState(1, "public", "s", "int4", 1, 10, 1, 100, False, 1, True, 1, False)
+        >>> s.calls_left(100)  # 1, 11, ..., 91
+        10
+        """
+        following = self.next_value
+        if following is None:
+            return 0
+        distance = (limit - following) // self.increment_by
+        return max(distance + 1, 0)
+
+    def used_ratio(self, limit: int, origin: int | None = None) -> float:
+        """How much of the range from *origin* (its own by default) to *limit* is used, 0 to 1.
+
+        >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 100, False, 1, True, 90, True)
+        >>> s.used_ratio(100)
+        0.9
+        """
+        span = abs(limit - (self.origin if origin is None else origin)) + 1
+        left = self.calls_left(limit) * abs(self.increment_by)
+        return min(max((span - left) / span, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """A column that takes values from a sequence."""
+
+    sequence_oid: int
+    table_oid: int
+    schema: str
+    table: str
+    column: str
+    attnum: int
+    column_type: str  # as format_type() shows it
+    type_name: str  # the base type's name: int2, int4, int8, numeric, text...
+    kind: ColumnKind
+    identity: str | None  # 'always' | 'by default' for identity columns
+    relkind: str  # r (table), p (partitioned table), f (foreign table)
+    row_estimate: int  # pg_class.reltuples; -1 when never analyzed
+    has_unique_index: bool  # a unique, non-partial index on the column alone (plus partition keys)
+    has_probe_index: bool  # a valid, non-partial btree index led by the column: max() is O(log n)
+    readable: bool  # the role may SELECT the column (and USAGE its schema)
+    row_security: bool  # row-level security hides rows from this role
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.sequence_oid, self.table_oid, self.attnum)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}.{self.column}"
+
+    @property
+    def type_range(self) -> tuple[int, int] | None:
+        return TYPE_RANGES.get(self.type_name)
+
+    @property
+    def comparable(self) -> bool:
+        """Its values can be compared with the sequence's: the drift check applies."""
+        return self.type_name in NUMERIC_TYPES
+
+
+@dataclass(frozen=True)
+class ForeignKeyColumn:
+    """One column pair of a foreign key: the referencing column and the column it references."""
+
+    constraint_name: str
+    table_oid: int
+    schema: str
+    table: str
+    column: str
+    attnum: int
+    column_type: str
+    type_name: str
+    referenced_table_oid: int
+    referenced_attnum: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}.{self.column}"
+
+
+@dataclass(frozen=True)
+class ColumnExtent:
+    """The values in a sequence-fed column, read through its index."""
+
+    max_value: int | None  # None: the column holds no value
+    min_value: int | None
+    # The first value the sequence will hand out that already exists in the
+    # column, when the column holds values at or past the sequence's next value.
+    first_collision: int | None = None
+
+
+class Reason(StrEnum):
+    """Why an object could not be read."""
+
+    PRIVILEGE = "privilege"
+    ROW_SECURITY = "row-security"
+    LOCK_TIMEOUT = "lock-timeout"
+    STATEMENT_TIMEOUT = "statement-timeout"
+    NO_INDEX = "no-index"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Something the audit could not read, why, and what would let it."""
+
+    reason: Reason
+    detail: str
+    sequence_oid: int | None = None
+    column_key: tuple[int, int, int] | None = None
+    remedy: str | None = None  # SQL (e.g. a GRANT) that lets the role read it
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    database: str
+    server_version: str
+    server_version_num: int
+    current_user: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one audit read, as immutable data: the only input of the checks."""
+
+    server: ServerInfo
+    sequences: tuple[SequenceState, ...]
+    uses: tuple[ColumnUse, ...]
+    foreign_keys: tuple[ForeignKeyColumn, ...] = ()
+    extents: Mapping[tuple[int, int, int], ColumnExtent] = field(default_factory=dict)
+    unreadable: tuple[Unreadable, ...] = ()
+
+    @cached_property
+    def _sequences_by_oid(self) -> Mapping[int, SequenceState]:
+        return {s.oid: s for s in self.sequences}
+
+    @cached_property
+    def _uses_by_sequence(self) -> Mapping[int, tuple[ColumnUse, ...]]:
+        grouped: dict[int, list[ColumnUse]] = {}
+        for use in self.uses:
+            grouped.setdefault(use.sequence_oid, []).append(use)
+        return {oid: tuple(uses) for oid, uses in grouped.items()}
+
+    @cached_property
+    def _uses_by_column(self) -> Mapping[tuple[int, int], tuple[ColumnUse, ...]]:
+        grouped: dict[tuple[int, int], list[ColumnUse]] = {}
+        for use in self.uses:
+            grouped.setdefault((use.table_oid, use.attnum), []).append(use)
+        return {key: tuple(uses) for key, uses in grouped.items()}
+
+    @cached_property
+    def _uses_by_key(self) -> Mapping[tuple[int, int, int], ColumnUse]:
+        return {use.key: use for use in self.uses}
+
+    def use(self, key: tuple[int, int, int]) -> ColumnUse:
+        return self._uses_by_key[key]
+
+    def sequence(self, oid: int) -> SequenceState:
+        return self._sequences_by_oid[oid]
+
+    def uses_of(self, sequence: SequenceState) -> tuple[ColumnUse, ...]:
+        return self._uses_by_sequence.get(sequence.oid, ())
+
+    def uses_of_column(self, table_oid: int, attnum: int) -> tuple[ColumnUse, ...]:
+        return self._uses_by_column.get((table_oid, attnum), ())
+
+    def pairs(self) -> Iterator[tuple[SequenceState, ColumnUse]]:
+        """Every (sequence, column it feeds) pair."""
+        for use in self.uses:
+            yield self.sequence(use.sequence_oid), use

@@ -1,0 +1,111 @@
+-- Every column that takes its values from a sequence, in user schemas.
+-- Minimum server version: 12 (pg_partition_root).
+--
+-- A column is fed by a sequence when
+--   * it is an identity column: pg_depend records the sequence as an internal
+--     part of the column (classid pg_class, deptype 'i');
+--   * or its default calls nextval() on it: the default (a pg_attrdef row)
+--     depends on the sequence with deptype 'n'. This finds serial columns and
+--     plain DEFAULT nextval('some_other_seq'); pg_get_serial_sequence() sees
+--     only sequences OWNED BY the column, deptype 'a', and so misses the latter.
+-- A serial column is a default on a sequence the column also owns (deptype 'a').
+--
+-- Partitions inherit the parent's default: a partition whose root partitioned
+-- table is fed by the same sequence is judged through the root, once.
+-- Inheritance children (INHERITS) are tables of their own with their own
+-- indexes, and are judged each on its own.
+WITH fed AS (
+    SELECT d.objid AS sequence_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
+    FROM pg_catalog.pg_depend AS d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass
+      AND d.refclassid = 'pg_catalog.pg_class'::regclass
+      AND d.refobjsubid > 0
+      AND d.deptype = 'i'
+      AND EXISTS (SELECT FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = d.objid)
+    UNION
+    SELECT d.refobjid, ad.adrelid, ad.adnum
+    FROM pg_catalog.pg_attrdef AS ad
+    JOIN pg_catalog.pg_depend AS d
+      ON d.classid = 'pg_catalog.pg_attrdef'::regclass
+     AND d.objid = ad.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::regclass
+     AND d.deptype = 'n'
+    WHERE EXISTS (SELECT FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = d.refobjid)
+      AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE '%nextval(%'
+)
+SELECT
+    f.sequence_oid::int8 AS sequence_oid,
+    f.table_oid::int8 AS table_oid,
+    n.nspname AS schema,
+    c.relname AS table,
+    a.attname AS column,
+    a.attnum::int AS attnum,
+    pg_catalog.format_type(a.atttypid, a.atttypmod) AS column_type,
+    coalesce(bt.typname, t.typname) AS type_name,
+    CASE
+        WHEN a.attidentity <> '' THEN 'identity'
+        WHEN EXISTS (
+            SELECT FROM pg_catalog.pg_depend AS o
+            WHERE o.classid = 'pg_catalog.pg_class'::regclass
+              AND o.objid = f.sequence_oid
+              AND o.refobjid = f.table_oid
+              AND o.refobjsubid = f.attnum
+              AND o.deptype = 'a'
+        ) THEN 'serial'
+        ELSE 'default'
+    END AS kind,
+    CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+    c.relkind::text AS relkind,
+    c.reltuples::int8 AS row_estimate,
+    EXISTS (
+        -- Unique on the column alone; partition key columns may join it, since a
+        -- unique index on a partitioned table must contain them.
+        SELECT FROM pg_catalog.pg_index AS i
+        CROSS JOIN LATERAL (
+            SELECT array_agg(k.attnum) AS keys
+            FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+            WHERE k.position <= i.indnkeyatts
+        ) AS ik
+        WHERE i.indrelid = c.oid
+          AND i.indisunique
+          AND i.indpred IS NULL
+          AND a.attnum = ANY (ik.keys)
+          AND ik.keys <@ (
+              ARRAY[a.attnum] || coalesce(
+                  (SELECT pt.partattrs::int2[] FROM pg_catalog.pg_partitioned_table AS pt
+                   WHERE pt.partrelid = c.oid),
+                  '{}'::int2[])
+          )
+    ) AS has_unique_index,
+    EXISTS (
+        -- max() and min() are answered from a btree index led by the column.
+        SELECT FROM pg_catalog.pg_index AS i
+        JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+        JOIN pg_catalog.pg_am AS am ON am.oid = ic.relam
+        WHERE i.indrelid = c.oid
+          AND am.amname = 'btree'
+          AND i.indkey[0] = a.attnum
+          AND i.indpred IS NULL
+          AND i.indisvalid
+    ) AS has_probe_index,
+    has_schema_privilege(n.oid, 'USAGE')
+        AND has_column_privilege(c.oid, a.attnum, 'SELECT') AS readable,
+    row_security_active(c.oid) AS row_security
+FROM fed AS f
+JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute AS a ON a.attrelid = f.table_oid AND a.attnum = f.attnum
+JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_type AS bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+WHERE c.relkind IN ('r', 'p', 'f')
+  AND NOT a.attisdropped
+  AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+  AND NOT (
+      c.relispartition
+      AND EXISTS (
+          SELECT FROM fed AS root
+          WHERE root.table_oid = pg_catalog.pg_partition_root(c.oid)
+            AND root.sequence_oid = f.sequence_oid
+      )
+  )
+ORDER BY n.nspname, c.relname, a.attnum

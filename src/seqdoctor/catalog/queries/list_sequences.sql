@@ -1,0 +1,30 @@
+-- Every sequence in user schemas, with its definition from pg_sequence.
+-- Minimum server version: 10 (pg_sequence appeared in 10).
+--
+-- The position (last_value, is_called) is read separately: pg_sequences.last_value
+-- is NULL both for a never-called sequence and for a role without privilege,
+-- and pg_sequence_last_value() raises without privilege before PostgreSQL 18.
+-- "readable" says whether reading the position will be allowed, so the audit
+-- can report an unreadable sequence instead of mistaking it for an unused one.
+--
+-- User schemas: everything but pg_catalog, information_schema, and the pg_toast
+-- and pg_temp_N schemas (no user schema may start with "pg_").
+SELECT
+    c.oid::int8 AS oid,
+    n.nspname AS schema,
+    c.relname AS name,
+    t.typname AS type_name,
+    s.seqstart AS start_value,
+    s.seqincrement AS increment_by,
+    s.seqmin AS min_value,
+    s.seqmax AS max_value,
+    s.seqcycle AS cycle,
+    s.seqcache AS cache_size,
+    has_schema_privilege(n.oid, 'USAGE')
+        AND has_sequence_privilege(c.oid, 'SELECT') AS readable
+FROM pg_catalog.pg_sequence AS s
+JOIN pg_catalog.pg_class AS c ON c.oid = s.seqrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type AS t ON t.oid = s.seqtypid
+WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+ORDER BY n.nspname, c.relname

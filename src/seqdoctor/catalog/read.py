@@ -1,0 +1,382 @@
+"""Reading a snapshot: the inventory, the sequence positions, and the column probes.
+
+Every read happens in a short READ ONLY transaction bounded by ``lock_timeout``
+and ``statement_timeout`` (see :mod:`.connection`): the inventory in one, then
+positions and probes in batches, each batch its own transaction, so the audit
+never holds locks on many tables at once and never queues behind a lock for
+longer than the lock timeout. Anything that cannot be read becomes an
+:class:`Unreadable` entry, and the audit goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.rows import class_row
+
+from seqdoctor.catalog.connection import Timeouts, read_only_transaction
+from seqdoctor.catalog.filters import Filters
+from seqdoctor.catalog.model import (
+    ColumnExtent,
+    ColumnKind,
+    ColumnUse,
+    ForeignKeyColumn,
+    Reason,
+    SequenceState,
+    ServerInfo,
+    Snapshot,
+    Unreadable,
+)
+
+Connection = psycopg.Connection[Any]
+Row = TypeVar("Row")
+
+# Version variants of a query: the file used from each server version on.
+# A name without an entry has one file, <name>.sql, for every supported version.
+QUERY_VARIANTS: dict[str, tuple[tuple[int, str], ...]] = {
+    "list_sequence_positions": ((180000, "list_sequence_positions_post_180000"),),
+}
+MIN_SERVER_VERSION = 120000
+
+
+@cache
+def load_query(name: str, server_version_num: int = MIN_SERVER_VERSION) -> str:
+    """The text of query *name* for a server version; ``''`` when no file serves it."""
+    filename = name
+    if name in QUERY_VARIANTS:
+        filename = ""
+        for since, variant in QUERY_VARIANTS[name]:
+            if server_version_num >= since:
+                filename = variant
+        if not filename:
+            return ""
+    return resources.files("seqdoctor.catalog").joinpath(f"queries/{filename}.sql").read_text()
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    timeouts: Timeouts = Timeouts()
+    filters: Filters = Filters()
+    allow_seqscan: bool = False  # probe columns without an index by scanning the table
+    batch_size: int = 200  # objects per transaction for positions and probes
+
+
+def _fetch(conn: Connection, query: str, row_type: type[Row], params: Any = None) -> list[Row]:
+    with conn.cursor(row_factory=class_row(row_type)) as cur:
+        cur.execute(query.encode(), params)
+        return cur.fetchall()
+
+
+def _batches(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _reason(error: psycopg.Error) -> Reason:
+    if isinstance(error, errors.LockNotAvailable):
+        return Reason.LOCK_TIMEOUT
+    if isinstance(error, errors.QueryCanceled):
+        return Reason.STATEMENT_TIMEOUT
+    if isinstance(error, errors.InsufficientPrivilege):
+        return Reason.PRIVILEGE
+    return Reason.ERROR
+
+
+# Errors meaning the object went away between the inventory and the read.
+_VANISHED = (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedObject)
+
+
+def read_snapshot(conn: Connection, options: ReadOptions) -> Snapshot:
+    """Read everything the checks need from *conn*, an autocommit, read-only connection."""
+    with read_only_transaction(conn, options.timeouts):
+        (server,) = _fetch(conn, load_query("get_server_info"), ServerInfo)
+        if server.server_version_num < MIN_SERVER_VERSION:
+            raise errors.FeatureNotSupported(
+                f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
+            )
+        sequences = _fetch(conn, load_query("list_sequences"), SequenceState)
+        uses = [
+            replace(use, kind=ColumnKind(use.kind))
+            for use in _fetch(conn, load_query("list_column_uses"), ColumnUse)
+        ]
+        foreign_keys = _fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+
+    sequences, uses = _select(sequences, uses, options.filters)
+    unreadable: list[Unreadable] = []
+    sequences, dropped = _read_positions(conn, server, sequences, options, unreadable)
+    uses = [u for u in uses if u.sequence_oid not in dropped]
+    extents, vanished = _probe_columns(
+        conn, server, uses, {s.oid: s for s in sequences}, options, unreadable
+    )
+    return Snapshot(
+        server=server,
+        sequences=tuple(sequences),
+        uses=tuple(u for u in uses if u.key not in vanished),
+        foreign_keys=tuple(foreign_keys),
+        extents=extents,
+        unreadable=tuple(unreadable),
+    )
+
+
+def _select(
+    sequences: list[SequenceState], uses: list[ColumnUse], filters: Filters
+) -> tuple[list[SequenceState], list[ColumnUse]]:
+    """Keep the columns whose tables pass the filters, and the sequences that feed them.
+
+    A sequence that feeds no column is kept when its own schema passes and no
+    ``--table`` pattern narrows the audit to particular tables.
+    """
+    if not filters.active:
+        return sequences, uses
+    kept_uses = [u for u in uses if filters.includes_table(u.schema, u.table)]
+    feeding = {u.sequence_oid for u in kept_uses}
+    all_feeding = {u.sequence_oid for u in uses}
+    kept_sequences = [
+        s
+        for s in sequences
+        if s.oid in feeding
+        or (not filters.tables and s.oid not in all_feeding and filters.includes_schema(s.schema))
+    ]
+    return kept_sequences, kept_uses
+
+
+def _grant_sequence(seq: SequenceState, role: str) -> str:
+    return (
+        f"GRANT USAGE ON SCHEMA {_ident(seq.schema)} TO {_ident(role)}; "
+        f"GRANT SELECT ON SEQUENCE {_ident(seq.schema)}.{_ident(seq.name)} TO {_ident(role)};"
+    )
+
+
+def _ident(name: str) -> str:
+    """Quote an identifier for display, as PostgreSQL's quote_ident() does.
+
+    The remedies we print are for a person to paste into psql, and may be shown
+    when the connection is gone; the statements seqdoctor runs are composed
+    with psycopg.sql.
+
+    >>> _ident("orders"), _ident("Order Items"), _ident('a"b'), _ident("select")
+    ('orders', '"Order Items"', '"a""b"', '"select"')
+    """
+    plain = name.isascii() and name.islower() and name.replace("_", "a").isalnum()
+    plain = plain and not name[0].isdigit() and name.upper() not in _RESERVED
+    return name if plain else '"' + name.replace('"', '""') + '"'
+
+
+# Keywords that must be quoted as column or table names (PostgreSQL's reserved keywords).
+_RESERVED = frozenset(
+    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
+    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
+    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER SOME
+    SYMMETRIC SYSTEM_USER TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE
+    WINDOW WITH AUTHORIZATION BINARY COLLATION CONCURRENTLY CROSS CURRENT_SCHEMA FREEZE FULL ILIKE
+    INNER IS ISNULL JOIN LEFT LIKE NATURAL NOTNULL OUTER OVERLAPS RIGHT SIMILAR TABLESAMPLE VERBOSE
+    """.split()
+)
+
+
+def _read_positions(
+    conn: Connection,
+    server: ServerInfo,
+    sequences: list[SequenceState],
+    options: ReadOptions,
+    unreadable: list[Unreadable],
+) -> tuple[list[SequenceState], set[int]]:
+    """Fill in last_value and is_called for every sequence the role may read.
+
+    Returns the sequences, and the oids of those dropped since the inventory.
+    """
+    positions: dict[int, tuple[int, bool] | None] = {}
+    for seq in sequences:
+        if not seq.readable:
+            unreadable.append(
+                Unreadable(
+                    Reason.PRIVILEGE,
+                    f"role {server.current_user} may not read sequence {seq.schema}.{seq.name}",
+                    sequence_oid=seq.oid,
+                    remedy=_grant_sequence(seq, server.current_user),
+                )
+            )
+    readable = [s for s in sequences if s.readable]
+    bulk_query = load_query("list_sequence_positions", server.server_version_num)
+    for batch in _batches(readable, options.batch_size):
+        try:
+            with read_only_transaction(conn, options.timeouts):
+                if bulk_query:
+                    cursor = conn.execute(bulk_query.encode(), {"oids": [s.oid for s in batch]})
+                else:
+                    cursor = conn.execute(_positions_union(batch))
+                for oid, last, called in cursor.fetchall():
+                    # pg_get_sequence_data() answers NULL for a dropped sequence.
+                    positions[oid] = None if last is None else (last, called)
+        except psycopg.Error:
+            # One sequence locked, dropped or denied spoils the batch: read them one by one.
+            for seq in batch:
+                positions[seq.oid] = _read_one_position(conn, seq, options, unreadable)
+    dropped = {oid for oid, position in positions.items() if position is None}
+    dropped -= {u.sequence_oid for u in unreadable}
+    read = [
+        replace(s, last_value=p[0], is_called=p[1]) if (p := positions.get(s.oid)) else s
+        for s in sequences
+        if s.oid not in dropped
+    ]
+    return read, dropped
+
+
+def _positions_union(batch: Iterable[SequenceState]) -> sql.Composed:
+    """One statement reading many sequences, for servers without pg_get_sequence_data()."""
+    return sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {oid}::int8, last_value, is_called FROM {seq}").format(
+            oid=sql.Literal(seq.oid), seq=sql.Identifier(seq.schema, seq.name)
+        )
+        for seq in batch
+    )
+
+
+def _read_one_position(
+    conn: Connection, seq: SequenceState, options: ReadOptions, unreadable: list[Unreadable]
+) -> tuple[int, bool] | None:
+    """The position of one sequence; None when it is gone or could not be read."""
+    try:
+        with read_only_transaction(conn, options.timeouts):
+            row = conn.execute(_positions_union([seq])).fetchone()
+    except _VANISHED:
+        return None
+    except psycopg.Error as error:
+        unreadable.append(
+            Unreadable(
+                _reason(error),
+                f"sequence {seq.schema}.{seq.name}: {_message(error)}",
+                sequence_oid=seq.oid,
+            )
+        )
+        return None
+    return (row[1], row[2]) if row else None
+
+
+def _message(error: psycopg.Error) -> str:
+    return error.diag.message_primary or str(error).splitlines()[0]
+
+
+def _number(value: int | Decimal | None, rounding: Callable[[Decimal], int]) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return rounding(value)
+
+
+def _probe_columns(
+    conn: Connection,
+    server: ServerInfo,
+    uses: list[ColumnUse],
+    positions: dict[int, SequenceState],
+    options: ReadOptions,
+    unreadable: list[Unreadable],
+) -> tuple[dict[tuple[int, int, int], ColumnExtent], set[tuple[int, int, int]]]:
+    """Read each fed column's max and min through its index, and its first collision if behind."""
+    extents: dict[tuple[int, int, int], ColumnExtent] = {}
+    vanished: set[tuple[int, int, int]] = set()
+    probe = []
+    for use in uses:
+        if not use.comparable or use.relkind == "f":
+            continue  # text ids, or rows on another server: nothing to compare here
+        why_not = _why_not_probe(use, server, options)
+        if why_not is None:
+            probe.append(use)
+        elif why_not.reason is not Reason.NO_INDEX or use.has_unique_index:
+            # Without a unique index the column gets SEQ008, which says drift is unchecked.
+            unreadable.append(why_not)
+    for batch in _batches(probe, options.batch_size):
+        with read_only_transaction(conn, options.timeouts):
+            for use in batch:
+                try:
+                    with conn.transaction():  # a savepoint: one failure spares the batch
+                        extents[use.key] = _probe(conn, use, positions[use.sequence_oid])
+                except _VANISHED:
+                    vanished.add(use.key)
+                except psycopg.Error as error:
+                    unreadable.append(
+                        Unreadable(
+                            _reason(error),
+                            f"column {use.qualified}: {_message(error)}",
+                            column_key=use.key,
+                        )
+                    )
+    return extents, vanished
+
+
+def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
+    role = _ident(server.current_user)
+    table = f"{_ident(use.schema)}.{_ident(use.table)}"
+    if not use.readable:
+        return Unreadable(
+            Reason.PRIVILEGE,
+            f"role {server.current_user} may not read column {use.qualified}",
+            column_key=use.key,
+            remedy=f"GRANT USAGE ON SCHEMA {_ident(use.schema)} TO {role}; "
+            f"GRANT SELECT ({_ident(use.column)}) ON TABLE {table} TO {role};",
+        )
+    if use.row_security:
+        return Unreadable(
+            Reason.ROW_SECURITY,
+            f"row-level security hides rows of {use.schema}.{use.table} from role "
+            f"{server.current_user}: its max() would be wrong",
+            column_key=use.key,
+            remedy=f"ALTER ROLE {role} BYPASSRLS;",
+        )
+    if not use.has_probe_index and not options.allow_seqscan:
+        return Unreadable(
+            Reason.NO_INDEX,
+            f"no btree index leads with {use.qualified}: reading its max() would scan the table",
+            column_key=use.key,
+            remedy=f"CREATE INDEX CONCURRENTLY ON {table} ({_ident(use.column)}); "
+            "-- or run the audit with --allow-seqscan",
+        )
+    return None
+
+
+def _probe(conn: Connection, use: ColumnUse, seq: SequenceState) -> ColumnExtent:
+    """max() and min() of the column, and where the sequence will first collide with it.
+
+    The collision probe runs only when the column holds values at or past the
+    sequence's next value. It looks for the first value the sequence will
+    actually hand out (same residue modulo the increment, within the
+    sequence's own limit): two sequences interleaving odd and even ids, or
+    explicit ids kept above a sequence's MAXVALUE, never collide.
+    """
+    column = sql.Identifier(use.column)
+    table = sql.SQL("ONLY {}" if use.relkind == "r" else "{}").format(
+        sql.Identifier(use.schema, use.table)
+    )
+    row = conn.execute(
+        sql.SQL("SELECT max({column}), min({column}) FROM {table}").format(
+            column=column, table=table
+        )
+    ).fetchone()
+    assert row is not None
+    high, low = _number(row[0], math.ceil), _number(row[1], math.floor)
+    following = seq.next_value
+    if following is None or high is None or low is None:
+        return ColumnExtent(high, low)
+    if (high < following) if seq.ascending else (low > following):
+        return ColumnExtent(high, low)
+    lower, upper = sorted((following, seq.limit))
+    query = sql.SQL("SELECT {pick}({column}) FROM {table} WHERE {column} BETWEEN %(lower)s AND %(upper)s")
+    if abs(seq.increment_by) != 1:
+        query += sql.SQL(" AND ({column}::numeric - %(next)s) %% %(step)s = 0")
+    collision = conn.execute(
+        query.format(
+            pick=sql.SQL("min" if seq.ascending else "max"), column=column, table=table
+        ),
+        {"lower": lower, "upper": upper, "next": following, "step": abs(seq.increment_by)},
+    ).fetchone()
+    first = _number(collision[0], math.ceil) if collision else None
+    return ColumnExtent(high, low, first)

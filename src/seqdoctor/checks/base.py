@@ -1,0 +1,143 @@
+"""What a check is, what it produces, and the settings it reads."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import ModuleType
+from typing import Any
+
+from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    @property
+    def rank(self) -> int:
+        """Order for the overall status: critical > unknown > warning > info."""
+        return _RANKS[self]
+
+
+_RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.UNKNOWN: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True)
+class SequenceRef:
+    schema: str
+    name: str
+
+    @classmethod
+    def of(cls, sequence: SequenceState) -> SequenceRef:
+        return cls(sequence.schema, sequence.name)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    schema: str
+    table: str
+    column: str
+
+    @classmethod
+    def of(cls, use: ColumnUse) -> ColumnRef:
+        return cls(use.schema, use.table, use.column)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}.{self.column}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, about one sequence, one column, or both."""
+
+    code: str
+    check: str
+    severity: Severity
+    message: str
+    sequence: SequenceRef | None = None
+    column: ColumnRef | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds the checks compare against, as fractions of a range."""
+
+    warning_ratio: float = 0.75
+    critical_ratio: float = 0.90
+
+    def severity_for(self, ratio: float) -> Severity | None:
+        """The severity a used fraction earns, or None below the warning threshold.
+
+        >>> Settings().severity_for(0.8), Settings().severity_for(0.95), Settings().severity_for(0.1)
+        (<Severity.WARNING: 'warning'>, <Severity.CRITICAL: 'critical'>, None)
+        """
+        if ratio >= self.critical_ratio:
+            return Severity.CRITICAL
+        if ratio >= self.warning_ratio:
+            return Severity.WARNING
+        return None
+
+
+RunFunction = Callable[[Snapshot, Settings], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule: its stable identity, its default severity, and the function that applies it.
+
+    The documentation is the docstring of the module that defines the check.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    run: RunFunction
+    module: ModuleType
+
+    @property
+    def documentation(self) -> str:
+        return inspect.getdoc(self.module) or ""
+
+    def finding(
+        self,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        sequence: SequenceState | None = None,
+        column: ColumnUse | None = None,
+        **details: Any,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            check=self.name,
+            severity=severity or self.severity,
+            message=message,
+            sequence=SequenceRef.of(sequence) if sequence else None,
+            column=ColumnRef.of(column) if column else None,
+            details=details,
+        )
+
+
+def percent(ratio: float) -> str:
+    """A ratio as a whole percentage, never rounded up to 100 before it is reached.
+
+    >>> percent(0.9), percent(0.99999), percent(1.0), percent(0.0000001)
+    ('90%', '99%', '100%', '0%')
+    """
+    whole = int(ratio * 100)
+    return f"{whole}%"
+
+
+def number(value: int) -> str:
+    """An integer with thousands separators: 2,147,483,647."""
+    return f"{value:,}"

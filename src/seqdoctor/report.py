@@ -1,0 +1,77 @@
+"""The one report model every renderer reads: what was read, what was found, and the verdict."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from seqdoctor.catalog.model import Snapshot
+from seqdoctor.checks import Finding, Settings, Severity
+from seqdoctor.errors import ExitStatus
+
+
+class Status(StrEnum):
+    """The overall verdict, as a monitoring system reads it."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return ExitStatus[self.name]
+
+
+_STATUS_OF = {
+    Severity.INFO: Status.OK,
+    Severity.WARNING: Status.WARNING,
+    Severity.UNKNOWN: Status.UNKNOWN,
+    Severity.CRITICAL: Status.CRITICAL,
+}
+
+
+def overall_status(findings: tuple[Finding, ...] | list[Finding]) -> Status:
+    """The most severe status present: critical > unknown > warning > ok (info counts as ok)."""
+    worst = max((f.severity for f in findings), key=lambda s: s.rank, default=Severity.INFO)
+    return _STATUS_OF[worst]
+
+
+@dataclass(frozen=True)
+class Report:
+    tool_version: str
+    checked_at: datetime
+    duration_seconds: float
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]
+    settings: Settings
+    checks: tuple[str, ...]  # the codes of the checks that ran
+
+    @property
+    def status(self) -> Status:
+        return overall_status(self.findings)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        return self.status.exit_status
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity, every severity present as a key."""
+        counted = Counter(f.severity for f in self.findings)
+        return {str(severity): counted[severity] for severity in Severity}
+
+    def headline(self) -> str:
+        """One line a Nagios-style monitor shows: status, then what is wrong.
+
+        >>> # e.g. "CRITICAL: 2 critical, 1 warning, 3 info (12 sequences, 14 columns)"
+        """
+        counts = self.counts()
+        parts = [f"{counts[s]} {s}" for s in ("critical", "unknown", "warning", "info") if counts[s]]
+        found = ", ".join(parts) or "no findings"
+        snapshot = self.snapshot
+        return (
+            f"{self.status.name}: {found} "
+            f"({len(snapshot.sequences)} sequences, {len(snapshot.uses)} columns)"
+        )
