@@ -47,7 +47,11 @@ def audit(
     started = time.monotonic()
     checked_at = datetime.now(UTC)
     with ExitStack() as stack:
-        conn = target if isinstance(target, psycopg.Connection) else stack.enter_context(connect(target))
+        conn = (
+            target
+            if isinstance(target, psycopg.Connection)
+            else stack.enter_context(connect(target))
+        )
         try:
             with audit_session(conn):
                 snapshot = read_snapshot(conn, options)

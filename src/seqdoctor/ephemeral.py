@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 SOCKET_PORT = 5432
 
 # Settings that make a throwaway cluster quick to start and to fill; none of
@@ -161,7 +163,10 @@ class EphemeralCluster:
             "--no-sync",
         )
         options = [f"-k {self.directory}", f"-p {SOCKET_PORT}"]
-        options += [f"-c {name}={value!s}" if value else f"-c {name}=" for name, value in self.settings.items()]
+        options += [
+            f"-c {name}={value!s}" if value else f"-c {name}="
+            for name, value in self.settings.items()
+        ]
         self._run(
             "pg_ctl",
             "--pgdata",
@@ -177,16 +182,14 @@ class EphemeralCluster:
 
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError):
-            self._run("pg_ctl", "--pgdata", str(self.datadir), "--mode", "immediate", "--wait", "stop")
+            self._run(
+                "pg_ctl", "--pgdata", str(self.datadir), "--mode", "immediate", "--wait", "stop"
+            )
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def conninfo(self, dbname: str = "postgres", user: str = "postgres") -> str:
         """A libpq key=value connection string for a database of this cluster."""
-        from psycopg.conninfo import make_conninfo
-
-        return make_conninfo(
-            host=str(self.directory), port=SOCKET_PORT, user=user, dbname=dbname
-        )
+        return make_conninfo(host=str(self.directory), port=SOCKET_PORT, user=user, dbname=dbname)
 
     def __enter__(self) -> EphemeralCluster:
         return self.start()

@@ -68,7 +68,9 @@ class Report:
         >>> # e.g. "CRITICAL: 2 critical, 1 warning, 3 info (12 sequences, 14 columns)"
         """
         counts = self.counts()
-        parts = [f"{counts[s]} {s}" for s in ("critical", "unknown", "warning", "info") if counts[s]]
+        parts = [
+            f"{counts[s]} {s}" for s in ("critical", "unknown", "warning", "info") if counts[s]
+        ]
         found = ", ".join(parts) or "no findings"
         snapshot = self.snapshot
         return (

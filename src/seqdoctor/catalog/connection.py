@@ -22,7 +22,9 @@ class Timeouts:
     statement: float = 30.0
 
 
-def connect(conninfo: str = "", *, connect_timeout: int = 10) -> psycopg.Connection[tuple[object, ...]]:
+def connect(
+    conninfo: str = "", *, connect_timeout: int = 10
+) -> psycopg.Connection[tuple[object, ...]]:
     """Connect with anything libpq accepts: a URI, ``key=value`` pairs, ``service=``, PG* variables.
 
     An empty *conninfo* means "whatever the environment says", as with psql.
@@ -42,10 +44,15 @@ def connect(conninfo: str = "", *, connect_timeout: int = 10) -> psycopg.Connect
 
 
 def _first_line(error: Exception) -> str:
+    """libpq's reason on one line.
+
+    >>> _first_line(Exception('connection failed: connection to server at "::1", port 1 '
+    ...     'failed: Connection refused\\n\\tIs the server running on that host?\\nanother'))
+    'connection to server at "::1", port 1 failed: Connection refused'
+    """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    # libpq prefixes "connection failed: " and may list one attempt per address;
-    # the last line names the reason.
-    return lines[-1] if lines else type(error).__name__
+    first = lines[0] if lines else type(error).__name__
+    return first.removeprefix("connection failed: ")
 
 
 @contextmanager

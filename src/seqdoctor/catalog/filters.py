@@ -51,9 +51,7 @@ class Filters:
             return False
         if not self.tables:
             return True
-        return any(
-            fnmatchcase(f"{schema}.{table}" if "." in p else table, p) for p in self.tables
-        )
+        return any(fnmatchcase(f"{schema}.{table}" if "." in p else table, p) for p in self.tables)
 
     def describe(self) -> str:
         parts = [f"--schema {p}" for p in self.schemas]

@@ -23,6 +23,45 @@ TYPE_NAMES: Mapping[str, str] = {"int2": "smallint", "int4": "integer", "int8": 
 NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
 
 
+def quote_ident(name: str) -> str:
+    """Quote an identifier for a person to read or paste, as PostgreSQL's quote_ident() does.
+
+    Only for text shown to people (messages, remedies): the statements
+    seqdoctor runs are composed with psycopg.sql.
+
+    >>> quote_ident("orders"), quote_ident("Order Items"), quote_ident('a"b'), quote_ident("select")
+    ('orders', '"Order Items"', '"a""b"', '"select"')
+    """
+    plain = name.isascii() and name.islower() and name.replace("_", "a").isalnum()
+    plain = plain and not name[0].isdigit() and name.upper() not in _RESERVED
+    return name if plain else '"' + name.replace('"', '""') + '"'
+
+
+# Keywords that must be quoted as column or table names (PostgreSQL's reserved keywords).
+_RESERVED = frozenset(
+    """
+    ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME
+    CURRENT_TIMESTAMP CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE
+    FETCH FOR FOREIGN FROM GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING
+    LIMIT LOCALTIME LOCALTIMESTAMP NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY
+    REFERENCES RETURNING SELECT SESSION_USER SOME SYMMETRIC SYSTEM_USER TABLE THEN TO
+    TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE WINDOW WITH AUTHORIZATION
+    BINARY COLLATION CONCURRENTLY CROSS CURRENT_SCHEMA FREEZE FULL ILIKE INNER IS ISNULL
+    JOIN LEFT LIKE NATURAL NOTNULL OUTER OVERLAPS RIGHT SIMILAR TABLESAMPLE VERBOSE
+    """.split()  # noqa: SIM905 - a word list, as the documentation prints it
+)
+
+
+def qualify(*names: str) -> str:
+    """A dotted name with each part quoted as needed.
+
+    >>> qualify("public", "Order Lines", "id")
+    'public."Order Lines".id'
+    """
+    return ".".join(quote_ident(name) for name in names)
+
+
 class ColumnKind(StrEnum):
     """How a column gets its values from a sequence."""
 
@@ -54,12 +93,16 @@ class SequenceState:
         return TYPE_NAMES[self.type_name]
 
     @property
+    def qualified(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
     def ascending(self) -> bool:
         return self.increment_by > 0
 
     @property
     def limit(self) -> int:
-        """The last value it can hand out in its own direction (MAXVALUE, or MINVALUE descending)."""
+        """The last value it can hand out, in its direction: MAXVALUE, or MINVALUE descending."""
         return self.max_value if self.ascending else self.min_value
 
     @property
@@ -153,7 +196,7 @@ class ColumnUse:
 
     @property
     def qualified(self) -> str:
-        return f"{self.schema}.{self.table}.{self.column}"
+        return qualify(self.schema, self.table, self.column)
 
     @property
     def type_range(self) -> tuple[int, int] | None:
@@ -182,7 +225,7 @@ class ForeignKeyColumn:
 
     @property
     def qualified(self) -> str:
-        return f"{self.schema}.{self.table}.{self.column}"
+        return qualify(self.schema, self.table, self.column)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -34,6 +34,8 @@ from seqdoctor.catalog.model import (
     ServerInfo,
     Snapshot,
     Unreadable,
+    qualify,
+    quote_ident,
 )
 
 Connection = psycopg.Connection[Any]
@@ -63,8 +65,8 @@ def load_query(name: str, server_version_num: int = MIN_SERVER_VERSION) -> str:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    timeouts: Timeouts = Timeouts()
-    filters: Filters = Filters()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    filters: Filters = field(default_factory=Filters)
     allow_seqscan: bool = False  # probe columns without an index by scanning the table
     batch_size: int = 200  # objects per transaction for positions and probes
 
@@ -150,38 +152,9 @@ def _select(
 
 def _grant_sequence(seq: SequenceState, role: str) -> str:
     return (
-        f"GRANT USAGE ON SCHEMA {_ident(seq.schema)} TO {_ident(role)}; "
-        f"GRANT SELECT ON SEQUENCE {_ident(seq.schema)}.{_ident(seq.name)} TO {_ident(role)};"
+        f"GRANT USAGE ON SCHEMA {quote_ident(seq.schema)} TO {quote_ident(role)}; "
+        f"GRANT SELECT ON SEQUENCE {seq.qualified} TO {quote_ident(role)};"
     )
-
-
-def _ident(name: str) -> str:
-    """Quote an identifier for display, as PostgreSQL's quote_ident() does.
-
-    The remedies we print are for a person to paste into psql, and may be shown
-    when the connection is gone; the statements seqdoctor runs are composed
-    with psycopg.sql.
-
-    >>> _ident("orders"), _ident("Order Items"), _ident('a"b'), _ident("select")
-    ('orders', '"Order Items"', '"a""b"', '"select"')
-    """
-    plain = name.isascii() and name.islower() and name.replace("_", "a").isalnum()
-    plain = plain and not name[0].isdigit() and name.upper() not in _RESERVED
-    return name if plain else '"' + name.replace('"', '""') + '"'
-
-
-# Keywords that must be quoted as column or table names (PostgreSQL's reserved keywords).
-_RESERVED = frozenset(
-    """ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
-    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
-    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
-    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
-    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER SOME
-    SYMMETRIC SYSTEM_USER TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE
-    WINDOW WITH AUTHORIZATION BINARY COLLATION CONCURRENTLY CROSS CURRENT_SCHEMA FREEZE FULL ILIKE
-    INNER IS ISNULL JOIN LEFT LIKE NATURAL NOTNULL OUTER OVERLAPS RIGHT SIMILAR TABLESAMPLE VERBOSE
-    """.split()
-)
 
 
 def _read_positions(
@@ -201,7 +174,7 @@ def _read_positions(
             unreadable.append(
                 Unreadable(
                     Reason.PRIVILEGE,
-                    f"role {server.current_user} may not read sequence {seq.schema}.{seq.name}",
+                    f"role {server.current_user} may not read sequence {seq.qualified}",
                     sequence_oid=seq.oid,
                     remedy=_grant_sequence(seq, server.current_user),
                 )
@@ -255,7 +228,7 @@ def _read_one_position(
         unreadable.append(
             Unreadable(
                 _reason(error),
-                f"sequence {seq.schema}.{seq.name}: {_message(error)}",
+                f"sequence {seq.qualified}: {_message(error)}",
                 sequence_oid=seq.oid,
             )
         )
@@ -273,7 +246,7 @@ def _number(value: int | Decimal | None, rounding: Callable[[Decimal], int]) -> 
     return rounding(value)
 
 
-def _probe_columns(
+def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct role
     conn: Connection,
     server: ServerInfo,
     uses: list[ColumnUse],
@@ -314,20 +287,20 @@ def _probe_columns(
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
-    role = _ident(server.current_user)
-    table = f"{_ident(use.schema)}.{_ident(use.table)}"
+    role = quote_ident(server.current_user)
+    table = qualify(use.schema, use.table)
     if not use.readable:
         return Unreadable(
             Reason.PRIVILEGE,
             f"role {server.current_user} may not read column {use.qualified}",
             column_key=use.key,
-            remedy=f"GRANT USAGE ON SCHEMA {_ident(use.schema)} TO {role}; "
-            f"GRANT SELECT ({_ident(use.column)}) ON TABLE {table} TO {role};",
+            remedy=f"GRANT USAGE ON SCHEMA {quote_ident(use.schema)} TO {role}; "
+            f"GRANT SELECT ({quote_ident(use.column)}) ON TABLE {table} TO {role};",
         )
     if use.row_security:
         return Unreadable(
             Reason.ROW_SECURITY,
-            f"row-level security hides rows of {use.schema}.{use.table} from role "
+            f"row-level security hides rows of {qualify(use.schema, use.table)} from role "
             f"{server.current_user}: its max() would be wrong",
             column_key=use.key,
             remedy=f"ALTER ROLE {role} BYPASSRLS;",
@@ -337,7 +310,7 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
             Reason.NO_INDEX,
             f"no btree index leads with {use.qualified}: reading its max() would scan the table",
             column_key=use.key,
-            remedy=f"CREATE INDEX CONCURRENTLY ON {table} ({_ident(use.column)}); "
+            remedy=f"CREATE INDEX CONCURRENTLY ON {table} ({quote_ident(use.column)}); "
             "-- or run the audit with --allow-seqscan",
         )
     return None
@@ -369,13 +342,15 @@ def _probe(conn: Connection, use: ColumnUse, seq: SequenceState) -> ColumnExtent
     if (high < following) if seq.ascending else (low > following):
         return ColumnExtent(high, low)
     lower, upper = sorted((following, seq.limit))
-    query = sql.SQL("SELECT {pick}({column}) FROM {table} WHERE {column} BETWEEN %(lower)s AND %(upper)s")
-    if abs(seq.increment_by) != 1:
-        query += sql.SQL(" AND ({column}::numeric - %(next)s) %% %(step)s = 0")
+    same_step = (
+        "" if abs(seq.increment_by) == 1 else " AND ({column}::numeric - %(next)s) %% %(step)s = 0"
+    )
+    query = sql.SQL(
+        "SELECT {pick}({column}) FROM {table} WHERE {column} BETWEEN %(lower)s AND %(upper)s"
+        + same_step
+    )
     collision = conn.execute(
-        query.format(
-            pick=sql.SQL("min" if seq.ascending else "max"), column=column, table=table
-        ),
+        query.format(pick=sql.SQL("min" if seq.ascending else "max"), column=column, table=table),
         {"lower": lower, "upper": upper, "next": following, "step": abs(seq.increment_by)},
     ).fetchone()
     first = _number(collision[0], math.ceil) if collision else None

@@ -9,7 +9,7 @@ from enum import StrEnum
 from types import ModuleType
 from typing import Any
 
-from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot
+from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, qualify
 
 
 class Severity(StrEnum):
@@ -37,7 +37,7 @@ class SequenceRef:
         return cls(sequence.schema, sequence.name)
 
     def __str__(self) -> str:
-        return f"{self.schema}.{self.name}"
+        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class ColumnRef:
         return cls(use.schema, use.table, use.column)
 
     def __str__(self) -> str:
-        return f"{self.schema}.{self.table}.{self.column}"
+        return qualify(self.schema, self.table, self.column)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class Settings:
     def severity_for(self, ratio: float) -> Severity | None:
         """The severity a used fraction earns, or None below the warning threshold.
 
-        >>> Settings().severity_for(0.8), Settings().severity_for(0.95), Settings().severity_for(0.1)
+        >>> settings = Settings()
+        >>> settings.severity_for(0.8), settings.severity_for(0.95), settings.severity_for(0.1)
         (<Severity.WARNING: 'warning'>, <Severity.CRITICAL: 'critical'>, None)
         """
         if ratio >= self.critical_ratio:

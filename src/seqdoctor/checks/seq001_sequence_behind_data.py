@@ -1,4 +1,4 @@
-"""SEQ001 sequence-behind-data: values the sequence will hand out already exist in a column it feeds.
+"""SEQ001 sequence-behind-data: the sequence will hand out values its column already holds.
 
 What it checks
     For every column a sequence feeds (serial, identity, or a plain
@@ -60,9 +60,11 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if calls_before == 0:
             when = f"the next nextval() returns {number(first)}"
         else:
-            when = f"{number(calls_before)} nextval() calls succeed, then it returns {number(first)}"
+            when = (
+                f"{number(calls_before)} nextval() calls succeed, then it returns {number(first)}"
+            )
         yield CHECK.finding(
-            f"sequence {sequence.schema}.{sequence.name} is behind {use.qualified}: {when}, "
+            f"sequence {sequence.qualified} is behind {use.qualified}: {when}, "
             f"which the column already holds (column {'max' if sequence.ascending else 'min'} "
             f"{number(edge)}, next value {number(following)})",
             sequence=sequence,

@@ -49,7 +49,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             continue
         bound = "MAXVALUE" if sequence.ascending else "MINVALUE"
         left = sequence.calls_left(sequence.limit)
-        name = f"{sequence.schema}.{sequence.name}"
+        name = sequence.qualified
         if sequence.exhausted:
             message = (
                 f"sequence {name} has reached its {bound} {number(sequence.limit)}: "

@@ -47,7 +47,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if (sequence.limit > high) if sequence.ascending else (sequence.limit < low):
             bound = "MAXVALUE" if sequence.ascending else "MINVALUE"
             yield CHECK.finding(
-                f"sequence {sequence.schema}.{sequence.name} ({sequence.data_type}, {bound} "
+                f"sequence {sequence.qualified} ({sequence.data_type}, {bound} "
                 f"{number(sequence.limit)}) feeds {use.qualified} ({use.column_type}), which "
                 f"stops at {number(column_limit)}: past it inserts fail with "
                 f"'{TYPE_NAMES[use.type_name]} out of range'",

@@ -1,4 +1,4 @@
-"""SEQ005 referencing-column-narrower: a foreign key is narrower than the sequence-fed key it references.
+"""SEQ005 referencing-column-narrower: a foreign key narrower than the sequence-fed key it names.
 
 What it checks
     Foreign-key columns whose integer type is narrower than the
@@ -45,11 +45,13 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
                 continue
             sequence = snapshot.sequence(use.sequence_oid)
             narrow_limit = key_high if sequence.ascending else key_low
-            origin = max(sequence.origin, key_low) if sequence.ascending else min(sequence.origin, key_high)
-            ratio = sequence.used_ratio(narrow_limit, origin) if sequence.position_known else 0.0
-            severity = (
-                Severity.CRITICAL if ratio >= settings.critical_ratio else Severity.WARNING
+            origin = (
+                max(sequence.origin, key_low)
+                if sequence.ascending
+                else min(sequence.origin, key_high)
             )
+            ratio = sequence.used_ratio(narrow_limit, origin) if sequence.position_known else 0.0
+            severity = Severity.CRITICAL if ratio >= settings.critical_ratio else Severity.WARNING
             yield CHECK.finding(
                 f"{key.qualified} ({key.column_type}) references {use.qualified} "
                 f"({use.column_type}) through {key.constraint_name}: it breaks at "

@@ -38,7 +38,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             continue
         bound = "MAXVALUE" if sequence.ascending else "MINVALUE"
         yield CHECK.finding(
-            f"sequence {sequence.schema}.{sequence.name} cycles: after its {bound} "
+            f"sequence {sequence.qualified} cycles: after its {bound} "
             f"{number(sequence.limit)} it starts again at {number(sequence.origin)} and "
             f"hands out keys {use.qualified} already holds",
             sequence=sequence,

@@ -40,7 +40,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if snapshot.uses_of(sequence):
             continue
         yield CHECK.finding(
-            f"sequence {sequence.schema}.{sequence.name} feeds no column "
+            f"sequence {sequence.qualified} feeds no column "
             "(fine if the application calls nextval() on it)",
             sequence=sequence,
             last_value=sequence.last_value,

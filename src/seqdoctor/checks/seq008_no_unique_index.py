@@ -46,7 +46,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         drift_checked = use.key in snapshot.extents
         tail = "" if drift_checked else "; drift not checked (no index to read max() from)"
         yield CHECK.finding(
-            f"{use.qualified} takes ids from {sequence.schema}.{sequence.name} but has no "
+            f"{use.qualified} takes ids from {sequence.qualified} but has no "
             f"unique index: duplicate ids go unnoticed{tail}",
             sequence=sequence,
             column=use,

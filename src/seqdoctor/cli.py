@@ -1,0 +1,165 @@
+"""The command line: arguments in, exit status out. Everything else is the library's.
+
+Exit statuses follow Nagios plugins: 0 ok (info findings only), 1 warning,
+2 critical, 3 unknown - also for bad arguments and connection failures, which
+print one line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import psycopg
+
+from seqdoctor.audit import audit
+from seqdoctor.checks import REGISTRY
+from seqdoctor.demo import run_demo
+from seqdoctor.errors import ExitStatus, SeqdoctorError
+from seqdoctor.render import Format, render
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="seqdoctor", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Find and fix PostgreSQL sequence problems before they page anyone."""
+
+
+def _percent(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not 0 < value <= 100:
+        raise click.BadParameter("must be a percentage between 0 and 100")
+    return value / 100
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("conninfo", default="", metavar="[CONNINFO]")
+@click.option("--schema", "schemas", multiple=True, metavar="GLOB", help="Only these schemas.")
+@click.option(
+    "--exclude-schema", "exclude_schemas", multiple=True, metavar="GLOB", help="Not these schemas."
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    metavar="GLOB",
+    help="Only these tables (name, or schema.name when the pattern has a dot).",
+)
+@click.option("--select", multiple=True, metavar="CODE", help="Run only these checks.")
+@click.option("--ignore", multiple=True, metavar="CODE", help="Skip these checks.")
+@click.option(
+    "--warning",
+    type=float,
+    default=75.0,
+    show_default=True,
+    callback=_percent,
+    help="Percent of a range used that warns.",
+)
+@click.option(
+    "--critical",
+    type=float,
+    default=90.0,
+    show_default=True,
+    callback=_percent,
+    help="Percent of a range used that is critical.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0.001),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest wait for a lock; a table locked longer is reported as not checked.",
+)
+@click.option(
+    "--statement-timeout",
+    type=click.FloatRange(min=0.001),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest any one query may run.",
+)
+@click.option(
+    "--allow-seqscan",
+    is_flag=True,
+    help="Read max() of columns without an index by scanning their tables.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([f.value for f in Format]),
+    default=Format.TABLE.value,
+    show_default=True,
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the one-line status.")
+@click.pass_context
+def check(
+    ctx: click.Context, /, conninfo: str, output_format: str, quiet: bool, **options: Any
+) -> None:
+    """Audit every sequence of a database. Only reads.
+
+    CONNINFO is anything libpq accepts: a postgresql:// URI, key=value pairs,
+    service=NAME; when empty, the PG* environment variables (and .pgpass) say
+    where to connect, as with psql.
+    """
+    report = audit(conninfo, **options)
+    if quiet:
+        click.echo(report.headline())
+    else:
+        render(report, Format(output_format), sys.stdout)
+    ctx.exit(report.exit_status)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """Explain a check (by code or name), or list them all."""
+    if code is None:
+        for known in REGISTRY:
+            click.echo(f"{known.code}  {known.name:<36} {known.severity:<9} {known.summary}")
+        return
+    chosen = REGISTRY.get(code)
+    click.echo(f"{chosen.code} {chosen.name} ({chosen.severity})\n")
+    click.echo(chosen.documentation.split("\n", 1)[1].strip())
+
+
+@cli.command(context_settings=CONTEXT)
+def demo() -> None:
+    """Build a small shop database with every problem on a throwaway server, and audit it."""
+    run_demo(sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status; only :func:`run` exits."""
+    try:
+        status = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="seqdoctor",
+            standalone_mode=False,
+        )
+    except click.ClickException as error:
+        _fail(error.format_message())
+        return ExitStatus.UNKNOWN
+    except click.Abort:
+        _fail("aborted")
+        return ExitStatus.UNKNOWN
+    except SeqdoctorError as error:
+        _fail(str(error))
+        return error.exit_status
+    except psycopg.Error as error:
+        _fail(f"database error: {str(error).strip().splitlines()[0]}")
+        return ExitStatus.UNKNOWN
+    # Without standalone mode Click returns ctx.exit()'s status, or the command's None.
+    return status if isinstance(status, int) else ExitStatus.OK
+
+
+def _fail(message: str) -> None:
+    click.echo(f"seqdoctor: {message}", err=True)
+
+
+def run() -> None:
+    """The console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The terminal report: findings grouped by severity, then a capacity bar per column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from seqdoctor.checks import Finding, Severity
+from seqdoctor.checks.base import number, percent
+from seqdoctor.checks.seq002_column_near_overflow import column_range
+from seqdoctor.report import Report, Status
+
+SEVERITY_ORDER = (Severity.CRITICAL, Severity.UNKNOWN, Severity.WARNING, Severity.INFO)
+STYLES = {
+    Severity.CRITICAL: "bold red",
+    Severity.UNKNOWN: "bold magenta",
+    Severity.WARNING: "bold yellow",
+    Severity.INFO: "cyan",
+}
+STATUS_STYLES = {
+    Status.OK: "bold green",
+    Status.WARNING: STYLES[Severity.WARNING],
+    Status.CRITICAL: STYLES[Severity.CRITICAL],
+    Status.UNKNOWN: STYLES[Severity.UNKNOWN],
+}
+BAR_WIDTH = 20
+CAPACITY_ROWS = 30
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How full one sequence-fed integer column is."""
+
+    column: str
+    column_type: str
+    sequence: str
+    ratio: float
+    values_left: int
+
+
+def capacities(report: Report) -> list[Capacity]:
+    """Every integer column whose sequence position is known, fullest first."""
+    rows = []
+    for sequence, use in report.snapshot.pairs():
+        bounds = column_range(sequence, use)
+        if bounds is None or not sequence.position_known:
+            continue
+        origin, limit, _ = bounds
+        rows.append(
+            Capacity(
+                column=use.qualified,
+                column_type=use.column_type,
+                sequence=sequence.qualified,
+                ratio=sequence.used_ratio(limit, origin),
+                values_left=sequence.calls_left(limit),
+            )
+        )
+    return sorted(rows, key=lambda c: (-c.ratio, c.column))
+
+
+def bar(ratio: float, warning: float, critical: float) -> Text:
+    """A capacity bar, coloured by the thresholds.
+
+    >>> bar(0.5, 0.75, 0.9).plain
+    '██████████░░░░░░░░░░'
+    """
+    filled = int(ratio * BAR_WIDTH)  # rounded down: a full bar means exhausted
+    style = "red" if ratio >= critical else "yellow" if ratio >= warning else "green"
+    return Text("█" * filled, style=style) + Text("░" * (BAR_WIDTH - filled), style="dim")
+
+
+def compact(value: int) -> str:
+    """A count short enough for a table cell.
+
+    >>> compact(483_642), compact(2_147_483_647), compact(9_223_372_036_854_775_807)
+    ('483,642', '2,147,483,647', '9.2e18')
+    """
+    if value < 10**13:
+        return number(value)
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _object(finding: Finding) -> str:
+    if finding.column is not None:
+        return str(finding.column)
+    return str(finding.sequence) if finding.sequence is not None else ""
+
+
+def render(report: Report, out: TextIO) -> None:
+    console = Console(file=out, highlight=False, soft_wrap=False)
+    snapshot = report.snapshot
+    console.print(
+        f"[bold]seqdoctor {report.tool_version}[/] · database [bold]{snapshot.server.database}[/]"
+        f" · PostgreSQL {snapshot.server.server_version} · {len(snapshot.sequences)} sequences,"
+        f" {len(snapshot.uses)} columns · {report.duration_seconds:.2f} s",
+        markup=True,
+    )
+    for severity in SEVERITY_ORDER:
+        findings = [f for f in report.findings if f.severity is severity]
+        if not findings:
+            continue
+        table = Table(
+            title=Text(f"{severity.upper()} ({len(findings)})", style=STYLES[severity]),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            expand=False,
+        )
+        table.add_column("code", no_wrap=True)
+        table.add_column("object", overflow="fold", ratio=1)
+        table.add_column("finding", overflow="fold", ratio=3)
+        for finding in findings:
+            table.add_row(finding.code, _object(finding), finding.message)
+        console.print(table)
+
+    rows = capacities(report)
+    if rows:
+        settings = report.settings
+        table = Table(
+            title="Capacity: share of each column's range used",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            expand=False,
+        )
+        table.add_column("column", overflow="fold", min_width=16)
+        table.add_column("type", overflow="fold")
+        table.add_column("used", no_wrap=True)
+        table.add_column("", justify="right", no_wrap=True)
+        table.add_column("values left", justify="right", no_wrap=True)
+        for row in rows[:CAPACITY_ROWS]:
+            table.add_row(
+                row.column,
+                row.column_type,
+                bar(row.ratio, settings.warning_ratio, settings.critical_ratio),
+                percent(row.ratio),
+                compact(row.values_left),
+            )
+        console.print(table)
+        if len(rows) > CAPACITY_ROWS:
+            console.print(
+                f"… and {len(rows) - CAPACITY_ROWS} more columns, "
+                f"all at or below {percent(rows[CAPACITY_ROWS].ratio)}"
+            )
+    console.print(Text(report.headline(), style=STATUS_STYLES[report.status]))
