@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import shutil
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -93,7 +95,21 @@ def _object(finding: Finding) -> str:
 
 
 def render(report: Report, out: TextIO) -> None:
-    console = Console(file=out, highlight=False, soft_wrap=False)
+    # Rich pads table rows to the full width; drop the padding so that the
+    # text pasted into a ticket or diffed in a golden file has no trailing blanks.
+    buffer = io.StringIO()
+    terminal = out.isatty()
+    console = Console(
+        file=buffer,
+        highlight=False,
+        force_terminal=terminal,
+        width=shutil.get_terminal_size().columns if terminal else None,
+    )
+    _write(report, console)
+    out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _write(report: Report, console: Console) -> None:
     snapshot = report.snapshot
     console.print(
         f"[bold]seqdoctor {report.tool_version}[/] · database [bold]{snapshot.server.database}[/]"

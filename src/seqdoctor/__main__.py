@@ -1,0 +1,5 @@
+"""``python -m seqdoctor``: the same command line as the ``seqdoctor`` script."""
+
+from seqdoctor.cli import run
+
+run()

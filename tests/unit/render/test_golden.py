@@ -1,0 +1,103 @@
+"""Each renderer's output for one sample report, compared with a file under golden/.
+
+After an intended change, regenerate with ``SEQDOCTOR_UPDATE_GOLDEN=1 pytest tests/unit/render``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from seqdoctor.render import Format, render
+from tests.unit.render.sample import sample_report
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+
+
+@pytest.mark.parametrize("output_format", list(Format))
+def test_renderer_matches_golden_file(
+    output_format: Format, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # the terminal width Rich lays the table out for
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    out = io.StringIO()
+    render(sample_report(), output_format, out)
+    golden = GOLDEN / f"report.{output_format}.txt"
+    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
+        golden.write_text(out.getvalue())
+    assert out.getvalue() == golden.read_text()
+
+
+def test_json_follows_the_documented_shape() -> None:
+    out = io.StringIO()
+    render(sample_report(), Format.JSON, out)
+    record = json.loads(out.getvalue())
+    assert list(record) == [
+        "schema_version",
+        "tool",
+        "database",
+        "checked_at",
+        "status",
+        "summary",
+        "sequences",
+        "findings",
+    ]
+    assert record["schema_version"] == 1
+    assert record["status"] == "critical"
+    sequence = record["sequences"][0]
+    assert list(sequence) == [
+        "schema",
+        "name",
+        "data_type",
+        "start_value",
+        "increment_by",
+        "min_value",
+        "max_value",
+        "cycle",
+        "cache_size",
+        "last_value",
+        "is_called",
+        "next_value",
+        "used_by",
+    ]
+    assert list(sequence["used_by"][0]) == [
+        "schema",
+        "table",
+        "column",
+        "column_type",
+        "kind",
+        "max_in_column",
+    ]
+    finding = record["findings"][0]
+    assert list(finding) == [
+        "code",
+        "check",
+        "severity",
+        "sequence",
+        "column",
+        "message",
+        "details",
+    ]
+
+
+def test_json_names_are_raw_identifiers() -> None:
+    out = io.StringIO()
+    render(sample_report(), Format.JSON, out)
+    tables = {u["table"] for s in json.loads(out.getvalue())["sequences"] for u in s["used_by"]}
+    assert "Order Lines" in tables
+
+
+def test_unreadable_sequence_is_unknown_not_healthy() -> None:
+    out = io.StringIO()
+    render(sample_report(), Format.JSON, out)
+    record = json.loads(out.getvalue())
+    hidden = next(s for s in record["sequences"] if s["name"] == "audit_log_id_seq")
+    assert (hidden["last_value"], hidden["next_value"]) == (None, None)
+    (not_checked,) = [f for f in record["findings"] if f["code"] == "SEQ900"]
+    assert not_checked["sequence"] == {"schema": "billing", "name": "audit_log_id_seq"}
+    assert not_checked["details"]["reason"] == "privilege"
