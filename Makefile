@@ -1,21 +1,27 @@
-# Everything a fresh machine needs beyond Python 3 and make is installed here.
+# Everything a fresh machine needs beyond Python 3 and make is installed here, into .venv.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint unit clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,demo]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+# One stamp per set of extras, redone when pyproject.toml changes.
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[demo]'
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,demo]'
+	touch $@
+
+demo: $(VENV)/.demo
 	$(BIN)/seqdoctor demo
 
-lint: $(STAMP)
+lint: $(VENV)/.test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
@@ -24,7 +30,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: $(VENV)/.test
 	$(BIN)/pytest tests/unit
 
 clean:
