@@ -18,14 +18,19 @@ from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.report import Report
 
 
+def _patterns(value: str | Sequence[str]) -> tuple[str, ...]:
+    """One pattern or several: ``schemas="public"`` is one pattern, not six letters."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def audit(
     target: str | psycopg.Connection[tuple[object, ...]] = "",
     *,
-    schemas: Sequence[str] = (),
-    exclude_schemas: Sequence[str] = (),
-    tables: Sequence[str] = (),
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
+    schemas: str | Sequence[str] = (),
+    exclude_schemas: str | Sequence[str] = (),
+    tables: str | Sequence[str] = (),
+    select: str | Sequence[str] = (),
+    ignore: str | Sequence[str] = (),
     warning: float = 0.75,
     critical: float = 0.90,
     lock_timeout: float = 2.0,
@@ -38,12 +43,10 @@ def audit(
     empty means the PG* environment) or an open psycopg connection, which is
     left open and as it was. Thresholds are fractions (0.75 is 75 %).
     """
-    if not 0 < warning <= critical <= 1:
-        raise UsageError("thresholds must satisfy 0 < warning <= critical <= 1")
-    checks = REGISTRY.select(select, ignore)
-    filters = Filters(tuple(schemas), tuple(exclude_schemas), tuple(tables))
-    options = ReadOptions(Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan)
     settings = Settings(warning, critical)
+    checks = REGISTRY.select(_patterns(select), _patterns(ignore))
+    filters = Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
+    options = ReadOptions(Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan)
     started = time.monotonic()
     checked_at = datetime.now(UTC)
     with ExitStack() as stack:

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from seqdoctor.catalog.model import Snapshot
 from seqdoctor.checks import Finding, Settings, Severity
+from seqdoctor.checks.base import plural
 from seqdoctor.errors import ExitStatus
 
 
@@ -73,7 +74,5 @@ class Report:
         ]
         found = ", ".join(parts) or "no findings"
         snapshot = self.snapshot
-        return (
-            f"{self.status.name}: {found} "
-            f"({len(snapshot.sequences)} sequences, {len(snapshot.uses)} columns)"
-        )
+        sequences = plural(len(snapshot.sequences), "sequence")
+        return f"{self.status.name}: {found} ({sequences}, {plural(len(snapshot.uses), 'column')})"

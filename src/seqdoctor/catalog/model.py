@@ -7,6 +7,7 @@ connection: the checks import this module and stay pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,26 +30,34 @@ def quote_ident(name: str) -> str:
     Only for text shown to people (messages, remedies): the statements
     seqdoctor runs are composed with psycopg.sql.
 
-    >>> quote_ident("orders"), quote_ident("Order Items"), quote_ident('a"b'), quote_ident("select")
-    ('orders', '"Order Items"', '"a""b"', '"select"')
+    >>> [quote_ident(n) for n in ("orders", "_1", "Order Items", 'a"b', "select", "values", "é")]
+    ['orders', '_1', '"Order Items"', '"a""b"', '"select"', '"values"', '"é"']
     """
-    plain = name.isascii() and name.islower() and name.replace("_", "a").isalnum()
-    plain = plain and not name[0].isdigit() and name.upper() not in _RESERVED
-    return name if plain else '"' + name.replace('"', '""') + '"'
+    plain = re.fullmatch(r"[a-z_][a-z0-9_]*", name) is not None
+    if plain and name.upper() not in _KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
-# Keywords that must be quoted as column or table names (PostgreSQL's reserved keywords).
-_RESERVED = frozenset(
+# The keywords quote_ident() quotes: every one but the unreserved
+# (pg_get_keywords() categories R, C and T).
+_KEYWORDS = frozenset(
     """
     ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN
-    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME
-    CURRENT_TIMESTAMP CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE
-    FETCH FOR FOREIGN FROM GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING
-    LIMIT LOCALTIME LOCALTIMESTAMP NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY
-    REFERENCES RETURNING SELECT SESSION_USER SOME SYMMETRIC SYSTEM_USER TABLE THEN TO
-    TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE WINDOW WITH AUTHORIZATION
-    BINARY COLLATION CONCURRENTLY CROSS CURRENT_SCHEMA FREEZE FULL ILIKE INNER IS ISNULL
-    JOIN LEFT LIKE NATURAL NOTNULL OUTER OVERLAPS RIGHT SIMILAR TABLESAMPLE VERBOSE
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE FETCH FOR FOREIGN FROM
+    GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING LIMIT LOCALTIME LOCALTIMESTAMP
+    NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY REFERENCES RETURNING SELECT SESSION_USER SOME
+    SYMMETRIC SYSTEM_USER TABLE THEN TO TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE
+    WINDOW WITH
+    AUTHORIZATION BINARY COLLATION CONCURRENTLY CROSS CURRENT_SCHEMA FREEZE FULL ILIKE INNER IS
+    ISNULL JOIN LEFT LIKE NATURAL NOTNULL OUTER OVERLAPS RIGHT SIMILAR TABLESAMPLE VERBOSE
+    BETWEEN BIGINT BIT BOOLEAN CHAR CHARACTER COALESCE DEC DECIMAL EXISTS EXTRACT FLOAT GREATEST
+    GROUPING INOUT INT INTEGER INTERVAL JSON JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS JSON_OBJECT
+    JSON_OBJECTAGG JSON_QUERY JSON_SCALAR JSON_SERIALIZE JSON_TABLE JSON_VALUE LEAST MERGE_ACTION
+    NATIONAL NCHAR NONE NORMALIZE NULLIF NUMERIC OUT OVERLAY POSITION PRECISION REAL ROW SETOF
+    SMALLINT SUBSTRING TIME TIMESTAMP TREAT TRIM VALUES VARCHAR XMLATTRIBUTES XMLCONCAT XMLELEMENT
+    XMLEXISTS XMLFOREST XMLNAMESPACES XMLPARSE XMLPI XMLROOT XMLSERIALIZE XMLTABLE
     """.split()  # noqa: SIM905 - a word list, as the documentation prints it
 )
 
@@ -107,7 +116,7 @@ class SequenceState:
 
     @property
     def origin(self) -> int:
-        """The end of its range it counts away from (MINVALUE ascending, MAXVALUE descending)."""
+        """Where a CYCLE sequence starts again: MINVALUE ascending, MAXVALUE descending."""
         return self.min_value if self.ascending else self.max_value
 
     @property
@@ -158,13 +167,17 @@ class SequenceState:
         return max(distance + 1, 0)
 
     def used_ratio(self, limit: int, origin: int | None = None) -> float:
-        """How much of the range from *origin* (its own by default) to *limit* is used, 0 to 1.
+        """How much of the range from *origin* to *limit* is used, 0 to 1.
+
+        The range starts at the sequence's START by default, not at its
+        MINVALUE: a sequence started at 1,000,000 for a reserved block of ids
+        has used nothing before its first call.
 
         >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 100, False, 1, True, 90, True)
         >>> s.used_ratio(100)
         0.9
         """
-        span = abs(limit - (self.origin if origin is None else origin)) + 1
+        span = abs(limit - (self.start_value if origin is None else origin)) + 1
         left = self.calls_left(limit) * abs(self.increment_by)
         return min(max((span - left) / span, 0.0), 1.0)
 

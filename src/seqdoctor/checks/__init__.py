@@ -59,9 +59,9 @@ class Registry:
 
     def select(self, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Check]:
         """The checks *select* names (all when empty), less those *ignore* names."""
-        chosen = [self.get(c) for c in select] if select else list(self)
-        ignored = {self.get(c).code for c in ignore}
-        return [c for c in chosen if c.code not in ignored]
+        chosen = {self.get(c).code for c in select} if select else {c.code for c in self}
+        chosen -= {self.get(c).code for c in ignore}
+        return [c for c in self if c.code in chosen]
 
 
 REGISTRY = Registry(

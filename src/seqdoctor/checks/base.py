@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -10,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, qualify
+from seqdoctor.errors import UsageError
 
 
 class Severity(StrEnum):
@@ -74,6 +76,10 @@ class Settings:
     warning_ratio: float = 0.75
     critical_ratio: float = 0.90
 
+    def __post_init__(self) -> None:
+        if not 0 < self.warning_ratio <= self.critical_ratio <= 1:
+            raise UsageError("thresholds must satisfy 0 < warning <= critical <= 100 %")
+
     def severity_for(self, ratio: float) -> Severity | None:
         """The severity a used fraction earns, or None below the warning threshold.
 
@@ -132,13 +138,22 @@ class Check:
 def percent(ratio: float) -> str:
     """A ratio as a whole percentage, never rounded up to 100 before it is reached.
 
-    >>> percent(0.9), percent(0.99999), percent(1.0), percent(0.0000001)
-    ('90%', '99%', '100%', '0%')
+    >>> percent(0.9), percent(0.99999), percent(1.0), percent(0.0000001), percent(0.57)
+    ('90%', '99%', '100%', '0%', '57%')
     """
-    whole = int(ratio * 100)
-    return f"{whole}%"
+    # 0.57 * 100 is 56.99999999999999: round away the float error before flooring.
+    return f"{math.floor(round(ratio * 100, 9))}%"
 
 
 def number(value: int) -> str:
     """An integer with thousands separators: 2,147,483,647."""
     return f"{value:,}"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """A count and its noun, singular or plural.
+
+    >>> plural(1, "column"), plural(2, "column"), plural(1_000, "nextval() call")
+    ('1 column', '2 columns', '1,000 nextval() calls')
+    """
+    return f"{number(count)} {noun if count == 1 else nouns or noun + 's'}"

@@ -44,7 +44,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, plural
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -60,8 +60,10 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if calls_before == 0:
             when = f"the next nextval() returns {number(first)}"
         else:
+            succeed = "succeeds" if calls_before == 1 else "succeed"
             when = (
-                f"{number(calls_before)} nextval() calls succeed, then it returns {number(first)}"
+                f"{plural(calls_before, 'nextval() call')} {succeed}, "
+                f"then it returns {number(first)}"
             )
         yield CHECK.finding(
             f"sequence {sequence.qualified} is behind {use.qualified}: {when}, "

@@ -43,7 +43,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import TYPE_NAMES, ColumnUse, SequenceState, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
 
 
 def column_range(sequence: SequenceState, use: ColumnUse) -> tuple[int, int, str] | None:
@@ -56,10 +56,10 @@ def column_range(sequence: SequenceState, use: ColumnUse) -> tuple[int, int, str
         return None
     low, high = use.type_range
     if sequence.ascending:
-        origin, type_limit = max(sequence.min_value, low), high
+        origin, type_limit = max(sequence.start_value, low), high
         limit = min(sequence.max_value, type_limit)
     else:
-        origin, type_limit = min(sequence.max_value, high), low
+        origin, type_limit = min(sequence.start_value, high), low
         limit = max(sequence.min_value, type_limit)
     if sequence.limit == type_limit:
         limited_by = "column type and sequence"
@@ -81,11 +81,12 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if severity is None:
             continue
         left = sequence.calls_left(limit)
-        reached = f"last value {number(sequence.last_value or 0)}"
+        following = sequence.next_value
+        at = "exhausted" if following is None else f"next value {number(following)}"
         what = TYPE_NAMES[use.type_name] if limited_by != "sequence" else "its sequence's range"
         yield CHECK.finding(
             f"{use.qualified} has used {percent(ratio)} of {what} "
-            f"({reached} of {number(limit)}): {number(left)} values left",
+            f"({at}, limit {number(limit)}): {plural(left, 'value')} left",
             severity=severity,
             sequence=sequence,
             column=use,

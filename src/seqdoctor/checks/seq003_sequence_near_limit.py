@@ -36,7 +36,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -58,7 +58,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         else:
             message = (
                 f"sequence {name} has used {percent(ratio)} of its range "
-                f"({bound} {number(sequence.limit)}): {number(left)} nextval() calls left"
+                f"({bound} {number(sequence.limit)}): {plural(left, 'nextval() call')} left"
             )
         yield CHECK.finding(
             message,

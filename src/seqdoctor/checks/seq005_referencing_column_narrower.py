@@ -46,24 +46,27 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             sequence = snapshot.sequence(use.sequence_oid)
             narrow_limit = key_high if sequence.ascending else key_low
             origin = (
-                max(sequence.origin, key_low)
+                max(sequence.start_value, key_low)
                 if sequence.ascending
-                else min(sequence.origin, key_high)
+                else min(sequence.start_value, key_high)
             )
-            ratio = sequence.used_ratio(narrow_limit, origin) if sequence.position_known else 0.0
-            severity = Severity.CRITICAL if ratio >= settings.critical_ratio else Severity.WARNING
+            ratio = sequence.used_ratio(narrow_limit, origin) if sequence.position_known else None
+            severity = Severity.WARNING
+            if ratio is not None and ratio >= settings.critical_ratio:
+                severity = Severity.CRITICAL
+            used = "an unknown share" if ratio is None else percent(ratio)
             yield CHECK.finding(
                 f"{key.qualified} ({key.column_type}) references {use.qualified} "
                 f"({use.column_type}) through {key.constraint_name}: it breaks at "
                 f"{number(narrow_limit)}, before the key does; the key's sequence has used "
-                f"{percent(ratio)} of {TYPE_NAMES[key.type_name]}",
+                f"{used} of {TYPE_NAMES[key.type_name]}",
                 severity=severity,
                 sequence=sequence,
                 column=use,
                 referencing_column={"schema": key.schema, "table": key.table, "column": key.column},
                 referencing_type=key.column_type,
                 constraint=key.constraint_name,
-                used_ratio=round(ratio, 6),
+                used_ratio=None if ratio is None else round(ratio, 6),
                 limit=narrow_limit,
             )
 

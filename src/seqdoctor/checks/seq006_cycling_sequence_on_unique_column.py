@@ -28,8 +28,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
-from seqdoctor.catalog.model import Snapshot
+from seqdoctor.catalog.model import SequenceState, Snapshot
 from seqdoctor.checks.base import Check, Finding, Settings, Severity, number
+
+
+def _calls_before_wrapping(sequence: SequenceState) -> int | None:
+    """How many nextval() calls return values before the sequence starts again."""
+    if sequence.last_value is None or not sequence.position_known:
+        return None
+    step = sequence.last_value + sequence.increment_by
+    wraps_next = sequence.is_called and not sequence.min_value <= step <= sequence.max_value
+    return 0 if wraps_next else sequence.calls_left(sequence.limit)
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -45,7 +54,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             column=use,
             limit=sequence.limit,
             restarts_at=sequence.origin,
-            values_left=sequence.calls_left(sequence.limit) if sequence.position_known else None,
+            values_left=_calls_before_wrapping(sequence),
         )
 
 

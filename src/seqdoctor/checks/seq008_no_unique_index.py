@@ -44,7 +44,10 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if use.has_unique_index or use.relkind == "f":
             continue
         drift_checked = use.key in snapshot.extents
-        tail = "" if drift_checked else "; drift not checked (no index to read max() from)"
+        tail = ""
+        if not drift_checked:
+            why = "it could not be read" if use.has_probe_index else "no index to read max() from"
+            tail = f"; drift not checked ({why})"
         yield CHECK.finding(
             f"{use.qualified} takes ids from {sequence.qualified} but has no "
             f"unique index: duplicate ids go unnoticed{tail}",

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seqdoctor.checks import Finding, Severity
-from seqdoctor.checks.base import number, percent
+from seqdoctor.checks.base import number, percent, plural
 from seqdoctor.checks.seq002_column_near_overflow import column_range
 from seqdoctor.report import Report, Status
 
@@ -113,8 +113,9 @@ def _write(report: Report, console: Console) -> None:
     snapshot = report.snapshot
     console.print(
         f"[bold]seqdoctor {report.tool_version}[/] · database [bold]{snapshot.server.database}[/]"
-        f" · PostgreSQL {snapshot.server.server_version} · {len(snapshot.sequences)} sequences,"
-        f" {len(snapshot.uses)} columns · {report.duration_seconds:.2f} s",
+        f" · PostgreSQL {snapshot.server.server_version}"
+        f" · {plural(len(snapshot.sequences), 'sequence')}, {plural(len(snapshot.uses), 'column')}"
+        f" · {report.duration_seconds:.2f} s",
         markup=True,
     )
     for severity in SEVERITY_ORDER:
@@ -159,7 +160,7 @@ def _write(report: Report, console: Console) -> None:
         console.print(table)
         if len(rows) > CAPACITY_ROWS:
             console.print(
-                f"… and {len(rows) - CAPACITY_ROWS} more columns, "
+                f"… and {plural(len(rows) - CAPACITY_ROWS, 'more column')}, "
                 f"all at or below {percent(rows[CAPACITY_ROWS].ratio)}"
             )
     console.print(Text(report.headline(), style=STATUS_STYLES[report.status]))

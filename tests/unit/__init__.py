@@ -1,0 +1,1 @@
+"""Unit tests: pure functions on plain data, no database."""

@@ -1,0 +1,1 @@
+"""Tests of seqdoctor.catalog that need no server."""

@@ -1,0 +1,152 @@
+"""SEQ001 sequence-behind-data: the sequence will hand out values its column already holds."""
+
+from __future__ import annotations
+
+from seqdoctor.checks import Severity
+from seqdoctor.checks.base import ColumnRef, SequenceRef
+from seqdoctor.checks.seq001_sequence_behind_data import CHECK
+from tests.unit.factories import column, empty, findings, holding, sequence, snapshot
+
+
+def test_finding_when_the_next_value_is_already_in_the_column() -> None:
+    users_seq = sequence("users_id_seq", last_value=41)
+    users_id = column("users", "id", fed_by=users_seq)
+    snap = snapshot(users_seq, users_id, extents={users_id: holding(1, 100, first_collision=42)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message == (
+        "sequence public.users_id_seq is behind public.users.id: the next nextval() returns 42, "
+        "which the column already holds (column max 100, next value 42)"
+    )
+    assert finding.severity is Severity.CRITICAL
+    assert (finding.code, finding.check) == ("SEQ001", "sequence-behind-data")
+    assert finding.sequence == SequenceRef("public", "users_id_seq")
+    assert finding.column == ColumnRef("public", "users", "id")
+    assert finding.details == {
+        "next_value": 42,
+        "column_max": 100,
+        "column_min": 1,
+        "first_collision": 42,
+        "nextval_calls_before_collision": 0,
+    }
+
+
+def test_finding_counts_the_calls_that_still_land_in_holes() -> None:
+    # Rows 1,000,001 to 1,999,999 were deleted: inserts succeed until 2,000,000.
+    users_seq = sequence("users_id_seq", type_name="int8", last_value=1_000_000)
+    users_id = column("users", "id", fed_by=users_seq)
+    extent = holding(1, 2_500_000, first_collision=2_000_000)
+    snap = snapshot(users_seq, users_id, extents={users_id: extent})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message == (
+        "sequence public.users_id_seq is behind public.users.id: 999,999 nextval() calls "
+        "succeed, then it returns 2,000,000, which the column already holds "
+        "(column max 2,500,000, next value 1,000,001)"
+    )
+    assert finding.details["nextval_calls_before_collision"] == 999_999
+
+
+def test_finding_for_a_fresh_sequence_after_a_data_only_restore() -> None:
+    users_seq = sequence("users_id_seq")  # never called: nextval() returns 1
+    users_id = column("users", "id", fed_by=users_seq)
+    snap = snapshot(users_seq, users_id, extents={users_id: holding(1, 500, first_collision=1)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert "the next nextval() returns 1, which the column already holds" in finding.message
+    assert finding.details["next_value"] == 1
+
+
+def test_finding_for_a_descending_sequence_names_the_column_min() -> None:
+    credits_seq = sequence("credits_id_seq", increment=-1, last_value=-41)
+    credits_id = column("credits", "id", fed_by=credits_seq)
+    extent = holding(-100, -1, first_collision=-50)
+    snap = snapshot(credits_seq, credits_id, extents={credits_id: extent})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message == (
+        "sequence public.credits_id_seq is behind public.credits.id: 8 nextval() calls "
+        "succeed, then it returns -50, which the column already holds "
+        "(column min -100, next value -42)"
+    )
+    assert finding.details["nextval_calls_before_collision"] == 8
+
+
+def test_finding_with_increment_10_counts_calls_not_values() -> None:
+    # Next values 31, 41, 51, 61, then 71, which the column holds.
+    tens = sequence("tens", increment=10, last_value=21)
+    tens_id = column("things", "id", fed_by=tens)
+    snap = snapshot(tens, tens_id, extents={tens_id: holding(1, 75, first_collision=71)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert "4 nextval() calls succeed, then it returns 71" in finding.message
+    assert finding.details["nextval_calls_before_collision"] == 4
+
+
+def test_finding_with_one_call_before_the_collision_says_so_in_the_singular() -> None:
+    users_seq = sequence("users_id_seq", last_value=41)
+    users_id = column("users", "id", fed_by=users_seq)
+    snap = snapshot(users_seq, users_id, extents={users_id: holding(1, 100, first_collision=43)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message == (
+        "sequence public.users_id_seq is behind public.users.id: 1 nextval() call succeeds, "
+        "then it returns 43, which the column already holds (column max 100, next value 42)"
+    )
+    assert finding.details["nextval_calls_before_collision"] == 1
+
+
+def test_finding_only_for_the_column_of_a_shared_sequence_that_is_ahead() -> None:
+    shared = sequence("card_ids", last_value=100)
+    gift_cards = column("gift_cards", "id", fed_by=shared)
+    vouchers = column("vouchers", "id", fed_by=shared)
+    snap = snapshot(
+        shared,
+        gift_cards,
+        vouchers,
+        extents={gift_cards: holding(1, 99), vouchers: holding(2, 150, first_collision=101)},
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.column == ColumnRef("public", "vouchers", "id")
+    assert finding.message.startswith("sequence public.card_ids is behind public.vouchers.id:")
+
+
+def test_ok_when_the_sequence_is_past_the_data() -> None:
+    users_seq = sequence("users_id_seq", last_value=100)
+    users_id = column("users", "id", fed_by=users_seq)
+    snap = snapshot(users_seq, users_id, extents={users_id: holding(1, 100)})
+
+    assert findings(CHECK, snap) == []
+
+
+def test_ok_when_the_column_is_empty() -> None:
+    users_seq = sequence("users_id_seq")
+    users_id = column("users", "id", fed_by=users_seq)
+    snap = snapshot(users_seq, users_id, extents={users_id: empty()})
+
+    assert findings(CHECK, snap) == []
+
+
+def test_ok_when_the_column_was_not_probed() -> None:
+    # SEQ900 or SEQ008 says why; SEQ001 cannot judge without the column's extent.
+    users_seq = sequence("users_id_seq")
+    users_id = column("users", "id", fed_by=users_seq, indexed=False)
+
+    assert findings(CHECK, snapshot(users_seq, users_id)) == []
+
+
+def test_ok_when_the_sequence_is_exhausted() -> None:
+    # nextval() fails at MAXVALUE before it can collide: SEQ003's finding, not this one.
+    full = sequence("full_seq", max_value=100, last_value=100)
+    full_id = column("things", "id", fed_by=full)
+    snap = snapshot(full, full_id, extents={full_id: holding(1, 100, first_collision=100)})
+
+    assert findings(CHECK, snap) == []
