@@ -8,8 +8,8 @@ print one line on stderr and no traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 import psycopg
@@ -20,6 +20,7 @@ from seqdoctor.demo import run_demo
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.render import Format, render
 
+Command = TypeVar("Command", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -33,6 +34,28 @@ def _percent(_ctx: click.Context, _param: click.Parameter, value: float) -> floa
     if not 0 < value <= 100:
         raise click.BadParameter("must be a percentage between 0 and 100")
     return value / 100
+
+
+def _threshold(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
+    return click.option(
+        name,
+        type=float,
+        default=default,
+        show_default=True,
+        callback=_percent,
+        help=f"Percent of a range used that {meaning}.",
+    )
+
+
+def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
+    return click.option(
+        name,
+        type=click.FloatRange(min=0.001),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=meaning,
+    )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -50,38 +73,10 @@ def _percent(_ctx: click.Context, _param: click.Parameter, value: float) -> floa
 )
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Skip these checks.")
-@click.option(
-    "--warning",
-    type=float,
-    default=75.0,
-    show_default=True,
-    callback=_percent,
-    help="Percent of a range used that warns.",
-)
-@click.option(
-    "--critical",
-    type=float,
-    default=90.0,
-    show_default=True,
-    callback=_percent,
-    help="Percent of a range used that is critical.",
-)
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0.001),
-    default=2.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Longest wait for a lock; a table locked longer is reported as not checked.",
-)
-@click.option(
-    "--statement-timeout",
-    type=click.FloatRange(min=0.001),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Longest any one query may run.",
-)
+@_threshold("--warning", 75.0, "warns")
+@_threshold("--critical", 90.0, "is critical")
+@_seconds("--lock-timeout", 2.0, "Longest wait for a lock; a table locked longer is not checked.")
+@_seconds("--statement-timeout", 30.0, "Longest any one query may run.")
 @click.option(
     "--allow-seqscan",
     is_flag=True,

@@ -225,19 +225,15 @@ def _read_one_position(
     except _VANISHED:
         return None
     except psycopg.Error as error:
-        unreadable.append(
-            Unreadable(
-                _reason(error),
-                f"sequence {seq.qualified}: {_message(error)}",
-                sequence_oid=seq.oid,
-            )
-        )
+        unreadable.append(_failed(error, f"sequence {seq.qualified}", sequence_oid=seq.oid))
         return None
     return (row[1], row[2]) if row else None
 
 
-def _message(error: psycopg.Error) -> str:
-    return error.diag.message_primary or str(error).splitlines()[0]
+def _failed(error: psycopg.Error, what: str, **where: Any) -> Unreadable:
+    """A read that failed, as the report shows it: on what, why, and the server's words."""
+    message = error.diag.message_primary or str(error).splitlines()[0]
+    return Unreadable(_reason(error), f"{what}: {message}", **where)
 
 
 def _number(value: int | Decimal | None, rounding: Callable[[Decimal], int]) -> int | None:
@@ -276,13 +272,7 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
                 except _VANISHED:
                     vanished.add(use.key)
                 except psycopg.Error as error:
-                    unreadable.append(
-                        Unreadable(
-                            _reason(error),
-                            f"column {use.qualified}: {_message(error)}",
-                            column_key=use.key,
-                        )
-                    )
+                    unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
     return extents, vanished
 
 
