@@ -14,7 +14,7 @@ from seqdoctor.catalog.connection import Timeouts, audit_session, connect
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
 from seqdoctor.checks import REGISTRY, Settings, run_checks
-from seqdoctor.errors import ConnectionFailed, UsageError
+from seqdoctor.errors import AuditFailed, ConnectionFailed, UsageError
 from seqdoctor.report import Report
 
 
@@ -58,8 +58,13 @@ def audit(
         try:
             with audit_session(conn):
                 snapshot = read_snapshot(conn, options)
-        except psycopg.OperationalError as error:
-            raise ConnectionFailed(f"lost the connection: {error}".splitlines()[0]) from None
+        except psycopg.Error as error:
+            # Objects that cannot be read become findings inside read_snapshot();
+            # what reaches here stopped the whole audit.
+            reason = str(error).strip().splitlines()[0]
+            if conn.broken:
+                raise ConnectionFailed(f"lost the connection: {reason}") from None
+            raise AuditFailed(f"could not read the catalog: {reason}") from None
     if filters.active and not snapshot.sequences and not snapshot.uses:
         raise UsageError(f"nothing matches {filters.describe()}")
     return Report(

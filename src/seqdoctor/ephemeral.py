@@ -120,11 +120,17 @@ class EphemeralCluster:
     """A PostgreSQL cluster that exists for the duration of a ``with`` block."""
 
     def __init__(
-        self, installation: Installation, settings: Mapping[str, str] | None = None
+        self,
+        installation: Installation,
+        settings: Mapping[str, str] | None = None,
+        parent: Path | None = None,
     ) -> None:
+        """A cluster in a new directory under *parent* (the system's temporary directory)."""
         self.installation = installation
         self.settings = {**FAST_SETTINGS, **(settings or {})}
-        self.directory = Path(tempfile.mkdtemp(prefix=f"seqdoctor-{installation.label}-"))
+        self.directory = Path(
+            tempfile.mkdtemp(prefix=f"seqdoctor-{installation.label}-", dir=parent)
+        )
         self.datadir = self.directory / "data"
         self.logfile = self.directory / "server.log"
         self._user = _server_user()

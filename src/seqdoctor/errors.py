@@ -24,5 +24,9 @@ class ConnectionFailed(SeqdoctorError):
     """The server could not be reached or refused us."""
 
 
+class AuditFailed(SeqdoctorError):
+    """The audit could not finish (the catalog itself could not be read)."""
+
+
 class UsageError(SeqdoctorError):
     """Arguments that cannot be used (a bad filter, an unknown check code)."""

@@ -21,6 +21,11 @@ class Timeouts:
     lock: float = 2.0
     statement: float = 30.0
 
+    def __post_init__(self) -> None:
+        # PostgreSQL reads 0 as "no limit": a timeout must be a real bound.
+        if min(self.lock, self.statement) < 0.001:
+            raise UsageError("timeouts must be at least 0.001 seconds (0 would mean no limit)")
+
 
 def connect(
     conninfo: str = "", *, connect_timeout: int = 10
@@ -70,8 +75,8 @@ def read_only_transaction(
                 "SELECT set_config('lock_timeout', {lock}, true),"
                 " set_config('statement_timeout', {statement}, true)"
             ).format(
-                lock=sql.Literal(f"{int(timeouts.lock * 1000)}ms"),
-                statement=sql.Literal(f"{int(timeouts.statement * 1000)}ms"),
+                lock=sql.Literal(f"{round(timeouts.lock * 1000)}ms"),
+                statement=sql.Literal(f"{round(timeouts.statement * 1000)}ms"),
             )
         )
         yield conn

@@ -296,11 +296,14 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
             remedy=f"ALTER ROLE {role} BYPASSRLS;",
         )
     if not use.has_probe_index and not options.allow_seqscan:
+        # CONCURRENTLY is refused on a partitioned table; a plain CREATE INDEX
+        # there builds every partition's index while blocking writes.
+        concurrently = "" if use.relkind == "p" else "CONCURRENTLY "
         return Unreadable(
             Reason.NO_INDEX,
             f"no btree index leads with {use.qualified}: reading its max() would scan the table",
             column_key=use.key,
-            remedy=f"CREATE INDEX CONCURRENTLY ON {table} ({quote_ident(use.column)}); "
+            remedy=f"CREATE INDEX {concurrently}ON {table} ({quote_ident(use.column)}); "
             "-- or run the audit with --allow-seqscan",
         )
     return None

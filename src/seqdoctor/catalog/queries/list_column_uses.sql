@@ -10,6 +10,12 @@
 --     only sequences OWNED BY the column, deptype 'a', and so misses the latter.
 -- A serial column is a default on a sequence the column also owns (deptype 'a').
 --
+-- The default must call nextval(), not merely name the sequence (currval()):
+-- we look for nextval's oid in the stored expression tree (adbin) as text.
+-- pg_get_expr() would say the same more readably, but it opens the table and
+-- takes an ACCESS SHARE lock on it: one table locked by a migration would
+-- then stall the whole inventory. This query locks no table.
+--
 -- Partitions inherit the parent's default: a partition whose root partitioned
 -- table is fed by the same sequence is judged through the root, once.
 -- Inheritance children (INHERITS) are tables of their own with their own
@@ -31,7 +37,8 @@ WITH fed AS (
      AND d.refclassid = 'pg_catalog.pg_class'::regclass
      AND d.deptype = 'n'
     WHERE EXISTS (SELECT FROM pg_catalog.pg_sequence AS s WHERE s.seqrelid = d.refobjid)
-      AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE '%nextval(%'
+      AND ad.adbin::text LIKE
+          '%:funcid ' || 'pg_catalog.nextval(pg_catalog.regclass)'::regprocedure::oid || ' %'
 )
 SELECT
     f.sequence_oid::int8 AS sequence_oid,
