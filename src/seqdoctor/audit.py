@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -36,6 +36,8 @@ def audit(
     lock_timeout: float = 2.0,
     statement_timeout: float = 30.0,
     allow_seqscan: bool = False,
+    batch_size: int = 200,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Report:
     """Audit every sequence of one database and return the report.
 
@@ -46,7 +48,9 @@ def audit(
     settings = Settings(warning, critical)
     checks = REGISTRY.select(_patterns(select), _patterns(ignore))
     filters = Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
-    options = ReadOptions(Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan)
+    options = ReadOptions(
+        Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan, batch_size, progress
+    )
     started = time.monotonic()
     checked_at = datetime.now(UTC)
     with ExitStack() as stack:

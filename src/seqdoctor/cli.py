@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +20,7 @@ from seqdoctor.checks import REGISTRY
 from seqdoctor.demo import run_demo
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.render import Format, render
+from seqdoctor.render.progress import TerminalProgress
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -100,7 +102,10 @@ def check(
     service=NAME; when empty, the PG* environment variables (and .pgpass) say
     where to connect, as with psql.
     """
-    report = audit(conninfo, **options)
+    with (
+        TerminalProgress() if output_format == Format.TABLE and not quiet else nullcontext() as bar
+    ):
+        report = audit(conninfo, progress=bar, **options)
     if quiet:
         click.echo(report.headline())
     else:

@@ -1,7 +1,8 @@
 """What the audit reads from a database: frozen, typed rows and the snapshot that holds them.
 
 Field names equal the column aliases of the SQL files in ``queries/``, so
-psycopg's ``class_row`` builds these objects directly. Nothing here touches a
+psycopg's ``class_row`` builds these objects directly. Rows use ``__slots__``:
+a database with 100,000 tables yields 200,000 of them. Nothing here touches a
 connection: the checks import this module and stay pure.
 """
 
@@ -79,7 +80,7 @@ class ColumnKind(StrEnum):
     DEFAULT = "default"  # DEFAULT nextval() on a sequence the column does not own
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SequenceState:
     """A sequence's definition and, when it could be read, its position."""
 
@@ -182,7 +183,7 @@ class SequenceState:
         return min(max((span - left) / span, 0.0), 1.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnUse:
     """A column that takes values from a sequence."""
 
@@ -221,7 +222,7 @@ class ColumnUse:
         return self.type_name in NUMERIC_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ForeignKeyColumn:
     """One column pair of a foreign key: the referencing column and the column it references."""
 
@@ -241,7 +242,7 @@ class ForeignKeyColumn:
         return qualify(self.schema, self.table, self.column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnExtent:
     """The values in a sequence-fed column, read through its index."""
 
@@ -263,7 +264,7 @@ class Reason(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """Something the audit could not read, why, and what would let it."""
 

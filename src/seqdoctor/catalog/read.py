@@ -68,7 +68,17 @@ class ReadOptions:
     timeouts: Timeouts = field(default_factory=Timeouts)
     filters: Filters = field(default_factory=Filters)
     allow_seqscan: bool = False  # probe columns without an index by scanning the table
-    batch_size: int = 200  # objects per transaction for positions and probes
+    # Objects per transaction (and per statement) for positions and probes: few
+    # enough that one batch's locks (a table and each of its indexes) fit the
+    # lock table of a default server (max_locks_per_transaction = 64, shared by
+    # 100 connections), many enough that round trips grow with N / batch_size.
+    batch_size: int = 200
+    # Told (phase, done, total) after each batch: "sequences", then "columns".
+    progress: Callable[[str, int, int], None] | None = None
+
+    def report_progress(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
 
 
 def _fetch(conn: Connection, query: str, row_type: type[Row], params: Any = None) -> list[Row]:
@@ -195,6 +205,7 @@ def _read_positions(
             # One sequence locked, dropped or denied spoils the batch: read them one by one.
             for seq in batch:
                 positions[seq.oid] = _read_one_position(conn, seq, options, unreadable)
+        options.report_progress("sequences", len(positions), len(readable))
     dropped = {oid for oid, position in positions.items() if position is None}
     dropped -= {u.sequence_oid for u in unreadable}
     read = [
@@ -263,16 +274,40 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
         elif why_not.reason is not Reason.NO_INDEX or use.has_unique_index:
             # Without a unique index the column gets SEQ008, which says drift is unchecked.
             unreadable.append(why_not)
+    done = 0
     for batch in _batches(probe, options.batch_size):
-        with read_only_transaction(conn, options.timeouts):
+        try:
+            with read_only_transaction(conn, options.timeouts):
+                rows = conn.execute(_ranges_query(batch)).fetchall()
+            ranges = {batch[i].key: (high, low) for i, high, low in rows}
+        except psycopg.Error:
+            # One table locked, dropped or denied spoils the batch: read them one by one,
+            # each in its own transaction, so that no lock is held while another is awaited.
+            ranges = {}
             for use in batch:
                 try:
-                    with conn.transaction():  # a savepoint: one failure spares the batch
-                        extents[use.key] = _probe(conn, use, positions[use.sequence_oid])
+                    with read_only_transaction(conn, options.timeouts):
+                        ((_, high, low),) = conn.execute(_ranges_query([use])).fetchall()
+                    ranges[use.key] = (high, low)
                 except _VANISHED:
                     vanished.add(use.key)
                 except psycopg.Error as error:
                     unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
+        for use in batch:
+            if use.key not in ranges:
+                continue
+            high, low = ranges[use.key]
+            extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
+            try:
+                extents[use.key] = _with_collision(
+                    conn, use, positions[use.sequence_oid], extent, options
+                )
+            except _VANISHED:
+                vanished.add(use.key)
+            except psycopg.Error as error:
+                unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
+        done += len(batch)
+        options.report_progress("columns", done, len(probe))
     return extents, vanished
 
 
@@ -309,8 +344,36 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
     return None
 
 
-def _probe(conn: Connection, use: ColumnUse, seq: SequenceState) -> ColumnExtent:
-    """max() and min() of the column, and where the sequence will first collide with it.
+def _table(use: ColumnUse) -> sql.Composable:
+    # ONLY: an inheritance parent is judged on its own rows, each child on its
+    # own; a partitioned table has no rows of its own and is read whole.
+    only = "ONLY {}" if use.relkind == "r" else "{}"
+    return sql.SQL(only).format(sql.Identifier(use.schema, use.table))
+
+
+def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
+    """One statement reading max() and min() of many columns, each from its own index.
+
+    Each arm is a plain ``SELECT max(c), min(c) FROM t``, which the planner
+    answers with two index descents (its MinMaxAgg plan); the results are
+    cast to numeric only so that columns of different types can share a UNION.
+    """
+    return sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {i}, max({c})::numeric, min({c})::numeric FROM {t}").format(
+            i=sql.Literal(i), c=sql.Identifier(use.column), t=_table(use)
+        )
+        for i, use in enumerate(batch)
+    )
+
+
+def _with_collision(
+    conn: Connection,
+    use: ColumnUse,
+    seq: SequenceState,
+    extent: ColumnExtent,
+    options: ReadOptions,
+) -> ColumnExtent:
+    """*extent*, with where the sequence will first collide with the column if it is behind.
 
     The collision probe runs only when the column holds values at or past the
     sequence's next value. It looks for the first value the sequence will
@@ -318,33 +381,24 @@ def _probe(conn: Connection, use: ColumnUse, seq: SequenceState) -> ColumnExtent
     sequence's own limit): two sequences interleaving odd and even ids, or
     explicit ids kept above a sequence's MAXVALUE, never collide.
     """
-    column = sql.Identifier(use.column)
-    table = sql.SQL("ONLY {}" if use.relkind == "r" else "{}").format(
-        sql.Identifier(use.schema, use.table)
-    )
-    row = conn.execute(
-        sql.SQL("SELECT max({column}), min({column}) FROM {table}").format(
-            column=column, table=table
-        )
-    ).fetchone()
-    assert row is not None
-    high, low = _number(row[0], math.ceil), _number(row[1], math.floor)
-    following = seq.next_value
+    following, high, low = seq.next_value, extent.max_value, extent.min_value
     if following is None or high is None or low is None:
-        return ColumnExtent(high, low)
+        return extent
     if (high < following) if seq.ascending else (low > following):
-        return ColumnExtent(high, low)
+        return extent
     lower, upper = sorted((following, seq.limit))
     same_step = (
-        "" if abs(seq.increment_by) == 1 else " AND ({column}::numeric - %(next)s) %% %(step)s = 0"
+        "" if abs(seq.increment_by) == 1 else " AND ({c}::numeric - %(next)s) %% %(step)s = 0"
     )
     query = sql.SQL(
-        "SELECT {pick}({column}) FROM {table} WHERE {column} BETWEEN %(lower)s AND %(upper)s"
-        + same_step
+        "SELECT {pick}({c}) FROM {t} WHERE {c} BETWEEN %(lower)s AND %(upper)s" + same_step
+    ).format(
+        pick=sql.SQL("min" if seq.ascending else "max"), c=sql.Identifier(use.column), t=_table(use)
     )
-    collision = conn.execute(
-        query.format(pick=sql.SQL("min" if seq.ascending else "max"), column=column, table=table),
-        {"lower": lower, "upper": upper, "next": following, "step": abs(seq.increment_by)},
-    ).fetchone()
-    first = _number(collision[0], math.ceil) if collision else None
-    return ColumnExtent(high, low, first)
+    with read_only_transaction(conn, options.timeouts):
+        row = conn.execute(
+            query,
+            {"lower": lower, "upper": upper, "next": following, "step": abs(seq.increment_by)},
+        ).fetchone()
+    first = _number(row[0], math.ceil) if row else None
+    return replace(extent, first_collision=first)
