@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 # Range of the integer types a sequence can be declared AS, and columns it can feed.
 TYPE_RANGES: Mapping[str, tuple[int, int]] = {
@@ -25,6 +25,7 @@ TYPE_NAMES: Mapping[str, str] = {"int2": "smallint", "int4": "integer", "int8": 
 NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
 
 
+@lru_cache(maxsize=65536)  # messages of a large audit repeat the same schema names
 def quote_ident(name: str) -> str:
     """Quote an identifier for a person to read or paste, as PostgreSQL's quote_ident() does.
 

@@ -11,7 +11,7 @@ longer than the lock timeout. Anything that cannot be read becomes an
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.rows import class_row
+from psycopg.rows import kwargs_row
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
 from seqdoctor.catalog.filters import Filters
@@ -41,12 +41,16 @@ from seqdoctor.catalog.model import (
 Connection = psycopg.Connection[Any]
 Row = TypeVar("Row")
 
+MIN_SERVER_VERSION = 120000
+
 # Version variants of a query: the file used from each server version on.
 # A name without an entry has one file, <name>.sql, for every supported version.
 QUERY_VARIANTS: dict[str, tuple[tuple[int, str], ...]] = {
-    "list_sequence_positions": ((180000, "list_sequence_positions_post_180000"),),
+    "list_sequence_positions": (
+        (MIN_SERVER_VERSION, "list_sequence_positions"),
+        (180000, "list_sequence_positions_post_180000"),
+    ),
 }
-MIN_SERVER_VERSION = 120000
 
 
 @cache
@@ -81,10 +85,15 @@ class ReadOptions:
             self.progress(phase, done, total)
 
 
-def _fetch(conn: Connection, query: str, row_type: type[Row], params: Any = None) -> list[Row]:
-    with conn.cursor(row_factory=class_row(row_type)) as cur:
+def _fetch(conn: Connection, query: str, make: Callable[..., Row], params: Any = None) -> list[Row]:
+    """Rows of *query*, each built by *make* from its columns as keyword arguments."""
+    with conn.cursor(row_factory=kwargs_row(make)) as cur:
         cur.execute(query.encode(), params)
         return cur.fetchall()
+
+
+def _column_use(*, kind: str, **columns: Any) -> ColumnUse:
+    return ColumnUse(kind=ColumnKind(kind), **columns)
 
 
 def _batches(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
@@ -115,10 +124,7 @@ def read_snapshot(conn: Connection, options: ReadOptions) -> Snapshot:
                 f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
             )
         sequences = _fetch(conn, load_query("list_sequences"), SequenceState)
-        uses = [
-            replace(use, kind=ColumnKind(use.kind))
-            for use in _fetch(conn, load_query("list_column_uses"), ColumnUse)
-        ]
+        uses = _fetch(conn, load_query("list_column_uses"), _column_use)
         foreign_keys = _fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
 
     sequences, uses = _select(sequences, uses, options.filters)
@@ -190,21 +196,24 @@ def _read_positions(
                 )
             )
     readable = [s for s in sequences if s.readable]
-    bulk_query = load_query("list_sequence_positions", server.server_version_num)
-    for batch in _batches(readable, options.batch_size):
+    query = load_query("list_sequence_positions", server.server_version_num).encode()
+    # A sequence costs one lock where a table costs one per index too: bigger batches.
+    for batch in _batches(readable, options.batch_size * 5):
+        not_called = []
         try:
             with read_only_transaction(conn, options.timeouts):
-                if bulk_query:
-                    cursor = conn.execute(bulk_query.encode(), {"oids": [s.oid for s in batch]})
+                rows = conn.execute(query, {"oids": [s.oid for s in batch]}).fetchall()
+            by_oid = {s.oid: s for s in batch}
+            for oid, last, called in rows:
+                if last is not None:
+                    positions[oid] = (last, called)
+                elif called is None:
+                    positions[oid] = None  # pg_get_sequence_data(): dropped since the inventory
                 else:
-                    cursor = conn.execute(_positions_union(batch))
-                for oid, last, called in cursor.fetchall():
-                    # pg_get_sequence_data() answers NULL for a dropped sequence.
-                    positions[oid] = None if last is None else (last, called)
+                    not_called.append(by_oid[oid])  # before 18: read the relation itself
         except psycopg.Error:
-            # One sequence locked, dropped or denied spoils the batch: read them one by one.
-            for seq in batch:
-                positions[seq.oid] = _read_one_position(conn, seq, options, unreadable)
+            not_called = list(batch)  # one sequence locked, dropped or denied spoils the batch
+        positions.update(_read_relations(conn, not_called, options, unreadable))
         options.report_progress("sequences", len(positions), len(readable))
     dropped = {oid for oid, position in positions.items() if position is None}
     dropped -= {u.sequence_oid for u in unreadable}
@@ -216,29 +225,53 @@ def _read_positions(
     return read, dropped
 
 
-def _positions_union(batch: Iterable[SequenceState]) -> sql.Composed:
-    """One statement reading many sequences, for servers without pg_get_sequence_data()."""
+def _relations_query(batch: Sequence[SequenceState]) -> sql.Composed:
+    """One statement reading the sequence relations themselves: last_value and is_called."""
     return sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {oid}::int8, last_value, is_called FROM {seq}").format(
-            oid=sql.Literal(seq.oid), seq=sql.Identifier(seq.schema, seq.name)
+        sql.Composed(
+            [
+                sql.SQL("SELECT "),
+                sql.Literal(seq.oid),
+                sql.SQL("::int8, last_value, is_called FROM "),
+                sql.Identifier(seq.schema, seq.name),
+            ]
         )
         for seq in batch
     )
 
 
-def _read_one_position(
-    conn: Connection, seq: SequenceState, options: ReadOptions, unreadable: list[Unreadable]
-) -> tuple[int, bool] | None:
-    """The position of one sequence; None when it is gone or could not be read."""
-    try:
+def _read_relations(
+    conn: Connection,
+    sequences: Sequence[SequenceState],
+    options: ReadOptions,
+    unreadable: list[Unreadable],
+) -> dict[int, tuple[int, bool] | None]:
+    """Positions read from the sequence relations; None for those gone or unreadable.
+
+    All in one statement, or, when that fails, one by one, so that the one
+    locked or dropped sequence is told apart from the rest.
+    """
+
+    def read(batch: Sequence[SequenceState]) -> dict[int, tuple[int, bool] | None]:
         with read_only_transaction(conn, options.timeouts):
-            row = conn.execute(_positions_union([seq])).fetchone()
-    except _VANISHED:
-        return None
-    except psycopg.Error as error:
-        unreadable.append(_failed(error, f"sequence {seq.qualified}", sequence_oid=seq.oid))
-        return None
-    return (row[1], row[2]) if row else None
+            rows = conn.execute(_relations_query(batch)).fetchall()
+        return {oid: (last, called) for oid, last, called in rows}
+
+    if len(sequences) > 1:
+        try:
+            return read(sequences)
+        except psycopg.Error:
+            pass  # one sequence locked, dropped or denied spoils the statement
+    positions: dict[int, tuple[int, bool] | None] = {}
+    for seq in sequences:
+        try:
+            positions.update(read([seq]))
+        except _VANISHED:
+            positions[seq.oid] = None
+        except psycopg.Error as error:
+            unreadable.append(_failed(error, f"sequence {seq.qualified}", sequence_oid=seq.oid))
+            positions[seq.oid] = None
+    return positions
 
 
 def _failed(error: psycopg.Error, what: str, **where: Any) -> Unreadable:
@@ -347,8 +380,8 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
 def _table(use: ColumnUse) -> sql.Composable:
     # ONLY: an inheritance parent is judged on its own rows, each child on its
     # own; a partitioned table has no rows of its own and is read whole.
-    only = "ONLY {}" if use.relkind == "r" else "{}"
-    return sql.SQL(only).format(sql.Identifier(use.schema, use.table))
+    table = sql.Identifier(use.schema, use.table)
+    return sql.Composed([sql.SQL("ONLY "), table]) if use.relkind == "r" else table
 
 
 def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
@@ -358,12 +391,25 @@ def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
     answers with two index descents (its MinMaxAgg plan); the results are
     cast to numeric only so that columns of different types can share a UNION.
     """
-    return sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {i}, max({c})::numeric, min({c})::numeric FROM {t}").format(
-            i=sql.Literal(i), c=sql.Identifier(use.column), t=_table(use)
+    arms = []
+    for i, use in enumerate(batch):
+        column = sql.Identifier(use.column)
+        # Composed directly rather than SQL.format(): this runs once per table.
+        arms.append(
+            sql.Composed(
+                [
+                    sql.SQL("SELECT "),
+                    sql.Literal(i),
+                    sql.SQL(", max("),
+                    column,
+                    sql.SQL(")::numeric, min("),
+                    column,
+                    sql.SQL(")::numeric FROM "),
+                    _table(use),
+                ]
+            )
         )
-        for i, use in enumerate(batch)
-    )
+    return sql.SQL(" UNION ALL ").join(arms)
 
 
 def _with_collision(

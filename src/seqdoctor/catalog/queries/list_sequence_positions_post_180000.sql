@@ -1,10 +1,9 @@
 -- The positions of many sequences in one statement.
--- Minimum server version: 18 (pg_get_sequence_data). Older servers read each
--- sequence relation with SELECT last_value, is_called (see read.py).
+-- Minimum server version: 18 (pg_get_sequence_data).
 --
 -- pg_get_sequence_data() returns NULLs instead of raising when the role lacks
 -- privilege or the sequence was dropped since the inventory; the caller only
--- passes sequences it may read, so NULL here means "gone".
+-- passes sequences it may read, so NULLs here mean "gone".
 SELECT
     s.oid::int8 AS oid,
     d.last_value,
