@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint unit clean
+.PHONY: demo test lint unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ demo: $(VENV)/.demo
 	$(BIN)/seqdoctor demo
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -32,6 +32,18 @@ test: lint
 
 unit: $(VENV)/.test
 	$(BIN)/pytest tests/unit
+
+# Benchmarks (not part of make test): each bench/*.py script writes bench/results/NAME.md,
+# gathered into bench/RESULTS.md. check_postgres joins the comparison when it can be installed.
+bench: $(VENV)/.test
+	-command -v check_postgres >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check-postgres; }
+	for script in bench/*.py; do \
+		case $$script in bench/generate.py) continue;; esac; \
+		$(BIN)/python $$script || exit 1; \
+	done
+	{ echo "# Benchmark results"; echo; echo "Written by \`make bench\`; each section by its script in bench/."; \
+	  for part in bench/results/*.md; do echo; cat $$part; done; } > bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -49,7 +49,12 @@ def audit(
     checks = REGISTRY.select(_patterns(select), _patterns(ignore))
     filters = Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
     options = ReadOptions(
-        Timeouts(lock_timeout, statement_timeout), filters, allow_seqscan, batch_size, progress
+        Timeouts(lock_timeout, statement_timeout),
+        filters,
+        allow_seqscan,
+        batch_size,
+        read_columns=any(check.reads_columns for check in checks),
+        progress=progress,
     )
     started = time.monotonic()
     checked_at = datetime.now(UTC)

@@ -77,6 +77,8 @@ class ReadOptions:
     # lock table of a default server (max_locks_per_transaction = 64, shared by
     # 100 connections), many enough that round trips grow with N / batch_size.
     batch_size: int = 200
+    # Read the columns' values (max(), collisions): False reads no table at all.
+    read_columns: bool = True
     # Told (phase, done, total) after each batch: "sequences", then "columns".
     progress: Callable[[str, int, int], None] | None = None
 
@@ -131,9 +133,12 @@ def read_snapshot(conn: Connection, options: ReadOptions) -> Snapshot:
     unreadable: list[Unreadable] = []
     sequences, dropped = _read_positions(conn, server, sequences, options, unreadable)
     uses = [u for u in uses if u.sequence_oid not in dropped]
-    extents, vanished = _probe_columns(
-        conn, server, uses, {s.oid: s for s in sequences}, options, unreadable
-    )
+    extents: dict[tuple[int, int, int], ColumnExtent] = {}
+    vanished: set[tuple[int, int, int]] = set()
+    if options.read_columns:
+        extents, vanished = _probe_columns(
+            conn, server, uses, {s.oid: s for s in sequences}, options, unreadable
+        )
     return Snapshot(
         server=server,
         sequences=tuple(sequences),

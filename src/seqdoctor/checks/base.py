@@ -110,6 +110,9 @@ class Check:
     summary: str
     run: RunFunction
     module: ModuleType
+    # Needs the values in the columns (max(), collisions), read from every
+    # table: an audit selecting only checks without it reads no table at all.
+    reads_columns: bool = False
 
     @property
     def documentation(self) -> str:

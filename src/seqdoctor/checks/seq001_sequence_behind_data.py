@@ -86,4 +86,5 @@ CHECK = Check(
     summary="values the sequence will hand out already exist in a column it feeds",
     run=run,
     module=sys.modules[__name__],
+    reads_columns=True,
 )

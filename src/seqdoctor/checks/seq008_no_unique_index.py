@@ -65,4 +65,5 @@ CHECK = Check(
     summary="a sequence-fed column without a unique index",
     run=run,
     module=sys.modules[__name__],
+    reads_columns=True,
 )

@@ -63,4 +63,5 @@ CHECK = Check(
     summary="an object could not be read, so it was not judged",
     run=run,
     module=sys.modules[__name__],
+    reads_columns=True,
 )

@@ -1,0 +1,295 @@
+"""How fast, heavy and right the audit is at 1,000 to 100,000 tables, beside the usual ways.
+
+On one throwaway server with default lock settings (max_locks_per_transaction
+= 64, max_connections = 100), for each size: generate the tables
+(bench/generate.py, which plants problems), then time, several runs each,
+median wall time and peak client RSS:
+
+1. ``seqdoctor check --format json``, the full audit;
+2. ``seqdoctor check --select`` of the checks that read no table (capacity only);
+3. the per-table round trips users script today: for every sequence-fed column,
+   ``SELECT setval(pg_get_serial_sequence('"t"','id'), coalesce(max("id"), 1),
+   max("id") IS NOT null) FROM "t"`` (what Django's sqlsequencereset emits), one
+   round trip each, in transactions that are rolled back - on a copy of the
+   database, since setval() ignores the rollback;
+4. ``check_postgres --action=sequence`` (Debian's check-postgres package), when installed;
+5. the server floor: one PL/pgSQL DO block that reads every sequence and every
+   fed column's max() on the server itself, no client work at all.
+
+It writes bench/results/scale.md. Usage::
+
+    python bench/scale.py [--sizes 1000,10000,100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from generate import Planted, generate
+
+import seqdoctor
+from seqdoctor.ephemeral import EphemeralCluster, Installation, find_installations
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "scale.md"
+CAPACITY_CHECKS = ("SEQ002", "SEQ003", "SEQ004", "SEQ005", "SEQ006", "SEQ007", "SEQ009")
+
+# The server floor: every sequence read, every fed column's max() computed, on
+# the server. It commits every 1000 objects, as a default server's lock table
+# cannot hold a lock on 100,000 tables at once.
+FLOOR = """
+DO $floor$
+DECLARE
+    r record;
+    v numeric;
+    n int := 0;
+BEGIN
+    FOR r IN SELECT schemaname, sequencename FROM pg_sequences LOOP
+        EXECUTE format('SELECT last_value FROM %I.%I', r.schemaname, r.sequencename) INTO v;
+        n := n + 1;
+        IF n % 1000 = 0 THEN COMMIT; END IF;
+    END LOOP;
+    FOR r IN
+        SELECT DISTINCT n.nspname, c.relname, a.attname
+        FROM pg_attribute a
+        JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname LIKE 'tenant%'
+          AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%')
+    LOOP
+        EXECUTE format('SELECT max(%I) FROM %I.%I', r.attname, r.nspname, r.relname) INTO v;
+        n := n + 1;
+        IF n % 1000 = 0 THEN COMMIT; END IF;
+    END LOOP;
+END
+$floor$;
+"""
+
+# What users script today, as a standalone client so that its memory is its own.
+PER_TABLE = """
+import sys, psycopg
+from psycopg import sql
+with psycopg.connect(sys.argv[1]) as conn:
+    columns = conn.execute(
+        "SELECT n.nspname, c.relname, a.attname FROM pg_attribute a"
+        " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname LIKE 'tenant%'"
+        " AND pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
+        " a.attname) IS NOT NULL"
+    ).fetchall()
+    conn.rollback()
+    for i, (schema, table, column) in enumerate(columns):
+        name = sql.Identifier(schema, table).as_string(conn)
+        conn.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({name}, {column}),"
+                " coalesce(max({c}), 1), max({c}) IS NOT null) FROM {t}"
+            ).format(
+                name=name, column=column, c=sql.Identifier(column), t=sql.Identifier(schema, table)
+            )
+        )
+        if i % 500 == 499:
+            conn.rollback()  # a default server cannot lock every table in one transaction
+    conn.rollback()
+    print(len(columns))
+"""
+
+
+@dataclass
+class Measurement:
+    tool: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    found: str = ""
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, int]:
+    """Wall seconds, peak RSS (MB), stdout, and exit status of *command*."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        text = out.read()
+    return elapsed, usage.ru_maxrss / 1024, text, os.waitstatus_to_exitcode(status)
+
+
+def judge(report: dict[str, object], planted: Planted) -> str:
+    """Planted problems found, and findings nobody planted."""
+    findings = report["findings"]
+    assert isinstance(findings, list)
+
+    def columns(code: str) -> set[str]:
+        return {
+            f"{c['schema']}.{c['table']}.{c['column']}"
+            for f in findings
+            if f["code"] == code and (c := f["column"])
+        }
+
+    behind, overflow = columns("SEQ001"), columns("SEQ002")
+    found = len(behind & set(planted.behind)) + len(overflow & set(planted.near_overflow))
+    false_alarms = len(behind - set(planted.behind)) + len(overflow - set(planted.near_overflow))
+    total = len(planted.behind) + len(planted.near_overflow)
+    return f"{found}/{total} found, {false_alarms} false alarms"
+
+
+def round_trips(dsn: str) -> int:
+    """Client messages that wait for the server (Query and Sync), counted from libpq's trace."""
+    with tempfile.NamedTemporaryFile("w+") as trace, psycopg.connect(dsn) as conn:
+        conn.pgconn.trace(trace.fileno())
+        seqdoctor.audit(conn)
+        conn.pgconn.untrace()
+        trace.seek(0)
+        return sum(
+            1 for line in trace if "\tF\t" in line and ("\tQuery\t" in line or "\tSync" in line)
+        )
+
+
+def measure(
+    cluster: EphemeralCluster, size: int, runs: int
+) -> tuple[list[Measurement], int, Planted]:
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench")
+        conn.execute("CREATE DATABASE bench")
+    dsn = cluster.conninfo("bench")
+    started = time.monotonic()
+    planted = generate(dsn, size)
+    print(f"  generated {size:,} tables in {time.monotonic() - started:.0f} s", flush=True)
+
+    python = sys.executable
+    full = Measurement("seqdoctor check --format json (full audit)")
+    capacity = Measurement("seqdoctor check --select capacity checks (no table read)")
+    per_table = Measurement("per-table round trips (sqlsequencereset statement)")
+    check_postgres = Measurement("check_postgres --action=sequence")
+    floor = Measurement("server floor: one DO block, no client")
+    psql = str(cluster.installation.bindir / "psql")
+    selects = [arg for code in CAPACITY_CHECKS for arg in ("--select", code)]
+    for _ in range(runs):
+        for measurement, command in (
+            (full, [python, "-m", "seqdoctor", "check", "--format", "json", dsn]),
+            (capacity, [python, "-m", "seqdoctor", "check", "--format", "json", *selects, dsn]),
+            (floor, [psql, "-X", "-q", "-c", FLOOR, dsn]),
+        ):
+            seconds, rss, out, _ = run(command)
+            measurement.seconds.append(seconds)
+            measurement.peak_rss_mb = max(measurement.peak_rss_mb, rss)
+            if measurement is full:
+                full.found = judge(json.loads(out), planted)
+        # setval() ignores rollback: each run gets a fresh copy of the database.
+        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS bench_copy")
+            conn.execute("CREATE DATABASE bench_copy TEMPLATE bench")
+        seconds, rss, out, _ = run([python, "-c", PER_TABLE, cluster.conninfo("bench_copy")])
+        per_table.seconds.append(seconds)
+        per_table.peak_rss_mb = max(per_table.peak_rss_mb, rss)
+        per_table.note = f"{out.strip()} statements; repairs blindly, reports nothing"
+        executable = shutil.which("check_postgres") or shutil.which("check_postgres.pl")
+        if executable:
+            seconds, rss, out, _ = run(
+                [
+                    executable,
+                    "--action=sequence",
+                    f"--dbhost={cluster.directory}",
+                    "--dbuser=postgres",
+                    "--dbname=bench",
+                    "--warning=75%",
+                    "--critical=90%",
+                ]
+            )
+            check_postgres.seconds.append(seconds)
+            check_postgres.peak_rss_mb = max(check_postgres.peak_rss_mb, rss)
+            flagged = sum(1 for name in planted.near_overflow if name.split(".")[1] in out)
+            check_postgres.found = (
+                f"{flagged}/{len(planted.near_overflow)} near overflow; "
+                f"0/{len(planted.behind)} behind (not looked for)"
+            )
+        else:
+            check_postgres.note = "not installed: apt-get install check-postgres"
+    capacity.found = "drift not looked for (by design)"
+    floor.found = "computes, reports nothing"
+    return [full, capacity, per_table, check_postgres, floor], round_trips(dsn), planted
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    system = f"{platform.platform()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {system}"
+
+
+def pick_installation() -> Installation:
+    """PostgreSQL 15 (Debian's) as in the issue's reference figures, else the newest found."""
+    found = find_installations()
+    return next((i for i in found if i.major_version == 15), found[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    installation = pick_installation()
+    lines = [
+        "## Scale: auditing N sequence-fed tables",
+        "",
+        f"Machine: {machine()}. Server: PostgreSQL {installation.major_version} "
+        f"({installation.source}), default lock settings, throwaway cluster on the same machine "
+        f"(Unix socket). Median of {args.runs} runs; peak RSS of the client process.",
+        "Reproduce: `make bench` (or `.venv/bin/python bench/scale.py --sizes "
+        f"{args.sizes} --runs {args.runs}`).",
+        "",
+    ]
+    with EphemeralCluster(installation) as cluster:
+        for size in (int(s) for s in args.sizes.split(",")):
+            print(f"{size:,} tables", flush=True)
+            measurements, trips, planted = measure(cluster, size, args.runs)
+            floor_seconds = measurements[-1].median
+            lines += [
+                f"### {size:,} tables ({len(planted.behind)} planted behind, "
+                f"{len(planted.near_overflow)} planted near overflow)",
+                "",
+                "| approach | median s | x floor | peak RSS MB | planted problems | note |",
+                "|---|---:|---:|---:|---|---|",
+            ]
+            for m in measurements:
+                if not m.seconds:
+                    lines.append(f"| {m.tool} | - | - | - | - | {m.note} |")
+                    continue
+                lines.append(
+                    f"| {m.tool} | {m.median:.2f} | {m.median / floor_seconds:.2f} | "
+                    f"{m.peak_rss_mb:.0f} | {m.found} | {m.note} |"
+                )
+            lines += ["", f"Round trips of the full audit: {trips:,}.", ""]
+            print("\n".join(lines[-len(measurements) - 4 :]), flush=True)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The audit at scale: batches of short transactions that never block production.
+
+Timings live in bench/; these tests check behaviour: how many round trips,
+how long another session can be made to wait, and what happens when tables
+come and go while the audit runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+
+import psycopg
+
+import seqdoctor
+from seqdoctor.report import Report
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+LOCK_TIMEOUT = 0.5
+
+
+def tables(conn: Connection, count: int, *, behind: int = -1) -> None:
+    """*count* serial tables t0, t1...; table number *behind* gets a row ahead of its sequence."""
+    script = ";".join(f"CREATE TABLE t{i} (id serial PRIMARY KEY)" for i in range(count))
+    conn.execute(script.encode())
+    if behind >= 0:
+        conn.execute(f"INSERT INTO t{behind} (id) VALUES (5)".encode())
+
+
+def round_trips(dsn: str, batch_size: int) -> int:
+    """Messages the audit sends that wait for an answer (Query, Sync), from libpq's trace."""
+    with tempfile.TemporaryFile("w+") as trace, psycopg.connect(dsn) as conn:
+        conn.pgconn.trace(trace.fileno())
+        seqdoctor.audit(conn, batch_size=batch_size)
+        conn.pgconn.untrace()
+        trace.seek(0)
+        return sum(
+            1 for line in trace if "\tF\t" in line and ("\tQuery" in line or "\tSync" in line)
+        )
+
+
+def test_round_trips_grow_with_batches_not_tables(conn: Connection, dsn: str) -> None:
+    tables(conn, 60)
+    conn.execute(";".join(f"INSERT INTO t{i} DEFAULT VALUES" for i in range(60)).encode())
+    ten_batches = round_trips(dsn, batch_size=6)
+    two_batches = round_trips(dsn, batch_size=30)
+    one_batch = round_trips(dsn, batch_size=60)
+    # A batch is one short transaction of a few statements, whatever its size:
+    # fewer batches, fewer round trips, and far fewer than one per table.
+    assert one_batch < two_batches < ten_batches < 60
+    assert ten_batches - two_batches <= 6 * 8
+
+
+def test_finding_the_same_with_any_batch_size(conn: Connection, dsn: str) -> None:
+    tables(conn, 25, behind=17)
+    for batch_size in (1, 7, 1000):
+        report = seqdoctor.audit(dsn, batch_size=batch_size)
+        assert [(f.code, str(f.column)) for f in report.findings if f.code != "SEQ009"] == [
+            ("SEQ001", "public.t17.id")
+        ]
+
+
+def waiting_on_a_lock(conn: Connection) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE application_name = 'seqdoctor' AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout(
+    conn: Connection, dsn: str
+) -> None:
+    tables(conn, 3, behind=2)
+    with psycopg.connect(dsn) as holder:
+        holder.execute("LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE")  # a migration in progress
+        results: list[Report] = []
+        audit = threading.Thread(
+            target=lambda: results.append(seqdoctor.audit(dsn, lock_timeout=LOCK_TIMEOUT))
+        )
+        audit.start()
+        deadline = time.monotonic() + 10
+        while not waiting_on_a_lock(conn) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The audit holds ACCESS SHARE on t0 (read in the same batch) while it waits
+        # for t1. A session wanting t0 exclusively queues behind it, but not for long.
+        with psycopg.connect(dsn, autocommit=True) as queued:
+            queued.execute(f"SET lock_timeout = '{LOCK_TIMEOUT * 10}s'".encode())
+            started = time.monotonic()
+            with queued.transaction():
+                queued.execute("LOCK TABLE t0 IN ACCESS EXCLUSIVE MODE")
+            waited = time.monotonic() - started
+        audit.join(timeout=30)
+        holder.rollback()
+    assert waited < LOCK_TIMEOUT + 0.5
+    (report,) = results
+    codes = {(f.code, f.details.get("reason"), str(f.column)) for f in report.findings}
+    assert ("SEQ900", "lock-timeout", "public.t1.id") in codes
+    assert ("SEQ001", None, "public.t2.id") in codes
+
+
+def test_a_table_dropped_mid_audit_is_left_out_not_a_crash(conn: Connection, dsn: str) -> None:
+    tables(conn, 4, behind=3)
+
+    def drop_t1_once(phase: str, done: int, total: int) -> None:
+        if phase == "sequences":  # after the inventory, before the tables are read
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute("DROP TABLE IF EXISTS t1")
+
+    report = seqdoctor.audit(dsn, progress=drop_t1_once)
+    columns = {str(f.column) for f in report.findings}
+    assert "public.t1.id" not in columns
+    assert "public.t3.id" in columns
+    assert all(f.code != "SEQ900" for f in report.findings)
+
+
+def test_capacity_checks_read_no_table(conn: Connection, dsn: str) -> None:
+    tables(conn, 3, behind=1)
+    with psycopg.connect(dsn) as holder:
+        # Every table is locked: an audit that needed their rows would report them all.
+        holder.execute("LOCK TABLE t0, t1, t2 IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        report = seqdoctor.audit(
+            dsn, select=["SEQ002", "SEQ003", "SEQ009"], lock_timeout=LOCK_TIMEOUT
+        )
+        assert time.monotonic() - started < LOCK_TIMEOUT
+    assert {f.code for f in report.findings} == {"SEQ009"}
