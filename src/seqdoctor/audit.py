@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from importlib.metadata import version
 
 import psycopg
 
+from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import Timeouts, audit_session, connect
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
@@ -77,7 +77,7 @@ def audit(
     if filters.active and not snapshot.sequences and not snapshot.uses:
         raise UsageError(f"nothing matches {filters.describe()}")
     return Report(
-        tool_version=version("seqdoctor"),
+        tool_version=__version__,
         checked_at=checked_at,
         duration_seconds=time.monotonic() - started,
         snapshot=snapshot,

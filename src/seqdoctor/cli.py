@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 import click
 import psycopg
 
+from seqdoctor._version import __version__
 from seqdoctor.audit import audit
 from seqdoctor.checks import REGISTRY
-from seqdoctor.demo import run_demo
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.render import Format, render
-from seqdoctor.render.progress import TerminalProgress
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(package_name="seqdoctor", message="%(prog)s %(version)s")
+@click.version_option(__version__, message="%(prog)s %(version)s")
 def cli() -> None:
     """Find and fix PostgreSQL sequence problems before they page anyone."""
 
@@ -102,10 +101,14 @@ def check(
     service=NAME; when empty, the PG* environment variables (and .pgpass) say
     where to connect, as with psql.
     """
-    with (
-        TerminalProgress() if output_format == Format.TABLE and not quiet else nullcontext() as bar
-    ):
-        report = audit(conninfo, progress=bar, **options)
+    bar: AbstractContextManager[Callable[[str, int, int], None] | None] = nullcontext()
+    if output_format == Format.TABLE and not quiet:
+        # Imported here, like the demo below: Rich costs a JSON scrape a tenth of a second.
+        from seqdoctor.render.progress import TerminalProgress  # noqa: PLC0415
+
+        bar = TerminalProgress()
+    with bar as progress:
+        report = audit(conninfo, progress=progress, **options)
     if quiet:
         click.echo(report.headline())
     else:
@@ -129,6 +132,8 @@ def explain(code: str | None) -> None:
 @cli.command(context_settings=CONTEXT)
 def demo() -> None:
     """Build a small shop database with every problem on a throwaway server, and audit it."""
+    from seqdoctor.demo import run_demo  # noqa: PLC0415 - see check
+
     run_demo(sys.stdout)
 
 

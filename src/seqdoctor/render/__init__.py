@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
+from importlib import import_module
 from typing import TextIO
 
-from seqdoctor.render import json, table
 from seqdoctor.report import Report
 
 
@@ -15,11 +14,14 @@ class Format(StrEnum):
     JSON = "json"
 
 
-RENDERERS: dict[Format, Callable[[Report, TextIO], None]] = {
-    Format.TABLE: table.render,
-    Format.JSON: json.render,
+# Each format's module, imported when used: the terminal renderer loads Rich,
+# which a JSON scrape every minute has no use for.
+RENDERERS: dict[Format, str] = {
+    Format.TABLE: "seqdoctor.render.table",
+    Format.JSON: "seqdoctor.render.json",
 }
 
 
 def render(report: Report, output_format: Format, out: TextIO) -> None:
-    RENDERERS[output_format](report, out)
+    """Write *report* to *out* in *output_format*: each module's ``render(report, out)``."""
+    import_module(RENDERERS[output_format]).render(report, out)
