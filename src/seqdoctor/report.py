@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,23 @@ class Status(StrEnum):
     @property
     def exit_status(self) -> ExitStatus:
         return ExitStatus[self.name]
+
+    @property
+    def rank(self) -> int:
+        """Order of concern: critical > unknown > warning > ok."""
+        return _STATUS_RANKS[self]
+
+
+_STATUS_RANKS = {Status.OK: 0, Status.WARNING: 1, Status.UNKNOWN: 2, Status.CRITICAL: 3}
+
+
+def worst_status(statuses: Iterable[Status]) -> Status:
+    """The most concerning of *statuses*; ok when there are none.
+
+    >>> worst_status([Status.WARNING, Status.UNKNOWN, Status.OK]).name
+    'UNKNOWN'
+    """
+    return max(statuses, key=lambda s: s.rank, default=Status.OK)
 
 
 _STATUS_OF = {

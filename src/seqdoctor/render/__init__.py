@@ -6,6 +6,7 @@ from enum import StrEnum
 from importlib import import_module
 from typing import TextIO
 
+from seqdoctor.fleet import FleetReport
 from seqdoctor.report import Report
 
 
@@ -25,3 +26,8 @@ RENDERERS: dict[Format, str] = {
 def render(report: Report, output_format: Format, out: TextIO) -> None:
     """Write *report* to *out* in *output_format*: each module's ``render(report, out)``."""
     import_module(RENDERERS[output_format]).render(report, out)
+
+
+def render_fleet(fleet: FleetReport, output_format: Format, out: TextIO) -> None:
+    """Write the reports of many databases: each module's ``render_fleet(fleet, out)``."""
+    import_module(RENDERERS[output_format]).render_fleet(fleet, out)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from seqdoctor._version import __version__
 from seqdoctor.catalog.model import SequenceState
 from seqdoctor.checks import Finding
-from seqdoctor.report import Report
+from seqdoctor.fleet import FleetReport
+from seqdoctor.report import Report, Status
 
 SCHEMA_VERSION = 1
 
@@ -85,6 +87,39 @@ def _finding_record(finding: Finding) -> dict[str, Any]:
     }
 
 
+def fleet_record(fleet: FleetReport) -> dict[str, Any]:
+    """Many databases: each target's report as :func:`as_record` makes it, under ``targets``."""
+    statuses = [r.status for r in fleet.results]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "seqdoctor", "version": __version__},
+        "checked_at": fleet.checked_at.isoformat(timespec="seconds"),
+        "status": str(fleet.status),
+        "summary": {
+            "targets": len(fleet.results),
+            "statuses": {str(s): statuses.count(s) for s in Status},
+            "duration_seconds": round(fleet.duration_seconds, 3),
+        },
+        "targets": [
+            {
+                "name": result.target.name,
+                "status": str(result.status),
+                "error": result.error,
+                "report": as_record(result.report) if result.report else None,
+            }
+            for result in fleet.results
+        ],
+    }
+
+
 def render(report: Report, out: TextIO) -> None:
-    json.dump(as_record(report), out, indent=2, ensure_ascii=False)
+    _dump(as_record(report), out)
+
+
+def render_fleet(fleet: FleetReport, out: TextIO) -> None:
+    _dump(fleet_record(fleet), out)
+
+
+def _dump(record: dict[str, Any], out: TextIO) -> None:
+    json.dump(record, out, indent=2, ensure_ascii=False)
     out.write("\n")

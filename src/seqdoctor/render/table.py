@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -15,6 +16,7 @@ from rich.text import Text
 from seqdoctor.checks import Finding, Severity
 from seqdoctor.checks.base import number, percent, plural
 from seqdoctor.checks.seq002_column_near_overflow import column_range
+from seqdoctor.fleet import FleetReport
 from seqdoctor.report import Report, Status
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.UNKNOWN, Severity.WARNING, Severity.INFO)
@@ -95,6 +97,42 @@ def _object(finding: Finding) -> str:
 
 
 def render(report: Report, out: TextIO) -> None:
+    _print(out, lambda console: _write(report, console))
+
+
+def render_fleet(fleet: FleetReport, out: TextIO) -> None:
+    """One line per database, then each database's report."""
+
+    def write(console: Console) -> None:
+        summary = Table(title="Databases", title_justify="left", box=box.SIMPLE_HEAD, expand=False)
+        for heading in ("database", "PostgreSQL", "status", *(str(s) for s in SEVERITY_ORDER)):
+            summary.add_column(heading, overflow="fold")
+        for result in fleet.results:
+            status = Text(result.status.name, style=STATUS_STYLES[result.status])
+            if result.report is None:
+                summary.add_row(result.target.name, "-", status, *("-" for _ in SEVERITY_ORDER))
+                continue
+            counts = result.report.counts()
+            summary.add_row(
+                result.target.name,
+                result.report.snapshot.server.server_version,
+                status,
+                *(str(counts[str(s)]) for s in SEVERITY_ORDER),
+            )
+        console.print(summary)
+        for result in fleet.results:
+            if result.error is not None:
+                console.print(Text(f"{result.target.name}: {result.error}", style="magenta"))
+        for result in fleet.results:
+            if result.report is not None:
+                console.rule(result.target.name, align="left")
+                _write(result.report, console)
+        console.print(Text(fleet.headline(), style=STATUS_STYLES[fleet.status]))
+
+    _print(out, write)
+
+
+def _print(out: TextIO, write: Callable[[Console], None]) -> None:
     # Rich pads table rows to the full width; drop the padding so that the
     # text pasted into a ticket or diffed in a golden file has no trailing blanks.
     buffer = io.StringIO()
@@ -105,7 +143,7 @@ def render(report: Report, out: TextIO) -> None:
         force_terminal=terminal,
         width=shutil.get_terminal_size().columns if terminal else None,
     )
-    _write(report, console)
+    write(console)
     out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 

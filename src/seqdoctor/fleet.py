@@ -1,0 +1,199 @@
+"""Auditing many databases at once: targets, concurrency, and one verdict for all.
+
+A target is a database to audit: a libpq conninfo (URI, ``key=value``,
+``service=name``) and, from a targets file, its own thresholds and filters.
+Audits run on a bounded pool of threads (the work is mostly waiting on
+servers); each has its own connection and timeouts, and a target that cannot
+be reached or read is reported as unknown while the others complete.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from seqdoctor.audit import audit
+from seqdoctor.catalog.connection import connect
+from seqdoctor.checks import REGISTRY, Settings
+from seqdoctor.errors import SeqdoctorError, UsageError
+from seqdoctor.report import Report, Status, worst_status
+
+DEFAULT_JOBS = 8
+
+# The audit() options a targets file may set per target.
+TARGET_OPTIONS = frozenset(
+    {
+        "schemas",
+        "exclude_schemas",
+        "tables",
+        "select",
+        "ignore",
+        "warning",
+        "critical",
+        "lock_timeout",
+        "statement_timeout",
+        "allow_seqscan",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One database to audit, and the audit() options that apply to it alone."""
+
+    name: str
+    conninfo: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, conninfo: str) -> Target:
+        return cls(display_name(conninfo), conninfo)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    report: Report | None = None
+    error: str | None = None  # why there is no report
+
+    @property
+    def status(self) -> Status:
+        return self.report.status if self.report else Status.UNKNOWN
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    checked_at: datetime
+    duration_seconds: float
+    results: tuple[TargetResult, ...]
+
+    @property
+    def status(self) -> Status:
+        return worst_status(r.status for r in self.results)
+
+    def headline(self) -> str:
+        counts = {s: sum(1 for r in self.results if r.status is s) for s in Status}
+        parts = [f"{counts[s]} {s}" for s in Status if counts[s]]
+        return f"{self.status.name}: {len(self.results)} databases ({', '.join(parts)})"
+
+
+def display_name(conninfo: str) -> str:
+    """A name for a target that shows where it is and never its password.
+
+    >>> display_name("postgresql://app:secret@db1:5433/shop")
+    'db1:5433/shop'
+    >>> display_name("service=billing"), display_name("host=/run/pg dbname=x")
+    ('billing', '/run/pg/x')
+    """
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "(invalid conninfo)"
+    if "service" in params and "dbname" not in params:
+        return str(params["service"])
+    host = str(params.get("host") or "local")
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"{host}{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+def load_targets(path: Path) -> list[Target]:
+    """Targets from a TOML file: ``[[target]]`` tables with name, conninfo, and options.
+
+    Options are those of ``seqdoctor check``, with underscores:
+    ``warning`` and ``critical`` in percent, ``schemas``, ``exclude_schemas``,
+    ``tables``, ``select``, ``ignore`` as lists, timeouts in seconds.
+    """
+    try:
+        document = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: {error}") from None
+    entries = document.get("target")
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{path}: no [[target]] entries")
+    targets = []
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("conninfo"), str):
+            raise UsageError(f"{path}: target {number} has no conninfo")
+        options = {k: v for k, v in entry.items() if k not in ("name", "conninfo")}
+        unknown = set(options) - TARGET_OPTIONS
+        if unknown:
+            raise UsageError(f"{path}: target {number}: unknown option {sorted(unknown)[0]!r}")
+        for threshold in ("warning", "critical"):
+            if threshold in options:
+                options[threshold] = float(options[threshold]) / 100
+        name = entry.get("name") or display_name(entry["conninfo"])
+        targets.append(Target(str(name), entry["conninfo"], options))
+    return targets
+
+
+def all_databases(conninfo: str) -> list[Target]:
+    """One target per database of the server *conninfo* reaches that accepts connections."""
+    with connect(conninfo) as conn:
+        names = [
+            str(row[0])
+            for row in conn.execute(
+                sql.SQL(
+                    "SELECT datname FROM pg_catalog.pg_database"
+                    " WHERE datallowconn AND NOT datistemplate ORDER BY datname"
+                )
+            )
+        ]
+    return [Target.of(make_conninfo(conninfo, dbname=name)) for name in names]
+
+
+def audit_fleet(
+    targets: Sequence[Target],
+    *,
+    jobs: int = DEFAULT_JOBS,
+    on_result: Callable[[TargetResult], None] | None = None,
+    **options: Any,
+) -> FleetReport:
+    """Audit every target, at most *jobs* at a time; *options* apply to all, targets' own win."""
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    # Options wrong for every target fail once, here, not once per target.
+    REGISTRY.select(options.get("select", ()), options.get("ignore", ()))
+    Settings(options.get("warning", 0.75), options.get("critical", 0.90))
+    started, checked_at = time.monotonic(), datetime.now(UTC)
+
+    def one(target: Target) -> TargetResult:
+        try:
+            result = TargetResult(
+                target, report=audit(target.conninfo, **{**options, **target.options})
+            )
+        except SeqdoctorError as error:
+            result = TargetResult(target, error=str(error))
+        except psycopg.Error as error:
+            result = TargetResult(
+                target, error=f"database error: {str(error).strip().splitlines()[0]}"
+            )
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=min(jobs, max(len(targets), 1))) as pool:
+        results = tuple(pool.map(one, targets))
+    return FleetReport(checked_at, time.monotonic() - started, results)
+
+
+def unique_targets(targets: Iterable[Target]) -> list[Target]:
+    """Targets in order, each conninfo once."""
+    seen: set[str] = set()
+    kept = []
+    for target in targets:
+        if target.conninfo not in seen:
+            seen.add(target.conninfo)
+            kept.append(target)
+    return kept
