@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,7 +20,9 @@ from seqdoctor._version import __version__
 from seqdoctor.audit import audit
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
-from seqdoctor.render import Format, render
+from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
+from seqdoctor.fleet import all_databases as expand_databases
+from seqdoctor.render import Format, render, render_fleet
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -60,7 +63,25 @@ def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Com
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("conninfo", default="", metavar="[CONNINFO]")
+@click.argument("conninfos", nargs=-1, metavar="[CONNINFO]...")
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML file of [[target]] entries: name, conninfo, and their own options.",
+)
+@click.option(
+    "--all-databases",
+    is_flag=True,
+    help="Audit every database of the server(s) that accepts connections.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    help="Databases audited at once.",
+)
 @click.option("--schema", "schemas", multiple=True, metavar="GLOB", help="Only these schemas.")
 @click.option(
     "--exclude-schema", "exclude_schemas", multiple=True, metavar="GLOB", help="Not these schemas."
@@ -93,14 +114,40 @@ def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Com
 @click.option("-q", "--quiet", is_flag=True, help="Print only the one-line status.")
 @click.pass_context
 def check(
-    ctx: click.Context, /, conninfo: str, output_format: str, quiet: bool, **options: Any
+    ctx: click.Context,
+    /,
+    *,
+    conninfos: tuple[str, ...],
+    targets_file: Path | None,
+    all_databases: bool,
+    jobs: int,
+    output_format: str,
+    quiet: bool,
+    **options: Any,
 ) -> None:
-    """Audit every sequence of a database. Only reads.
+    """Audit every sequence of a database, or of many. Only reads.
 
     CONNINFO is anything libpq accepts: a postgresql:// URI, key=value pairs,
-    service=NAME; when empty, the PG* environment variables (and .pgpass) say
-    where to connect, as with psql.
+    service=NAME; when none is given, the PG* environment variables (and
+    .pgpass) say where to connect, as with psql. Several CONNINFOs, --targets
+    or --all-databases audit many databases at once: one summary line each,
+    then each report; the exit status is the worst.
     """
+    if len(conninfos) > 1 or targets_file or all_databases:
+        targets = [Target.of(c) for c in conninfos]
+        if targets_file:
+            targets += load_targets(targets_file)
+        if all_databases:
+            targets = [
+                db for t in targets or [Target.of("")] for db in expand_databases(t.conninfo)
+            ]
+        fleet = audit_fleet(unique_targets(targets), jobs=jobs, **options)
+        if quiet:
+            click.echo(fleet.headline())
+        else:
+            render_fleet(fleet, Format(output_format), sys.stdout)
+        ctx.exit(fleet.status.exit_status)
+    conninfo = conninfos[0] if conninfos else ""
     bar: AbstractContextManager[Callable[[str, int, int], None] | None] = nullcontext()
     if output_format == Format.TABLE and not quiet:
         # Imported here, like the demo below: Rich costs a JSON scrape a tenth of a second.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from seqdoctor import audit
 from seqdoctor.ephemeral import EphemeralCluster, find_installations
 from seqdoctor.fleet import Target, all_databases, audit_fleet, load_targets
 from seqdoctor.report import Status
+from tests.db.test_cli import seqdoctor
 from tests.fix_db import new_cluster
 
 UNREACHABLE = "host=127.0.0.1 port=1 connect_timeout=3"
@@ -131,3 +133,19 @@ conninfo = "{UNREACHABLE}"
     eu, unreachable = load_targets(path)
     assert (eu.name, eu.options) == ("eu", {"warning": 0.5, "critical": 0.6, "schemas": ["public"]})
     assert unreachable.name == "127.0.0.1:1/"
+
+
+def test_command_line_fleet_json_and_exit_status(clusters: list[EphemeralCluster]) -> None:
+    first, second = clusters[0].conninfo("shop01"), clusters[1].conninfo("shop12")
+    done = seqdoctor("check", "--format", "json", first, second, UNREACHABLE)
+    assert done.returncode == 3, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "unknown"
+    assert [t["status"] for t in record["targets"]] == ["ok", "ok", "unknown"]
+    assert record["targets"][0]["report"]["database"]["name"] == "shop01"
+    assert record["targets"][2]["report"] is None
+    assert "cannot connect" in record["targets"][2]["error"]
+
+    done = seqdoctor("check", "--quiet", "--all-databases", clusters[0].conninfo())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "OK: 11 databases (11 ok)\n"
