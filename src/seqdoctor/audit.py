@@ -15,12 +15,24 @@ from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
 from seqdoctor.checks import REGISTRY, Settings, run_checks
 from seqdoctor.errors import AuditFailed, ConnectionFailed, UsageError
+from seqdoctor.history import History, with_activity
 from seqdoctor.report import Report
 
 
 def _patterns(value: str | Sequence[str]) -> tuple[str, ...]:
     """One pattern or several: ``schemas="public"`` is one pattern, not six letters."""
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _more(conninfo: str, count: int) -> list[psycopg.Connection[tuple[object, ...]]]:
+    """Up to *count* more connections; fewer when the server has no room for them."""
+    opened = []
+    for _ in range(count):
+        try:
+            opened.append(connect(conninfo))
+        except ConnectionFailed:
+            break  # e.g. max_connections reached: read with what we have
+    return opened
 
 
 def audit(
@@ -33,19 +45,33 @@ def audit(
     ignore: str | Sequence[str] = (),
     warning: float = 0.75,
     critical: float = 0.90,
+    warning_days: float = 90.0,
+    critical_days: float = 30.0,
     lock_timeout: float = 2.0,
     statement_timeout: float = 30.0,
     allow_seqscan: bool = False,
     batch_size: int = 200,
+    connections: int = 2,
     progress: Callable[[str, int, int], None] | None = None,
+    history: History | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """Audit every sequence of one database and return the report.
 
     *target* is a libpq connection string (URI, ``key=value``, ``service=``;
     empty means the PG* environment) or an open psycopg connection, which is
     left open and as it was. Thresholds are fractions (0.75 is 75 %).
+
+    Tables are read in batches of *batch_size*, over up to *connections*
+    connections in parallel (a connection given as *target* is used alone);
+    *progress* is told ``(phase, done, total)`` after each batch.
+
+    *history* is where sequence positions are recorded and loaded from for the
+    forecast (SEQ011), which counts from *now* (the current time by default).
     """
-    settings = Settings(warning, critical)
+    if connections < 1:
+        raise UsageError("connections must be at least 1")
+    settings = Settings(warning, critical, warning_days, critical_days)
     checks = REGISTRY.select(_patterns(select), _patterns(ignore))
     filters = Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
     options = ReadOptions(
@@ -57,16 +83,22 @@ def audit(
         progress=progress,
     )
     started = time.monotonic()
-    checked_at = datetime.now(UTC)
+    checked_at = now or datetime.now(UTC)
     with ExitStack() as stack:
         conn = (
             target
             if isinstance(target, psycopg.Connection)
             else stack.enter_context(connect(target))
         )
+        more = [] if isinstance(target, psycopg.Connection) else _more(target, connections - 1)
+        for extra in more:
+            stack.enter_context(extra)
+            stack.enter_context(audit_session(extra))
         try:
             with audit_session(conn):
-                snapshot = read_snapshot(conn, options)
+                snapshot = read_snapshot(conn, options, more)
+                if any(c.reads_activity for c in checks) or (history and history.record):
+                    snapshot = with_activity(conn, snapshot, options.timeouts, checked_at, history)
         except psycopg.Error as error:
             # Objects that cannot be read become findings inside read_snapshot();
             # what reaches here stopped the whole audit.

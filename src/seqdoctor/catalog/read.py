@@ -11,7 +11,9 @@ longer than the lock timeout. Anything that cannot be read becomes an
 from __future__ import annotations
 
 import math
+import queue
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
@@ -117,8 +119,14 @@ def _reason(error: psycopg.Error) -> Reason:
 _VANISHED = (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedObject)
 
 
-def read_snapshot(conn: Connection, options: ReadOptions) -> Snapshot:
-    """Read everything the checks need from *conn*, an autocommit, read-only connection."""
+def read_snapshot(
+    conn: Connection, options: ReadOptions, more: Sequence[Connection] = ()
+) -> Snapshot:
+    """Read everything the checks need from *conn*, an autocommit, read-only connection.
+
+    The tables are read over *conn* and the connections in *more* (to the same
+    database, set up the same way), in parallel.
+    """
     with read_only_transaction(conn, options.timeouts):
         (server,) = _fetch(conn, load_query("get_server_info"), ServerInfo)
         if server.server_version_num < MIN_SERVER_VERSION:
@@ -133,18 +141,17 @@ def read_snapshot(conn: Connection, options: ReadOptions) -> Snapshot:
     unreadable: list[Unreadable] = []
     sequences, dropped = _read_positions(conn, server, sequences, options, unreadable)
     uses = [u for u in uses if u.sequence_oid not in dropped]
-    extents: dict[tuple[int, int, int], ColumnExtent] = {}
-    vanished: set[tuple[int, int, int]] = set()
+    columns = _Read()
     if options.read_columns:
-        extents, vanished = _probe_columns(
-            conn, server, uses, {s.oid: s for s in sequences}, options, unreadable
+        columns = _probe_columns(
+            [conn, *more], server, uses, {s.oid: s for s in sequences}, options, unreadable
         )
     return Snapshot(
         server=server,
         sequences=tuple(sequences),
-        uses=tuple(u for u in uses if u.key not in vanished),
+        uses=tuple(u for u in uses if u.key not in columns.vanished),
         foreign_keys=tuple(foreign_keys),
-        extents=extents,
+        extents=columns.extents,
         unreadable=tuple(unreadable),
     )
 
@@ -291,17 +298,29 @@ def _number(value: int | Decimal | None, rounding: Callable[[Decimal], int]) -> 
     return rounding(value)
 
 
+@dataclass
+class _Read:
+    """What reading one batch of columns gave."""
+
+    extents: dict[tuple[int, int, int], ColumnExtent] = field(default_factory=dict)
+    vanished: set[tuple[int, int, int]] = field(default_factory=set)
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+
 def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct role
-    conn: Connection,
+    connections: Sequence[Connection],
     server: ServerInfo,
     uses: list[ColumnUse],
     positions: dict[int, SequenceState],
     options: ReadOptions,
     unreadable: list[Unreadable],
-) -> tuple[dict[tuple[int, int, int], ColumnExtent], set[tuple[int, int, int]]]:
-    """Read each fed column's max and min through its index, and its first collision if behind."""
-    extents: dict[tuple[int, int, int], ColumnExtent] = {}
-    vanished: set[tuple[int, int, int]] = set()
+) -> _Read:
+    """Read each fed column's max and min through its index, and its first collision if behind.
+
+    Batches are spread over *connections*, one thread each: while one
+    connection's server process plans and runs its batch, another runs the
+    next, and this process composes and reads results in between.
+    """
     probe = []
     for use in uses:
         if not use.comparable or use.relkind == "f":
@@ -312,41 +331,70 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
         elif why_not.reason is not Reason.NO_INDEX or use.has_unique_index:
             # Without a unique index the column gets SEQ008, which says drift is unchecked.
             unreadable.append(why_not)
-    done = 0
-    for batch in _batches(probe, options.batch_size):
+    idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+    for conn in connections:
+        idle.put(conn)
+
+    def read(batch: Sequence[ColumnUse]) -> _Read:
+        conn = idle.get()
         try:
-            with read_only_transaction(conn, options.timeouts):
-                rows = conn.execute(_ranges_query(batch)).fetchall()
-            ranges = {batch[i].key: (high, low) for i, high, low in rows}
-        except psycopg.Error:
-            # One table locked, dropped or denied spoils the batch: read them one by one,
-            # each in its own transaction, so that no lock is held while another is awaited.
-            ranges = {}
-            for use in batch:
-                try:
-                    with read_only_transaction(conn, options.timeouts):
-                        ((_, high, low),) = conn.execute(_ranges_query([use])).fetchall()
-                    ranges[use.key] = (high, low)
-                except _VANISHED:
-                    vanished.add(use.key)
-                except psycopg.Error as error:
-                    unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
+            return _read_batch(conn, batch, positions, options)
+        finally:
+            idle.put(conn)
+
+    batches = list(_batches(probe, options.batch_size))
+    total, done = _Read(), 0
+    with ThreadPoolExecutor(max_workers=len(connections)) as pool:
+        for batch, result in zip(batches, pool.map(read, batches), strict=True):
+            total.extents.update(result.extents)
+            total.vanished |= result.vanished
+            unreadable += result.unreadable
+            done += len(batch)
+            options.report_progress("columns", done, len(probe))
+    return total
+
+
+def _read_batch(
+    conn: Connection,
+    batch: Sequence[ColumnUse],
+    positions: dict[int, SequenceState],
+    options: ReadOptions,
+) -> _Read:
+    """One batch of columns: one statement, or, when it fails, one transaction per column."""
+    result = _Read()
+    try:
+        with read_only_transaction(conn, options.timeouts):
+            rows = conn.execute(_ranges_query(batch)).fetchall()
+        ranges = {batch[i].key: (high, low) for i, high, low in rows}
+    except psycopg.Error:
+        # One table locked, dropped or denied spoils the batch: read them one by one,
+        # each in its own transaction, so that no lock is held while another is awaited.
+        ranges = {}
         for use in batch:
-            if use.key not in ranges:
-                continue
-            high, low = ranges[use.key]
-            extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
             try:
-                extents[use.key] = _with_collision(
-                    conn, use, positions[use.sequence_oid], extent, options
-                )
+                with read_only_transaction(conn, options.timeouts):
+                    ((_, high, low),) = conn.execute(_ranges_query([use])).fetchall()
+                ranges[use.key] = (high, low)
             except _VANISHED:
-                vanished.add(use.key)
+                result.vanished.add(use.key)
             except psycopg.Error as error:
-                unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
-        done += len(batch)
-        options.report_progress("columns", done, len(probe))
-    return extents, vanished
+                result.unreadable.append(
+                    _failed(error, f"column {use.qualified}", column_key=use.key)
+                )
+    for use in batch:
+        if use.key not in ranges:
+            continue
+        high, low = ranges[use.key]
+        extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
+        try:
+            result.extents[use.key] = _with_collision(
+                conn, use, positions[use.sequence_oid], extent, options
+            )
+        except _VANISHED:
+            result.vanished.add(use.key)
+        except psycopg.Error as error:
+            result.unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
+    return result
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
