@@ -1,4 +1,5 @@
-"""``seqdoctor demo``: a throwaway server, a shop with every problem, the audit, and the proof."""
+"""``seqdoctor demo``: a throwaway server, a shop with every problem, the audit, the proof,
+the repairs, and the proof again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from seqdoctor.audit import audit
 from seqdoctor.checks import REGISTRY
 from seqdoctor.ephemeral import ephemeral_cluster, find_installations
 from seqdoctor.render import Format, render
+from seqdoctor.render.plan import PlanFormat, render_plan, render_result
+from seqdoctor.repairs import apply_fix, plan_fix
 
 # What we show failing for real: the inserts users ran when they got paged.
 PROOFS = (
@@ -63,17 +66,42 @@ def run_demo(out: TextIO) -> None:
             console.print(f"  (more: seqdoctor explain {check.code})\n")
 
         console.rule("The failures are real")
-        with psycopg.connect(shop, autocommit=True) as conn:
-            for story, statement in PROOFS:
-                console.print(f"{story}, up to {ATTEMPTS} times:\n  [bold]{statement}[/]")
-                for attempt in range(1, ATTEMPTS + 1):
-                    try:
-                        conn.execute(statement.encode())
-                    except psycopg.Error as error:
-                        console.print(f"  {attempt}: [red]ERROR: {error.diag.message_primary}[/]")
-                        break
-                    console.print(f"  {attempt}: ok")
+        _insert(console, shop)
+
+        console.rule("The repairs")
+        console.print(f"[bold]$ seqdoctor fix '{shop}'[/]")
+        fix = plan_fix(shop)
+        render_plan(fix, PlanFormat.TABLE, out)
+
+        console.rule("Applying them")
+        console.print(f"[bold]$ seqdoctor fix --apply --yes '{shop}'[/]")
+        console.print("(each statement is logged on stderr as it runs; left out here)\n")
+        render_result(apply_fix(shop, fix), PlanFormat.TABLE, out)
+
+        console.rule("Checked again")
+        console.print(f"[bold]$ seqdoctor check '{shop}'[/]")
+        after = audit(shop)
+        render(after, Format.TABLE, out)
+
+        console.rule("The same inserts now succeed")
+        _insert(console, shop)
         console.print(
-            f"\nseqdoctor exits {int(report.exit_status)} ({report.status.name}) on this "
-            "database, as a Nagios plugin would. Server stopped and deleted."
+            f"\nseqdoctor check exited {int(report.exit_status)} ({report.status.name}) on this "
+            f"database before the repairs, as a Nagios plugin would, and "
+            f"{int(after.exit_status)} ({after.status.name}) after them. "
+            "Server stopped and deleted."
         )
+
+
+def _insert(console: Console, conninfo: str) -> None:
+    """Run each of the inserts users ran when they got paged, until one fails."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for story, statement in PROOFS:
+            console.print(f"{story}, up to {ATTEMPTS} times:\n  [bold]{statement}[/]")
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    conn.execute(statement.encode())
+                except psycopg.Error as error:
+                    console.print(f"  {attempt}: [red]ERROR: {error.diag.message_primary}[/]")
+                    break
+                console.print(f"  {attempt}: ok")

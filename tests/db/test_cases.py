@@ -6,6 +6,7 @@ Each case is ``setup.sql``, run in a fresh database as its owner, and
     {
       "audit": {"allow_seqscan": true},      # optional: keyword arguments of audit()
       "pg": ">= 16",                         # optional: servers the case applies to
+      "clock_days": 10,                      # optional: the audit's clock runs ahead
       "findings": [
         {"code": "SEQ001", "severity": "critical",
          "sequence": "public.users_id_seq",  # "schema.name", or null
@@ -23,6 +24,7 @@ more, no fewer. Findings of other checks are ignored.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,10 @@ def test_case(conn: Connection, dsn: str, directory: Path, expected: dict[str, A
     assert {f["code"] for f in expected["findings"]} <= {check.code}, "findings of another check"
     conn.execute((directory / "setup.sql").read_bytes())
 
-    report = seqdoctor.audit(dsn, **expected.get("audit", {}))
+    options = dict(expected.get("audit", {}))
+    if "clock_days" in expected:  # rates need time to pass: let the audit think it has
+        options["now"] = datetime.now(UTC) + timedelta(days=expected["clock_days"])
+    report = seqdoctor.audit(dsn, **options)
 
     findings = [f for f in report.findings if f.code == check.code]
     for finding in findings:

@@ -78,6 +78,7 @@ def test_json_output_is_the_documented_record(dsn: str, conn: Connection) -> Non
             "column_type": "bigint",
             "kind": "identity",
             "max_in_column": 2,
+            "guard": None,
         }
     ]
 

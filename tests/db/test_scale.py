@@ -42,14 +42,14 @@ def round_trips(dsn: str, batch_size: int) -> int:
 
 
 def test_round_trips_grow_with_batches_not_tables(conn: Connection, dsn: str) -> None:
-    tables(conn, 60)
-    conn.execute(";".join(f"INSERT INTO t{i} DEFAULT VALUES" for i in range(60)).encode())
-    ten_batches = round_trips(dsn, batch_size=6)
-    two_batches = round_trips(dsn, batch_size=30)
-    one_batch = round_trips(dsn, batch_size=60)
+    tables(conn, 120)
+    conn.execute(";".join(f"INSERT INTO t{i} DEFAULT VALUES" for i in range(120)).encode())
+    ten_batches = round_trips(dsn, batch_size=12)
+    two_batches = round_trips(dsn, batch_size=60)
+    one_batch = round_trips(dsn, batch_size=120)
     # A batch is one short transaction of a few statements, whatever its size:
     # fewer batches, fewer round trips, and far fewer than one per table.
-    assert one_batch < two_batches < ten_batches < 60
+    assert one_batch < two_batches < ten_batches < 120
     assert ten_batches - two_batches <= 6 * 8
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
@@ -204,6 +205,7 @@ class ColumnUse:
     has_probe_index: bool  # a valid, non-partial btree index led by the column: max() is O(log n)
     readable: bool  # the role may SELECT the column (and USAGE its schema)
     row_security: bool  # row-level security hides rows from this role
+    guard: str | None = None  # 'raise' | 'heal' | 'warn': the seqdoctor guard's mode on it
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -276,6 +278,54 @@ class Unreadable:
     remedy: str | None = None  # SQL (e.g. a GRANT) that lets the role read it
 
 
+def handed_out(last_value: int, is_called: bool, increment_by: int) -> int:
+    """The last value a sequence has handed out; START minus the increment before its first call.
+
+    >>> handed_out(7, True, 1), handed_out(1, False, 1), handed_out(-1, False, -1)
+    (7, 0, 0)
+    """
+    return last_value if is_called else last_value - increment_by
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a sequence stood at one moment: the last value it had handed out.
+
+    Before its first call that is START minus the increment (:func:`handed_out`),
+    so that the values handed out between two positions are their difference.
+    """
+
+    at: datetime
+    value: int
+
+    @classmethod
+    def of(cls, at: datetime, last_value: int, is_called: bool, increment_by: int) -> Position:
+        return cls(at, handed_out(last_value, is_called, increment_by))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """How fast the sequences move: read only when a check needs it (``Check.reads_activity``).
+
+    ``now`` is the audit's clock, from which forecasts count. ``history`` has
+    each sequence's earlier positions from the history store (``check
+    --record``), oldest first, by sequence oid. ``rows_inserted`` and
+    ``row_estimates`` are by table oid, a partitioned table's being the sum of
+    its partitions': rows inserted since ``counted_since`` (the statistics
+    system's ``n_tup_ins``, aborted inserts included), and ``reltuples``
+    (-1 when never analyzed).
+    """
+
+    now: datetime
+    history: Mapping[int, tuple[Position, ...]] = field(default_factory=dict)
+    rows_inserted: Mapping[int, int] = field(default_factory=dict)
+    row_estimates: Mapping[int, int] = field(default_factory=dict)
+    # When the insert counters started: the database's statistics reset, or,
+    # never reset, the server's statistics start (initdb, or the last crash).
+    counted_since: datetime | None = None
+    counters_reset: bool = False  # counted_since is a reset of this database's statistics
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     database: str
@@ -294,6 +344,7 @@ class Snapshot:
     foreign_keys: tuple[ForeignKeyColumn, ...] = ()
     extents: Mapping[tuple[int, int, int], ColumnExtent] = field(default_factory=dict)
     unreadable: tuple[Unreadable, ...] = ()
+    activity: Activity | None = None  # None: no check that needs it ran
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:

@@ -21,6 +21,8 @@ from seqdoctor.checks import (
     seq007_unused_sequence,
     seq008_no_unique_index,
     seq009_serial_could_be_identity,
+    seq010_burn_rate,
+    seq011_exhaustion_forecast,
     seq900_not_checked,
 )
 from seqdoctor.checks.base import Check, Finding, Settings, Severity
@@ -75,6 +77,8 @@ REGISTRY = Registry(
         seq007_unused_sequence,
         seq008_no_unique_index,
         seq009_serial_could_be_identity,
+        seq010_burn_rate,
+        seq011_exhaustion_forecast,
         seq900_not_checked,
     ]
 )

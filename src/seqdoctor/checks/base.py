@@ -75,10 +75,15 @@ class Settings:
 
     warning_ratio: float = 0.75
     critical_ratio: float = 0.90
+    # Days left before a forecast exhaustion that warn / are critical (SEQ011).
+    warning_days: float = 90.0
+    critical_days: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0 < self.warning_ratio <= self.critical_ratio <= 1:
             raise UsageError("thresholds must satisfy 0 < warning <= critical <= 100 %")
+        if not 0 < self.critical_days <= self.warning_days:
+            raise UsageError("forecast thresholds must satisfy 0 < critical days <= warning days")
 
     def severity_for(self, ratio: float) -> Severity | None:
         """The severity a used fraction earns, or None below the warning threshold.
@@ -113,6 +118,9 @@ class Check:
     # Needs the values in the columns (max(), collisions), read from every
     # table: an audit selecting only checks without it reads no table at all.
     reads_columns: bool = False
+    # Needs how fast things move: the sequences' recorded history and the
+    # tables' insert counters (Snapshot.activity), read only for such checks.
+    reads_activity: bool = False
 
     @property
     def documentation(self) -> str:

@@ -13,6 +13,8 @@ from seqdoctor.report import Report
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
+    PROMETHEUS = "prometheus"
+    HTML = "html"
 
 
 # Each format's module, imported when used: the terminal renderer loads Rich,
@@ -20,6 +22,8 @@ class Format(StrEnum):
 RENDERERS: dict[Format, str] = {
     Format.TABLE: "seqdoctor.render.table",
     Format.JSON: "seqdoctor.render.json",
+    Format.PROMETHEUS: "seqdoctor.render.prometheus",
+    Format.HTML: "seqdoctor.render.html",
 }
 
 

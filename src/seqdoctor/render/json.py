@@ -66,6 +66,7 @@ def _sequence_record(report: Report, sequence: SequenceState) -> dict[str, Any]:
                 "max_in_column": extent.max_value
                 if (extent := snapshot.extents.get(use.key))
                 else None,
+                "guard": use.guard,
             }
             for use in snapshot.uses_of(sequence)
         ],

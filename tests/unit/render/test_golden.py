@@ -72,6 +72,7 @@ def test_json_follows_the_documented_shape() -> None:
         "column_type",
         "kind",
         "max_in_column",
+        "guard",
     ]
     finding = record["findings"][0]
     assert list(finding) == [

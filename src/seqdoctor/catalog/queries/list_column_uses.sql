@@ -64,46 +64,53 @@ SELECT
     CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
     c.relkind::text AS relkind,
     c.reltuples::int8 AS row_estimate,
-    EXISTS (
-        -- Unique on the column alone; partition key columns may join it, since a
-        -- unique index on a partitioned table must contain them.
-        SELECT FROM pg_catalog.pg_index AS i
-        CROSS JOIN LATERAL (
-            SELECT array_agg(k.attnum) AS keys
-            FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-            WHERE k.position <= i.indnkeyatts
-        ) AS ik
-        WHERE i.indrelid = c.oid
-          AND i.indisunique
-          AND i.indpred IS NULL
-          AND a.attnum = ANY (ik.keys)
-          AND ik.keys <@ (
-              ARRAY[a.attnum] || coalesce(
-                  (SELECT pt.partattrs::int2[] FROM pg_catalog.pg_partitioned_table AS pt
-                   WHERE pt.partrelid = c.oid),
-                  '{}'::int2[])
-          )
-    ) AS has_unique_index,
-    EXISTS (
-        -- max() and min() are answered from a btree index led by the column.
-        SELECT FROM pg_catalog.pg_index AS i
-        JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
-        JOIN pg_catalog.pg_am AS am ON am.oid = ic.relam
-        WHERE i.indrelid = c.oid
-          AND am.amname = 'btree'
-          AND i.indkey[0] = a.attnum
-          AND i.indpred IS NULL
-          AND i.indisvalid
-    ) AS has_probe_index,
+    coalesce(ix.has_unique_index, false) AS has_unique_index,
+    coalesce(ix.has_probe_index, false) AS has_probe_index,
     has_schema_privilege(n.oid, 'USAGE')
         AND has_column_privilege(c.oid, a.attnum, 'SELECT') AS readable,
-    row_security_active(c.oid) AS row_security
+    row_security_active(c.oid) AS row_security,
+    (
+        -- The mode of the seqdoctor guard on the column (seqdoctor.guard): its
+        -- enabled INSERT trigger for this sequence, named after the attnum, with
+        -- the mode and the sequence's oid as its first two arguments. Read from
+        -- pg_trigger's columns: pg_get_triggerdef() would open the table.
+        SELECT split_part(encode(tg.tgargs, 'escape'), '\000', 1)
+        FROM pg_catalog.pg_trigger AS tg
+        WHERE tg.tgrelid = c.oid
+          AND tg.tgname = 'seqdoctor_guard_insert_' || a.attnum
+          AND tg.tgenabled <> 'D'
+          AND split_part(encode(tg.tgargs, 'escape'), '\000', 2) = f.sequence_oid::text
+    ) AS guard
 FROM fed AS f
 JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = f.table_oid AND a.attnum = f.attnum
 JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_type AS bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+LEFT JOIN pg_catalog.pg_partitioned_table AS pt ON pt.partrelid = c.oid
+LEFT JOIN LATERAL (
+    -- The table's indexes, looked at once for both questions. indkey is an
+    -- int2vector, subscripted from 0; its first indnkeyatts entries are the key
+    -- columns (the rest are INCLUDE columns).
+    SELECT
+        -- Unique on the column alone; partition key columns may join it, since
+        -- a unique index on a partitioned table must contain them.
+        bool_or(
+            i.indisunique
+            AND i.indpred IS NULL
+            AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+            AND (i.indkey::int2[])[0:i.indnkeyatts - 1]
+                <@ (ARRAY[a.attnum] || coalesce(pt.partattrs::int2[], '{}'))
+        ) AS has_unique_index,
+        -- max() and min() are answered from a valid btree index led by the column.
+        bool_or(
+            ic.relam = btree.oid AND i.indkey[0] = a.attnum AND i.indpred IS NULL AND i.indisvalid
+        ) AS has_probe_index
+    FROM pg_catalog.pg_index AS i
+    JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+    CROSS JOIN (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree') AS btree
+    WHERE i.indrelid = c.oid
+) AS ix ON true
 WHERE c.relkind IN ('r', 'p', 'f')
   AND NOT a.attisdropped
   AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'

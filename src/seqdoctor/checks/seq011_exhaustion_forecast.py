@@ -1,0 +1,359 @@
+"""SEQ011 exhaustion-forecast: at the rate values are used, a column or sequence runs out soon.
+
+What it checks
+    For every integer column a sequence feeds (and every sequence feeding
+    none), when its range runs out: at the column type's limit or the
+    sequence's own MAXVALUE (MINVALUE descending), whichever comes first, at
+    the rate the sequence hands out values. Warning when that is under 90
+    days away, critical under 30 (``--warning-days``, ``--critical-days``).
+
+    The rate is measured from the history ``seqdoctor check --record``
+    keeps: a least-squares line through the sequence's positions over the
+    forecast window (30 days by default, ``--window``), today's included; at
+    least two positions an hour or more apart, and only those since the
+    sequence last moved backwards (a ``setval()`` or ``RESTART``). It counts
+    values handed out, not rows, so rollbacks and upserts are included
+    (SEQ010). With no such history, the rate is estimated from the rows
+    inserted into its tables since the statistics started counting
+    (``pg_stat_user_tables.n_tup_ins``): the finding says so, gives the
+    basis, and is never more than a warning.
+
+Why it matters
+    A percentage says how full a column is, not when it breaks: 80 % of
+    ``integer`` used can be ten years away or ten days. Widening a column
+    rewrites its table under an ACCESS EXCLUSIVE lock, which for a large
+    table has to be planned weeks ahead; a date tells when that plan is due.
+
+How to fix
+    Widen before the date, as for SEQ002::
+
+        ALTER SEQUENCE public.orders_id_seq AS bigint;
+        ALTER TABLE public.orders ALTER COLUMN id TYPE bigint;
+
+    For an estimate, record a history (``seqdoctor check --record`` from
+    cron, hourly or daily) so that the next forecast is measured.
+
+Fix safety
+    Unsafe: the table rewrite of SEQ002. Recording a history only writes to
+    the history store, never to the audited database.
+
+References
+    https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-INT
+    https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ALL-TABLES-VIEW
+    https://www.postgresql.org/docs/current/sql-altersequence.html
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+
+from seqdoctor.catalog.model import (
+    TYPE_NAMES,
+    Activity,
+    ColumnUse,
+    Position,
+    SequenceState,
+    Snapshot,
+    handed_out,
+)
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
+from seqdoctor.checks.seq002_column_near_overflow import column_range
+
+DAY = timedelta(days=1)
+MICROSECOND = timedelta(microseconds=1)
+# Positions or counters spanning less than this say more about the hour than the trend.
+MIN_SPAN = timedelta(hours=1)
+
+
+class Basis(StrEnum):
+    HISTORY = "history"  # least squares over recorded positions
+    ESTIMATE = "estimate"  # rows inserted since the statistics started counting
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How many values a sequence hands out a day, and on what evidence."""
+
+    per_day: Fraction  # nextval() calls a day; 0 or less: not moving forward
+    basis: Basis
+    since: datetime  # the first position fitted, or when the counters started
+    until: datetime  # the audit's clock: the last position fitted, or when counters were read
+    samples: int = 0  # positions fitted (history)
+    rows_inserted: int = 0  # rows counted (estimate)
+    counters_reset: bool = False  # estimate: since a reset of this database's statistics
+
+    def describe(self) -> str:
+        """The evidence, in words: ``least squares over 12 positions in 30 days``."""
+        span = _duration(self.until - self.since)
+        if self.basis is Basis.HISTORY:
+            return f"least squares over {plural(self.samples, 'position')} in {span}"
+        start = "the statistics reset" if self.counters_reset else "the server's statistics start"
+        return (
+            f"estimate from {plural(self.rows_inserted, 'row')} inserted in {span} since {start}"
+            f" on {self.since:%Y-%m-%d}; record a history with seqdoctor check --record"
+        )
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """When one column (or a sequence feeding none) runs out, at its sequence's rate."""
+
+    sequence: SequenceState
+    column: ColumnUse | None  # None: the sequence against its own limit
+    limit: int
+    limited_by: str  # column type | sequence | column type and sequence
+    used_ratio: float
+    values_left: int  # nextval() calls that still succeed
+    wraps: bool  # a CYCLE sequence that wraps around before any limit: never runs out
+    now: datetime | None  # the audit's clock; None when the activity was not read
+    rate: Rate | None  # None: no history and no estimate, or the activity was not read
+
+    @property
+    def subject(self) -> str:
+        return self.column.qualified if self.column else self.sequence.qualified
+
+    @property
+    def running_out(self) -> bool:
+        """Moving towards a limit it will reach: there is a date."""
+        return not self.wraps and self.rate is not None and self.rate.per_day > 0
+
+    @property
+    def days_left(self) -> float | None:
+        """Days until the last value is handed out; None when it never will at this rate."""
+        if not self.running_out or self.rate is None:
+            return None
+        return float(self.values_left / self.rate.per_day)
+
+    @property
+    def exhausted_at(self) -> datetime | None:
+        """When the last value is handed out, to the microsecond, at this rate; None when
+        never, or after the year 9999 (a bigint at a few values a day)."""
+        if not self.running_out or self.rate is None or self.now is None:
+            return None
+        micros = round(self.values_left * (DAY // MICROSECOND) / self.rate.per_day)
+        if micros > (datetime.max.replace(tzinfo=UTC) - self.now) // MICROSECOND:
+            return None
+        return self.now + micros * MICROSECOND
+
+
+def least_squares_slope(points: Sequence[tuple[int, int]]) -> Fraction | None:
+    """The slope of the least-squares line through *points*, exactly; None when x never varies.
+
+    >>> least_squares_slope([(0, 0), (10, 5), (20, 10)])
+    Fraction(1, 2)
+    >>> least_squares_slope([(0, 1), (1, 2), (2, 4)])
+    Fraction(3, 2)
+    >>> least_squares_slope([(5, 1), (5, 2)]) is None
+    True
+    """
+    n = len(points)
+    sum_x = sum(x for x, _ in points)
+    sum_y = sum(y for _, y in points)
+    sum_xx = sum(x * x for x, _ in points)
+    sum_xy = sum(x * y for x, y in points)
+    spread = n * sum_xx - sum_x * sum_x
+    if spread == 0:
+        return None
+    return Fraction(n * sum_xy - sum_x * sum_y, spread)
+
+
+def rate_of(sequence: SequenceState, snapshot: Snapshot) -> Rate | None:
+    """The sequence's rate from its history, else estimated from its tables' inserts."""
+    activity = snapshot.activity
+    if activity is None or sequence.last_value is None or sequence.is_called is None:
+        return None
+    current = Position(
+        activity.now, handed_out(sequence.last_value, sequence.is_called, sequence.increment_by)
+    )
+    points = _since_last_reset([*activity.history.get(sequence.oid, ()), current], sequence)
+    if len(points) >= 2 and points[-1].at - points[0].at >= MIN_SPAN:
+        first = points[0]
+        slope = least_squares_slope(
+            [((p.at - first.at) // MICROSECOND, p.value - first.value) for p in points]
+        )
+        if slope is not None:
+            per_day = slope * (DAY // MICROSECOND) / sequence.increment_by
+            return Rate(per_day, Basis.HISTORY, first.at, current.at, samples=len(points))
+    return _estimate(sequence, snapshot, activity)
+
+
+def _since_last_reset(points: list[Position], sequence: SequenceState) -> list[Position]:
+    """The positions since the sequence last moved backwards, in time order."""
+    points = sorted(points, key=lambda p: p.at)
+    kept: list[Position] = []
+    for point in points:
+        if kept and (point.value - kept[-1].value) * sequence.increment_by < 0:
+            kept = []  # setval() backwards, RESTART, or dropped and created again
+        kept.append(point)
+    return kept
+
+
+def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -> Rate | None:
+    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
+    since = activity.counted_since
+    if not tables or since is None or activity.now - since < MIN_SPAN:
+        return None
+    if not tables <= activity.rows_inserted.keys():
+        return None
+    rows = sum(activity.rows_inserted[oid] for oid in tables)
+    return Rate(
+        Fraction(rows * (DAY // MICROSECOND), (activity.now - since) // MICROSECOND),
+        Basis.ESTIMATE,
+        since,
+        activity.now,
+        rows_inserted=rows,
+        counters_reset=activity.counters_reset,
+    )
+
+
+def forecasts(snapshot: Snapshot) -> Iterator[Forecast]:
+    """For every sequence whose position is known: one forecast against its own limit, then
+    one for each integer column it feeds. Without the activity, there is no rate."""
+    now = snapshot.activity.now if snapshot.activity else None
+    for sequence in snapshot.sequences:
+        if not sequence.position_known:
+            continue
+        rate = rate_of(sequence, snapshot)
+        yield Forecast(
+            sequence,
+            None,
+            sequence.limit,
+            "sequence",
+            sequence.used_ratio(sequence.limit),
+            sequence.calls_left(sequence.limit),
+            sequence.cycle,
+            now,
+            rate,
+        )
+        for use in snapshot.uses_of(sequence):
+            bounds = column_range(sequence, use)
+            if bounds is None:
+                continue
+            origin, limit, limited_by = bounds
+            yield Forecast(
+                sequence,
+                use,
+                limit,
+                limited_by,
+                sequence.used_ratio(limit, origin),
+                sequence.calls_left(limit),
+                sequence.cycle and limited_by != "column type",
+                now,
+                rate,
+            )
+
+
+def judged(snapshot: Snapshot) -> list[Forecast]:
+    """The forecasts the check judges: each integer column, and each sequence feeding none.
+
+    A sequence's own limit is already in its columns' (the nearer of the two).
+    """
+    found = list(forecasts(snapshot))
+    with_columns = {f.sequence.oid for f in found if f.column is not None}
+    return [f for f in found if f.column is not None or f.sequence.oid not in with_columns]
+
+
+def by_days_left(found: Iterable[Forecast]) -> list[Forecast]:
+    """Soonest exhaustion first; then those with no date, fullest first."""
+    return sorted(
+        found,
+        key=lambda f: (
+            f.days_left is None,
+            f.days_left if f.days_left is not None else 0.0,
+            -f.used_ratio,
+            f.subject,
+        ),
+    )
+
+
+def severity_of(forecast: Forecast, settings: Settings) -> Severity | None:
+    """Critical under ``critical_days``, warning under ``warning_days``; an estimate only warns."""
+    days = forecast.days_left
+    if days is None or forecast.rate is None:
+        return None
+    if days < settings.critical_days and forecast.rate.basis is Basis.HISTORY:
+        return Severity.CRITICAL
+    if days < settings.warning_days:
+        return Severity.WARNING
+    return None
+
+
+def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
+    for forecast in judged(snapshot):
+        severity = severity_of(forecast, settings)
+        rate, days, when = forecast.rate, forecast.days_left, forecast.exhausted_at
+        if severity is None or rate is None or days is None or when is None:
+            continue
+        if forecast.values_left == 0:
+            continue  # exhausted already: SEQ002 and SEQ003 say so
+        sequence, use = forecast.sequence, forecast.column
+        what = (
+            TYPE_NAMES[use.type_name]
+            if use is not None and forecast.limited_by != "sequence"
+            else "its sequence's range"
+        )
+        verb = "runs out" if rate.basis is Basis.HISTORY else "may run out"
+        yield CHECK.finding(
+            f"{forecast.subject} {verb} of {what} {in_days(days)}, on {when:%Y-%m-%d}, at "
+            f"{per_day(rate.per_day)} values a day ({percent(forecast.used_ratio)} used, "
+            f"{plural(forecast.values_left, 'value')} left; {rate.describe()})",
+            severity=severity,
+            sequence=sequence,
+            column=use,
+            days_left=round(days, 1),
+            exhausted_at=when.isoformat(timespec="seconds"),
+            values_per_day=round(float(rate.per_day), 1),
+            values_left=forecast.values_left,
+            limit=forecast.limit,
+            limited_by=forecast.limited_by,
+            basis=str(rate.basis),
+            since=rate.since.isoformat(timespec="seconds"),
+            samples=rate.samples if rate.basis is Basis.HISTORY else None,
+            rows_inserted=rate.rows_inserted if rate.basis is Basis.ESTIMATE else None,
+        )
+
+
+def in_days(days: float) -> str:
+    """A time to come, in whole days.
+
+    >>> in_days(0.4), in_days(1.9), in_days(24.6)
+    ('within a day', 'in 1 day', 'in 24 days')
+    """
+    return "within a day" if days < 1 else f"in {plural(math.floor(days), 'day')}"
+
+
+def per_day(rate: Fraction | float) -> str:
+    """A rate for people: whole numbers from 100 up, three significant digits below.
+
+    >>> per_day(Fraction(3_100_000)), per_day(12.345), per_day(0.25)
+    ('3,100,000', '12.3', '0.25')
+    """
+    return number(round(rate)) if rate >= 100 else f"{float(rate):.3g}"
+
+
+def _duration(span: timedelta) -> str:
+    """A span for people: hours under two days, days from there.
+
+    >>> _duration(timedelta(hours=5)), _duration(timedelta(days=30, hours=2))
+    ('5 hours', '30 days')
+    """
+    if span < 2 * DAY:
+        return plural(round(span / timedelta(hours=1)), "hour")
+    return plural(round(span / DAY), "day")
+
+
+CHECK = Check(
+    code="SEQ011",
+    name="exhaustion-forecast",
+    severity=Severity.WARNING,
+    summary="at the rate values are used, a column or sequence runs out within weeks",
+    run=run,
+    module=sys.modules[__name__],
+    reads_activity=True,
+)

@@ -1,0 +1,232 @@
+"""``seqdoctor serve``: a Prometheus exporter whose scrapes never touch a database.
+
+One background thread audits every target each ``interval`` seconds (the
+targets of one round concurrently, as ``check`` does with many CONNINFOs) and
+renders the exposition once per round. ``/metrics`` returns those bytes: a
+scrape costs no query, so many Prometheus servers, or a scrape interval
+shorter than the audit interval, never multiply the load on the databases.
+A target whose audit fails keeps its last good gauges, with
+``seqdoctor_audit_success`` 0, so that a failed round neither hides a
+sequence nor pretends it is healthy. ``/healthz`` answers 200 while the
+audit thread runs and has completed a round recently.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from seqdoctor._version import __version__
+from seqdoctor.errors import UsageError
+from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet
+from seqdoctor.render.prometheus import Exposition, add_audit, add_report, database_of
+from seqdoctor.report import Report
+
+# The text format generate_latest() writes for names like ours, which every Prometheus reads.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9187`` for IPv6; ``:9187`` for every address) as a bind address.
+
+    >>> parse_listen("127.0.0.1:9187"), parse_listen("[::1]:0"), parse_listen(":9187")
+    (('127.0.0.1', 9187), ('::1', 0), ('', 9187))
+    """
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--listen wants HOST:PORT, not {listen!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+@dataclass
+class TargetState:
+    """What the exporter knows of one target: its last good report and its last attempt."""
+
+    target: Target
+    report: Report | None = None
+    succeeded: bool | None = None  # None: not tried yet
+    error: str | None = None
+
+
+@dataclass
+class Exporter:
+    """Audits *targets* every *interval* seconds in the background; serves what it found.
+
+    *options* are :func:`seqdoctor.audit` keyword arguments for every target
+    (a target's own win). Use as a context manager, or :meth:`start` and
+    :meth:`close`; :attr:`address` is where it listens (port 0 picks one).
+    """
+
+    targets: Sequence[Target]
+    listen: tuple[str, int] = ("127.0.0.1", 9187)
+    interval: float = 60.0
+    jobs: int = DEFAULT_JOBS
+    options: Mapping[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    rounds: int = field(default=0, init=False)  # completed audit rounds
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.targets]
+        clash = next((n for n in names if names.count(n) > 1), None)
+        if clash is not None:
+            raise UsageError(f"two targets are named {clash}: name them in a --targets file")
+        if not self.targets:
+            raise UsageError("nothing to serve: give at least one CONNINFO or --targets")
+        self._states = [TargetState(t) for t in self.targets]
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._metrics = self._render()
+        self._last_round = time.monotonic()
+        self._server = _Server(self)
+        self._threads = [
+            threading.Thread(target=self._audit_loop, name="seqdoctor-audits", daemon=True),
+            threading.Thread(target=self._server.serve_forever, name="seqdoctor-http", daemon=True),
+        ]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def metrics(self) -> bytes:
+        """The exposition of the last round, as a scrape gets it."""
+        with self._lock:
+            return self._metrics
+
+    @property
+    def healthy(self) -> bool:
+        """The audit thread runs, and has finished a round within three intervals."""
+        recent = time.monotonic() - self._last_round < 3 * self.interval + 60
+        return self._threads[0].is_alive() and recent
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
+
+    def wait(self) -> None:
+        """Serve until :meth:`close`, SIGTERM or Ctrl-C (in the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        try:
+            while not self._stop.wait(1):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+    def start(self) -> Exporter:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join()
+
+    def __enter__(self) -> Exporter:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def wait_for_round(self, timeout: float, after: int = 0) -> bool:
+        """Wait until more than *after* rounds of audits have completed; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.rounds <= after and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.rounds > after
+
+    def _audit_loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self._audit_round()
+            self._stop.wait(max(self.interval - (time.monotonic() - started), 0))
+
+    def _audit_round(self) -> None:
+        try:
+            fleet = audit_fleet(
+                [s.target for s in self._states], jobs=self.jobs, **dict(self.options)
+            )
+        except Exception:  # a bug must not stop the exporter: say it, go on
+            self.log(f"audit round failed:\n{traceback.format_exc()}")
+            results = {}
+        else:
+            results = {id(r.target): r for r in fleet.results}
+        for state in self._states:
+            result = results.get(id(state.target))
+            state.succeeded = result is not None and result.report is not None
+            if result is not None and result.report is not None:
+                state.report, state.error = result.report, None
+            else:
+                state.error = result.error if result is not None else "audit round failed"
+                self.log(f"{state.target.name}: {state.error}")
+        rendered = self._render()
+        with self._lock:
+            self._metrics = rendered
+            self._last_round = time.monotonic()
+            self.rounds += 1
+
+    def _render(self) -> bytes:
+        exposition = Exposition(__version__, ("target",))
+        for state in self._states:
+            name = (state.target.name,)
+            if state.report is not None:  # after a failure, the last good gauges stay
+                add_report(exposition, state.report, name, success=bool(state.succeeded))
+            elif state.succeeded is False:
+                add_audit(exposition, name, database_of(state.target), success=False)
+        return exposition.text().encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:  # the name http.server calls
+        exporter = self.server.exporter
+        if self.path.split("?")[0] == "/metrics":
+            self._send(200, CONTENT_TYPE, exporter.metrics)
+        elif self.path == "/healthz":
+            healthy = exporter.healthy
+            self._send(
+                200 if healthy else 503,
+                "text/plain; charset=utf-8",
+                b"ok\n" if healthy else b"audits stalled\n",
+            )
+        else:
+            self._send(
+                404, "text/plain; charset=utf-8", b"seqdoctor exporter: see /metrics, /healthz\n"
+            )
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not news: no line per request."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, exporter: Exporter) -> None:
+        self.exporter = exporter
+        host, port = exporter.listen
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as error:
+            raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None

@@ -1,0 +1,187 @@
+"""Reading what the guard needs, and applying its plans, one transaction per step.
+
+Reads run in one short transaction bounded by the lock and statement timeouts
+(:func:`~seqdoctor.catalog.connection.read_only_transaction`). Each step of a
+plan runs in a transaction of its own with ``SET LOCAL`` timeouts too, so a
+table locked by another session costs at most the lock timeout and holds up
+no other table. Errors become outcomes that say what to do, never tracebacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.rows import class_row
+
+from seqdoctor.catalog.connection import Timeouts, connect, read_only_transaction
+from seqdoctor.catalog.model import ColumnKind, ColumnUse, SequenceState, ServerInfo, qualify
+from seqdoctor.catalog.read import load_query
+from seqdoctor.errors import ConnectionFailed, UsageError
+from seqdoctor.guard.model import (
+    MIN_SERVER_VERSION,
+    GuardMode,
+    GuardPlan,
+    GuardResult,
+    GuardSchema,
+    GuardTrigger,
+    Inventory,
+    Outcome,
+    Step,
+    StepKind,
+    StepResult,
+    UncheckedWriter,
+)
+from seqdoctor.guard.plan import FUNCTIONS, load_sql
+
+Connection = psycopg.Connection[Any]
+Row = TypeVar("Row")
+
+
+@contextmanager
+def session(target: str | Connection) -> Iterator[Connection]:
+    """A connection for the guard: opened from a conninfo, or the caller's, which must be idle."""
+    with ExitStack() as stack:
+        if isinstance(target, psycopg.Connection):
+            if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                raise UsageError("the guard needs a connection that is not inside a transaction")
+            yield target
+        else:
+            yield stack.enter_context(connect(target))
+
+
+def _fetch(conn: Connection, query: str, row_type: type[Row], params: Any = None) -> list[Row]:
+    with conn.cursor(row_factory=class_row(row_type)) as cur:
+        cur.execute(query.encode(), params)
+        return cur.fetchall()
+
+
+def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> Inventory:
+    """The sequences, the columns they feed, the guard's triggers and its schema."""
+    with read_only_transaction(conn, timeouts):
+        (server,) = _fetch(conn, load_query("get_server_info"), ServerInfo)
+        if server.server_version_num < MIN_SERVER_VERSION:
+            raise UsageError(
+                f"seqdoctor guard needs PostgreSQL 13 or later; this is {server.server_version}"
+            )
+        sequences = _fetch(conn, load_query("list_sequences"), SequenceState)
+        uses = [
+            replace(use, kind=ColumnKind(use.kind))
+            for use in _fetch(conn, load_query("list_column_uses"), ColumnUse)
+        ]
+        triggers = _fetch(conn, load_sql("list_guard_triggers"), GuardTrigger)
+        (schema,) = _fetch(
+            conn,
+            load_sql("get_guard_schema"),
+            GuardSchema,
+            {"name": schema_name, "functions": list(FUNCTIONS)},
+        )
+    return Inventory(server, tuple(sequences), tuple(uses), tuple(triggers), schema)
+
+
+def read_unchecked_writers(
+    conn: Connection,
+    guarded: Iterable[tuple[ColumnUse, GuardMode]],
+    timeouts: Timeouts,
+) -> list[UncheckedWriter]:
+    """Roles that may write a guarded table but lack what the guard needs on its sequence."""
+    pairs = {(use.table_oid, use.sequence_oid): mode for use, mode in guarded}
+    wanted = [("SELECT", list(pairs))]
+    healed = [pair for pair, mode in pairs.items() if mode is GuardMode.HEAL]
+    if healed:
+        wanted.append(("UPDATE", healed))
+    found: list[UncheckedWriter] = []
+    with read_only_transaction(conn, timeouts):
+        for privilege, chosen in wanted:
+            if chosen:
+                found += _fetch(
+                    conn,
+                    load_sql("list_unchecked_writers"),
+                    UncheckedWriter,
+                    {
+                        "tables": [t for t, _ in chosen],
+                        "sequences": [s for _, s in chosen],
+                        "privilege": privilege,
+                    },
+                )
+    return found
+
+
+def apply_plan(
+    conn: Connection, plan: GuardPlan, server: ServerInfo, timeouts: Timeouts
+) -> GuardResult:
+    """Run each step in its own transaction; a failed step rolls back and the others go on.
+
+    When the functions cannot be created, nothing after them can work, and
+    nothing after them runs.
+    """
+    results: list[StepResult] = []
+    stopped = False
+    for step in plan.steps:
+        if stopped:
+            results.append(StepResult(step, Outcome.NOT_RUN))
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL(
+                        "SELECT set_config('lock_timeout', {}, true),"
+                        " set_config('statement_timeout', {}, true)"
+                    ).format(
+                        sql.Literal(f"{round(timeouts.lock * 1000)}ms"),
+                        sql.Literal(f"{round(timeouts.statement * 1000)}ms"),
+                    )
+                )
+                for statement in step.statements:
+                    conn.execute(statement)
+        except psycopg.Error as error:
+            if conn.broken:
+                raise ConnectionFailed(f"lost the connection: {_message(error)}") from None
+            detail = explain(error, step, plan, server, timeouts)
+            results.append(StepResult(step, Outcome.FAILED, detail))
+            stopped = step.kind is StepKind.FUNCTIONS
+            continue
+        results.append(StepResult(step, Outcome.APPLIED))
+    return GuardResult(plan, tuple(results))
+
+
+def _message(error: psycopg.Error) -> str:
+    return error.diag.message_primary or str(error).strip().splitlines()[0]
+
+
+def explain(
+    error: psycopg.Error, step: Step, plan: GuardPlan, server: ServerInfo, timeouts: Timeouts
+) -> str:
+    """Why a step failed, in the server's words, and what would let it succeed."""
+    message = _message(error)
+    role = qualify(server.current_user)
+    where = step.table or f"schema {qualify(plan.schema_name)}"
+    if isinstance(error, errors.LockNotAvailable):
+        return (
+            f"{where} is locked by another session: gave up after {timeouts.lock:g} s "
+            f"(--lock-timeout); run it again ({message})"
+        )
+    if isinstance(error, errors.QueryCanceled):
+        return f"took longer than {timeouts.statement:g} s (--statement-timeout) ({message})"
+    if not isinstance(error, errors.InsufficientPrivilege):
+        return message
+    database = qualify(server.database)
+    if step.kind is StepKind.FUNCTIONS:
+        return (
+            f"{message}: role {role} may not create the guard's schema and functions. Run it as "
+            f"the database owner, or GRANT CREATE ON DATABASE {database} TO {role}; to replace "
+            "functions installed before, run it as their owner"
+        )
+    if step.kind is StepKind.DROP_FUNCTIONS:
+        return f"{message}: dropping the guard's functions and schema needs their owner"
+    if plan.action == "install":
+        return (
+            f"{message}: role {role} may not guard {step.table}. Creating a trigger needs "
+            f"the TRIGGER privilege (GRANT TRIGGER ON {step.table} TO {role};), replacing "
+            "one needs ownership of the table"
+        )
+    return f"{message}: dropping the guard's triggers from {step.table} needs ownership of it"

@@ -1,0 +1,426 @@
+"""Planning the guard: from what the catalog says to the statements that install or remove it.
+
+Pure functions over an :class:`~.model.Inventory`: they compose every
+statement with ``psycopg.sql`` and never touch a connection, so a plan can
+be printed (``--dry-run``), tested, and applied as printed.
+
+A guarded column gets two triggers, both ``AFTER ... FOR EACH ROW``:
+
+- ``seqdoctor_guard_insert_<attnum>`` on INSERT (COPY included);
+- ``seqdoctor_guard_update_<attnum>`` on UPDATE, for rows whose value changes.
+
+AFTER, so that the value checked is the one stored (after any BEFORE trigger,
+and not for a row ON CONFLICT DO NOTHING skipped), and so that a partitioned
+table's trigger is cloned to every partition, present and future, and checks
+rows routed there or written to a partition directly. The work happens in the
+trigger's WHEN condition (see ``sql/fast_path.sql``): PostgreSQL evaluates it
+per row without calling a function, and queues nothing, because it is false
+unless it raises.
+
+The condition names the column and the sequence through the trigger's own
+expression, which PostgreSQL stores as a parse tree: renaming the table, the
+column, the sequence or their schemas changes nothing. It also makes the
+trigger depend on them, so that DDL which would leave the guard pointing
+nowhere is refused rather than breaking inserts later: ``ALTER COLUMN ...
+TYPE`` fails with "cannot alter type of a column used in a trigger
+definition", and dropping the sequence (``DROP IDENTITY``) with "other
+objects depend on it". Remove the guard from the table first, and install it
+again after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from importlib import resources
+
+from psycopg import sql
+
+from seqdoctor.catalog.filters import Filters
+from seqdoctor.catalog.model import ColumnUse, SequenceState, qualify
+from seqdoctor.guard.model import (
+    EVENTS,
+    SCHEMA_MARKER,
+    ColumnGuard,
+    GuardMode,
+    GuardPlan,
+    GuardState,
+    GuardStatus,
+    GuardTrigger,
+    Inventory,
+    Step,
+    StepKind,
+    UncheckedWriter,
+    trigger_name,
+    unsupported_reason,
+)
+
+# Version variants of a SQL file: the file used from each server version on.
+SQL_VARIANTS: dict[str, tuple[tuple[int, str], ...]] = {
+    "fast_path": ((180000, "fast_path_post_180000"),),
+}
+FUNCTION_FILES = ("enforce", "guard_trigger", "fast_path")
+# Signatures, for DROP FUNCTION; the names also tell get_guard_schema.sql our functions.
+FUNCTIONS = {
+    "enforce": "numeric, regclass, regclass, integer, text",
+    "guard": "",
+    "guard_ascending": "anyelement, regclass, regclass, integer, text",
+    "guard_descending": "anyelement, regclass, regclass, integer, text",
+}
+
+
+@cache
+def load_sql(name: str, server_version_num: int = 0) -> str:
+    """The text of ``sql/<name>.sql``, or of its variant for a server version."""
+    filename = name
+    for since, variant in SQL_VARIANTS.get(name, ()):
+        if server_version_num >= since:
+            filename = variant
+    return resources.files("seqdoctor.guard").joinpath(f"sql/{filename}.sql").read_text()
+
+
+def function_statements(schema_name: str, server_version_num: int) -> tuple[sql.Composed, ...]:
+    """CREATE OR REPLACE of every guard function, in the guard's schema."""
+    schema = sql.Identifier(schema_name)
+    return tuple(
+        sql.SQL(load_sql(name, server_version_num)).format(schema=schema) for name in FUNCTION_FILES
+    )
+
+
+def functions_version(schema_name: str, server_version_num: int) -> str:
+    """The comment on the guard's trigger function: which function bodies are installed.
+
+    Install compares it with what it would create, so that a second install
+    does nothing and a new seqdoctor replaces what changed.
+    """
+    text = "\n".join(s.as_string() for s in function_statements(schema_name, server_version_num))
+    return f"{SCHEMA_MARKER} {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def regclass(*names: str) -> sql.Composed:
+    """A relation as a ``regclass`` constant: a trigger condition holding one depends on it.
+
+    >>> print(regclass("public", "Order Lines").as_string())
+    '"public"."Order Lines"'::regclass
+    """
+    return sql.SQL("{}::regclass").format(sql.Literal(sql.Identifier(*names).as_string()))
+
+
+def select_uses(inventory: Inventory, filters: Filters) -> tuple[list[ColumnUse], list[ColumnUse]]:
+    """The columns the filters select, one per table column: (guardable, not guardable)."""
+    seen: set[tuple[int, int]] = set()
+    guardable: list[ColumnUse] = []
+    unsupported: list[ColumnUse] = []
+    for use in inventory.uses:
+        key = (use.table_oid, use.attnum)
+        if key in seen or not filters.includes_table(use.schema, use.table):
+            continue  # a column fed by two sequences at once is guarded against the first
+        seen.add(key)
+        (unsupported if unsupported_reason(use) else guardable).append(use)
+    return guardable, unsupported
+
+
+def _triggers_of(inventory: Inventory, use: ColumnUse) -> dict[str, GuardTrigger]:
+    names = {trigger_name(event, use.attnum): event for event in EVENTS}
+    return {
+        names[t.name]: t
+        for t in inventory.triggers
+        if t.table_oid == use.table_oid and t.name in names
+    }
+
+
+def column_guard(inventory: Inventory, use: ColumnUse) -> ColumnGuard:
+    """The state of one column's guard, judged from its triggers."""
+    sequence = inventory.sequence(use.sequence_oid)
+    why_not = unsupported_reason(use)
+    if why_not:
+        return ColumnGuard(use, sequence.qualified, GuardState.UNSUPPORTED, detail=why_not)
+    found = _triggers_of(inventory, use)
+    if not found:
+        return ColumnGuard(use, sequence.qualified, GuardState.NOT_GUARDED)
+    problems = []
+    if set(found) != set(EVENTS):
+        missing = ", ".join(e.upper() for e in EVENTS if e not in found)
+        problems.append(f"no trigger on {missing}")
+    modes = {t.mode for t in found.values()}
+    mode = GuardMode(modes.pop()) if len(modes) == 1 and modes <= set(GuardMode) else None
+    if mode is None:
+        problems.append(f"modes {', '.join(sorted(t.mode for t in found.values()))}")
+    if any(t.sequence_oid != use.sequence_oid for t in found.values()):
+        problems.append(f"checks another sequence than {sequence.qualified}")
+    schema = inventory.schema.name
+    if any((t.function_schema, t.function_name) != (schema, "guard") for t in found.values()):
+        problems.append(f"not a trigger of the guard in schema {schema}")
+    if problems:
+        detail = "; ".join(problems) + ": run seqdoctor guard install again"
+        return ColumnGuard(use, sequence.qualified, GuardState.STALE, mode, detail)
+    if not all(t.enabled for t in found.values()):
+        return ColumnGuard(
+            use,
+            sequence.qualified,
+            GuardState.DISABLED,
+            mode,
+            "its triggers are disabled (ALTER TABLE ... ENABLE TRIGGER turns them back on)",
+        )
+    return ColumnGuard(use, sequence.qualified, GuardState.GUARDED, mode)
+
+
+def status(
+    inventory: Inventory, filters: Filters, writers: Sequence[UncheckedWriter] = ()
+) -> GuardStatus:
+    guardable, unsupported = select_uses(inventory, filters)
+    fed = {(u.table_oid, u.attnum) for u in inventory.uses}
+    strays = tuple(
+        t
+        for t in inventory.triggers
+        if t.function_schema == inventory.schema.name
+        and (t.table_oid, t.attnum) not in fed
+        and filters.includes_table(t.schema, t.table)
+    )
+    columns = sorted(
+        (column_guard(inventory, u) for u in [*guardable, *unsupported]),
+        key=lambda c: (c.use.schema, c.use.table, c.use.attnum),
+    )
+    modes = {c.use.key: c.mode for c in columns}
+    return GuardStatus(
+        schema=inventory.schema,
+        columns=tuple(columns),
+        strays=strays,
+        notes=(*schema_notes(inventory), *writer_notes(inventory, writers, modes)),
+    )
+
+
+def plan_install(
+    inventory: Inventory, mode: GuardMode, filters: Filters, writers: Sequence[UncheckedWriter] = ()
+) -> GuardPlan:
+    """Create the functions if they are missing or differ, then guard every selected column.
+
+    A column already guarded as asked is left alone; one guarded in another
+    mode, against another sequence, half-guarded or disabled is guarded again.
+    Each table's triggers change in a transaction of their own.
+    """
+    schema_name = inventory.schema.name
+    version = inventory.server.server_version_num
+    steps: list[Step] = []
+    wanted = functions_version(schema_name, version)
+    if inventory.schema.function_version != wanted:
+        steps.append(_functions_step(inventory, wanted))
+    guardable, unsupported = select_uses(inventory, filters)
+    unchanged: list[str] = []
+    by_table: dict[int, list[tuple[ColumnUse, bool]]] = {}
+    for use in guardable:
+        current = column_guard(inventory, use)
+        if current.state is GuardState.GUARDED and current.mode is mode:
+            unchanged.append(use.qualified)
+            continue
+        by_table.setdefault(use.table_oid, []).append(
+            (use, current.state is not GuardState.NOT_GUARDED)
+        )
+    for columns in by_table.values():
+        first = columns[0][0]
+        table = qualify(first.schema, first.table)
+        statements: list[sql.Composed] = []
+        for use, replacing in columns:
+            if replacing:
+                statements += _drop_triggers(use.schema, use.table, use.attnum)
+            statements += _create_triggers(
+                use, inventory.sequence(use.sequence_oid), mode, schema_name
+            )
+        names = tuple(u.qualified for u, _ in columns)
+        steps.append(
+            Step(
+                StepKind.TABLE,
+                f"guard {', '.join(names)} ({mode})",
+                tuple(statements),
+                names,
+                table,
+            )
+        )
+    modes = {u.key: mode for u in guardable}
+    return GuardPlan(
+        action="install",
+        schema_name=schema_name,
+        mode=mode,
+        steps=tuple(steps),
+        unchanged=tuple(unchanged),
+        unsupported=tuple((u.qualified, unsupported_reason(u) or "") for u in unsupported),
+        notes=(*schema_notes(inventory), *writer_notes(inventory, writers, modes)),
+        creates_schema=not inventory.schema.exists,
+    )
+
+
+def schema_notes(inventory: Inventory) -> Iterator[str]:
+    """What writers lack when the guard's functions live in a schema PUBLIC may not use."""
+    schema = inventory.schema
+    if schema.exists and not schema.public_usage:
+        name = qualify(schema.name)
+        yield (
+            f"roles that write guarded tables need USAGE on schema {name} to run the guard's "
+            f"functions, or their writes fail: GRANT USAGE ON SCHEMA {name} TO PUBLIC; "
+            "(or to each of them)"
+        )
+
+
+def _functions_step(inventory: Inventory, version: str) -> Step:
+    schema = sql.Identifier(inventory.schema.name)
+    statements: list[sql.Composed] = []
+    if not inventory.schema.exists:
+        statements += [
+            sql.SQL("CREATE SCHEMA {}").format(schema),
+            # The mark that lets `guard remove` drop the schema, and only this one.
+            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                schema, sql.Literal(f"{SCHEMA_MARKER}: functions of seqdoctor's guard triggers")
+            ),
+            # Every role that writes a guarded table calls the functions (as itself).
+            # A schema the guard did not create keeps its privileges: see schema_notes().
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO PUBLIC").format(schema),
+        ]
+    statements += function_statements(inventory.schema.name, inventory.server.server_version_num)
+    statements.append(
+        sql.SQL("COMMENT ON FUNCTION {}() IS {}").format(
+            sql.Identifier(inventory.schema.name, "guard"), sql.Literal(version)
+        )
+    )
+    verb = "create" if not inventory.schema.exists else "create or replace"
+    return Step(
+        StepKind.FUNCTIONS,
+        f"{verb} the guard functions in schema {qualify(inventory.schema.name)}",
+        tuple(statements),
+    )
+
+
+def _drop_triggers(schema: str, table: str, attnum: int) -> Iterator[sql.Composed]:
+    for event in EVENTS:
+        yield sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+            sql.Identifier(trigger_name(event, attnum)), sql.Identifier(schema, table)
+        )
+
+
+def _create_triggers(
+    use: ColumnUse, sequence: SequenceState, mode: GuardMode, schema_name: str
+) -> Iterator[sql.Composed]:
+    direction = "guard_ascending" if sequence.ascending else "guard_descending"
+    column = sql.Identifier(use.column)
+    check = sql.SQL("{function}(NEW.{column}, {sequence}, {table}, {attnum}, {mode})").format(
+        function=sql.Identifier(schema_name, direction),
+        column=column,
+        sequence=regclass(sequence.schema, sequence.name),
+        table=regclass(use.schema, use.table),
+        attnum=sql.Literal(use.attnum),
+        mode=sql.Literal(str(mode)),
+    )
+    conditions = {
+        "insert": check,
+        # CASE fixes the order: a row whose value does not change is never judged,
+        # so an UPDATE of other columns never fails on a table already behind.
+        "update": sql.SQL(
+            "CASE WHEN OLD.{column} IS DISTINCT FROM NEW.{column} THEN {check} ELSE false END"
+        ).format(column=column, check=check),
+    }
+    for event in EVENTS:
+        yield sql.SQL(
+            "CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW\n"
+            "WHEN ({condition})\n"
+            "EXECUTE FUNCTION {function}({mode}, {sequence_oid}, {attnum})"
+        ).format(
+            name=sql.Identifier(trigger_name(event, use.attnum)),
+            event=sql.SQL(event.upper()),
+            table=sql.Identifier(use.schema, use.table),
+            condition=conditions[event],
+            function=sql.Identifier(schema_name, "guard"),
+            mode=sql.Literal(str(mode)),
+            sequence_oid=sql.Literal(str(sequence.oid)),
+            attnum=sql.Literal(str(use.attnum)),
+        )
+
+
+def plan_remove(inventory: Inventory, filters: Filters) -> GuardPlan:
+    """Drop the guard's triggers from the selected tables; without filters, its functions too.
+
+    The schema goes with the functions when the guard created it (its comment
+    says so) and nothing else lives in it.
+    """
+    schema_name = inventory.schema.name
+    ours = [
+        t
+        for t in inventory.triggers
+        if (t.function_schema, t.function_name) == (schema_name, "guard")
+        and filters.includes_table(t.schema, t.table)
+    ]
+    steps: list[Step] = []
+    by_table: dict[int, list[GuardTrigger]] = {}
+    for trigger in ours:
+        by_table.setdefault(trigger.table_oid, []).append(trigger)
+    columns_of: dict[tuple[int, int | None], str] = {
+        (u.table_oid, u.attnum): u.qualified for u in inventory.uses
+    }
+    for triggers in by_table.values():
+        first = triggers[0]
+        statements = tuple(
+            sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                sql.Identifier(t.name), sql.Identifier(t.schema, t.table)
+            )
+            for t in triggers
+        )
+        names = tuple(
+            dict.fromkeys(
+                columns_of.get((t.table_oid, t.attnum), f"{first.table_name} (attnum {t.attnum})")
+                for t in triggers
+            )
+        )
+        steps.append(
+            Step(StepKind.TABLE, f"unguard {', '.join(names)}", statements, names, first.table_name)
+        )
+    notes: list[str] = []
+    if not filters.active and inventory.schema.exists:
+        steps.append(_drop_functions_step(inventory, notes))
+    return GuardPlan("remove", schema_name, None, tuple(steps), notes=tuple(notes))
+
+
+def _drop_functions_step(inventory: Inventory, notes: list[str]) -> Step:
+    schema = inventory.schema
+    functions = sql.SQL(", ").join(
+        sql.SQL("{}({})").format(sql.Identifier(schema.name, name), sql.SQL(signature))
+        for name, signature in FUNCTIONS.items()
+    )
+    statements: list[sql.Composed] = [sql.SQL("DROP FUNCTION IF EXISTS {}").format(functions)]
+    title = f"drop the guard functions from schema {qualify(schema.name)}"
+    if schema.ours and not schema.other_objects:
+        statements.append(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(schema.name)))
+        title = f"drop the guard functions and their schema {qualify(schema.name)}"
+    elif schema.ours:
+        notes.append(
+            f"schema {qualify(schema.name)} stays: it holds {schema.other_objects} object(s) "
+            "the guard did not create"
+        )
+    return Step(StepKind.DROP_FUNCTIONS, title, tuple(statements))
+
+
+def writer_notes(
+    inventory: Inventory,
+    writers: Iterable[UncheckedWriter],
+    modes: Mapping[tuple[int, int, int], GuardMode | None],
+) -> Iterator[str]:
+    """What the guard will do to roles that may write a table but not read its sequence."""
+    tables = {u.table_oid: qualify(u.schema, u.table) for u in inventory.uses}
+    mode_of = {(key[1], key[0]): mode for key, mode in modes.items()}  # (table, sequence)
+    for writer in writers:
+        mode = mode_of.get((writer.table_oid, writer.sequence_oid))
+        if mode is None:
+            continue
+        sequence = inventory.sequence(writer.sequence_oid).qualified
+        grantee = "PUBLIC" if writer.role == "PUBLIC" else qualify(writer.role)
+        grant = f"GRANT {writer.privilege} ON SEQUENCE {sequence} TO {grantee};"
+        table = tables[writer.table_oid]
+        if writer.privilege == "UPDATE":
+            effect = "its writes ahead of the sequence fail (heal moves the sequence as the writer)"
+        elif mode is GuardMode.WARN:
+            effect = "its writes are not checked, with a WARNING"
+        else:
+            effect = "every write of it to the table fails (SQLSTATE 42501)"
+        lacks = "move" if writer.privilege == "UPDATE" else "read"
+        yield (
+            f"role {writer.role} may write {table} but may not {lacks} {sequence}: "
+            f"{effect} until {grant}"
+        )

@@ -1,0 +1,29 @@
+-- Every trigger named like a guard's (seqdoctor_guard_<event>_<attnum>), with
+-- what its arguments say it guards. Minimum server version: 13 (tgparentid).
+--
+-- Everything is read from pg_trigger's own columns: pg_get_triggerdef()
+-- would open the table and wait behind any lock on it. The arguments are in
+-- tgargs, NUL-terminated, which encode(..., 'escape') shows as \000.
+-- Clones PostgreSQL keeps on the partitions of a partitioned table
+-- (tgparentid <> 0) come and go with their parent's trigger: left out.
+SELECT
+    t.tgrelid::int8 AS table_oid,
+    n.nspname AS schema,
+    c.relname AS table,
+    t.tgname AS name,
+    -- tgtype bits: 4 INSERT, 16 UPDATE (src/include/catalog/pg_trigger.h)
+    CASE WHEN t.tgtype & 4 <> 0 THEN 'insert' ELSE 'update' END AS event,
+    pn.nspname AS function_schema,
+    p.proname AS function_name,
+    split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mode,
+    nullif(split_part(encode(t.tgargs, 'escape'), '\000', 2), '')::int8 AS sequence_oid,
+    nullif(split_part(encode(t.tgargs, 'escape'), '\000', 3), '')::int AS attnum,
+    t.tgenabled <> 'D' AS enabled
+FROM pg_catalog.pg_trigger AS t
+JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+JOIN pg_catalog.pg_namespace AS pn ON pn.oid = p.pronamespace
+WHERE t.tgname ~ '^seqdoctor_guard_(insert|update)_[0-9]+$'
+  AND t.tgparentid = 0
+ORDER BY n.nspname, c.relname, t.tgname

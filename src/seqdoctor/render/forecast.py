@@ -1,0 +1,84 @@
+"""``seqdoctor forecast``: when each column (or sequence feeding none) runs out, soonest first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from seqdoctor.checks.base import percent, plural
+from seqdoctor.checks.seq011_exhaustion_forecast import (
+    Basis,
+    Forecast,
+    by_days_left,
+    in_days,
+    judged,
+    per_day,
+)
+from seqdoctor.render.table import STATUS_STYLES, _print, bar
+from seqdoctor.report import Report
+
+
+def render(report: Report, out: TextIO) -> None:
+    _print(out, lambda console: _write(report, console))
+
+
+def _write(report: Report, console: Console) -> None:
+    rows = by_days_left(judged(report.snapshot))
+    dated = [f for f in rows if f.exhausted_at is not None]
+    server = report.snapshot.server
+    console.print(
+        f"[bold]seqdoctor forecast[/] · database [bold]{server.database}[/]"
+        f" · {report.checked_at:%Y-%m-%d %H:%M} UTC",
+        markup=True,
+    )
+    if dated:
+        settings = report.settings
+        table = Table(box=box.SIMPLE_HEAD, expand=False)
+        table.add_column("column or sequence", overflow="fold", min_width=16)
+        table.add_column("type", overflow="fold")
+        table.add_column("used", no_wrap=True)
+        table.add_column("", justify="right", no_wrap=True)
+        table.add_column("values a day", justify="right", no_wrap=True)
+        table.add_column("runs out", no_wrap=True)
+        table.add_column("basis", overflow="fold", ratio=1)
+        for forecast in dated:
+            rate, when, days = forecast.rate, forecast.exhausted_at, forecast.days_left
+            if rate is None or when is None or days is None:
+                continue
+            table.add_row(
+                forecast.subject,
+                forecast.column.column_type if forecast.column else forecast.sequence.data_type,
+                bar(forecast.used_ratio, settings.warning_ratio, settings.critical_ratio),
+                percent(forecast.used_ratio),
+                per_day(rate.per_day),
+                f"{when:%Y-%m-%d} ({in_days(days)})",
+                rate.describe(),
+            )
+        console.print(table)
+    undated = Counter(_why_undated(f) for f in rows if f.exhausted_at is None)
+    if undated:
+        noun = "other" if dated else "column or sequence"
+        console.print(
+            "No date for "
+            + "; ".join(f"{plural(n, noun, noun + 's')}: {why}" for why, n in undated.items())
+        )
+    console.print(Text(report.headline(), style=STATUS_STYLES[report.status]))
+
+
+def _why_undated(forecast: Forecast) -> str:
+    if forecast.wraps:
+        return "cycles before any limit"
+    if forecast.values_left == 0:
+        return "already exhausted"
+    if forecast.rate is None:
+        return "no history and no insert counters (record one with seqdoctor check --record)"
+    if forecast.running_out:
+        return "runs out after the year 9999"
+    if forecast.rate.basis is Basis.ESTIMATE:
+        return "no rows inserted since the statistics started counting"
+    return "not moving forward"

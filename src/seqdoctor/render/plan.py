@@ -1,0 +1,387 @@
+"""Repair plans and their results, for the terminal, as a psql script, or as JSON.
+
+The psql script holds exactly the statements ``--apply`` runs, each plan in
+its own transaction, and stops at the first error; plans ``--apply`` would
+hold back are in it as comments. The JSON record is documented in
+docs/fix.md.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import textwrap
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.checks.base import plural
+from seqdoctor.render.json import _dump, _finding_record
+from seqdoctor.repairs import (
+    FixPlan,
+    FixResult,
+    Outcome,
+    Plan,
+    PlanResult,
+    Safety,
+    Step,
+    transaction,
+)
+
+SCHEMA_VERSION = 1
+SAFETY_STYLES = {Safety.SAFE: "green", Safety.UNSAFE: "bold yellow", Safety.DISPLAY_ONLY: "cyan"}
+OUTCOME_STYLES = {
+    Outcome.APPLIED: "green",
+    Outcome.UNCHANGED: "green",
+    Outcome.SKIPPED: "yellow",
+    Outcome.FAILED: "bold red",
+    Outcome.NOT_RUN: "red",
+}
+WIDTH = 100  # of the comments in the SQL script
+
+
+class PlanFormat(StrEnum):
+    TABLE = "table"
+    SQL = "sql"
+    JSON = "json"
+
+
+def render_plan(fix: FixPlan, output_format: PlanFormat, out: TextIO) -> None:
+    """The plan, before anything is applied."""
+    if output_format is PlanFormat.SQL:
+        out.write(as_script(fix))
+    elif output_format is PlanFormat.JSON:
+        _dump(as_record(fix), out)
+    else:
+        print_to(out, lambda console: _write_plan(fix, console))
+
+
+def render_result(result: FixResult, output_format: PlanFormat, out: TextIO) -> None:
+    """What applying did: JSON repeats the plan; the table follows the plan printed before."""
+    if output_format is PlanFormat.JSON:
+        _dump(as_record(result.fix, result), out)
+    elif output_format is PlanFormat.TABLE:
+        print_to(out, lambda console: _write_result(result, console))
+    else:
+        raise ValueError("a psql script shows a plan, not what applying it did")
+
+
+def step_line(step: Step) -> str:
+    """One line of the apply log.
+
+    >>> step_line(Step(2, 1, "ALTER SEQUENCE s AS bigint", 0.0042, True, "ok"))
+    '[2] ALTER SEQUENCE s AS bigint · 0.004 s · ok'
+    """
+    retry = f" (attempt {step.attempt})" if step.attempt > 1 else ""
+    result = step.result if step.ok else f"ERROR: {step.result}"
+    return f"[{step.plan}]{retry} {step.what} · {step.seconds:.3f} s · {result}"
+
+
+# --- the terminal ---------------------------------------------------------
+
+
+def print_to(out: TextIO, write: Callable[[Console], None]) -> None:
+    """What *write* prints on a Rich console, written to *out* without trailing blanks."""
+    # As render/table.py: Rich pads lines to the width; keep pasted text free of trailing blanks.
+    buffer = io.StringIO()
+    terminal = out.isatty()
+    console = Console(
+        file=buffer,
+        highlight=False,
+        force_terminal=terminal,
+        width=shutil.get_terminal_size().columns if terminal else None,
+    )
+    write(console)
+    out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _indented(text: str | Text) -> Padding:
+    """Text indented under a plan's title, wrapped lines included."""
+    return Padding(Text(text) if isinstance(text, str) else text, (0, 0, 0, 3))
+
+
+def _summary(fix: FixPlan) -> str:
+    plans = fix.plans
+    to_apply = sum(p.applies for p in plans)
+    held = len(plans) - to_apply
+    text = plural(len(plans), "repair")
+    if plans:
+        text += f": {to_apply} to apply" + (f", {held} held back" if held else "")
+    return text
+
+
+def _write_plan(fix: FixPlan, console: Console) -> None:
+    server = fix.report.snapshot.server
+    console.print(
+        Text.assemble(
+            (f"seqdoctor {fix.report.tool_version}", "bold"),
+            " · repairs for database ",
+            (server.database, "bold"),
+            f" · PostgreSQL {server.server_version} · {_summary(fix)}",
+        )
+    )
+    for number, plan in enumerate(fix.plans, 1):
+        write_plan_item(console, number, plan, fix.options.timeouts)
+    if fix.unrepaired:
+        console.print()
+        console.print(Text(f"Not repaired ({len(fix.unrepaired)}):", style="bold"))
+        for finding in fix.unrepaired:
+            why = "could not be checked" if finding.code == "SEQ900" else "no automatic repair"
+            console.print(_indented(f"{finding.code} ({why}): {finding.message}"))
+    console.print()
+    unchecked = sum(f.code == "SEQ900" for f in fix.unrepaired)
+    if not fix.plans and unchecked:
+        console.print(
+            Text(
+                f"Nothing to repair in what could be checked; {plural(unchecked, 'object')} "
+                "could not be (above).",
+                style="bold",
+            )
+        )
+    elif not fix.plans:
+        console.print(Text("Nothing to repair.", style="bold green"))
+    elif any(p.applies for p in fix.plans):
+        console.print(
+            Text(
+                "Nothing has been changed. seqdoctor fix --apply runs the repairs marked "
+                "'applied by --apply'; --format sql prints them as a psql script.",
+                style="bold",
+            )
+        )
+    else:
+        console.print(Text("Nothing has been changed, and --apply would change nothing."))
+
+
+def label(plan: Plan) -> str:
+    """The codes of what a plan repairs, or its kind when it repairs no finding."""
+    return ", ".join(plan.codes) or plan.kind
+
+
+def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeouts) -> None:
+    """One plan: its title, why, what it locks, and the SQL it runs."""
+    console.print()
+    console.print(Text.assemble((f"{number}. {plan.title}", "bold")))
+    status = "applied by --apply" if plan.applies else f"held back: {plan.held_back}"
+    console.print(
+        _indented(
+            Text.assemble(
+                (label(plan), "bold"),
+                " · ",
+                (str(plan.safety), SAFETY_STYLES[plan.safety]),
+                f" · {status}",
+            )
+        )
+    )
+    console.print(_indented(f"Why: {plan.reason}"))
+    for lock in plan.locks:
+        console.print(_indented(f"Locks: {lock}"))
+    for note in plan.notes:
+        console.print(_indented(f"Note: {note}"))
+    console.print(_indented("SQL, as it runs (between BEGIN and COMMIT):"))
+    # Flush left and unwrapped: indenting would change the string literals in it.
+    for statement in transaction(plan, timeouts):
+        console.print(Text(statement.as_string() + ";", style="dim"), soft_wrap=True)
+
+
+def results_table(results: tuple[PlanResult, ...]) -> Table:
+    """What applying did, one row per plan."""
+    table = Table(box=box.SIMPLE_HEAD, expand=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("repair", overflow="fold", ratio=2)
+    table.add_column("detail", overflow="fold", ratio=3)
+    table.add_column("time", justify="right", no_wrap=True)
+    for number, item in enumerate(results, 1):
+        table.add_row(
+            str(number),
+            Text(str(item.outcome), style=OUTCOME_STYLES[item.outcome]),
+            Text(item.plan.title),
+            Text(item.detail),
+            f"{item.seconds:.2f} s",
+        )
+    return table
+
+
+def _write_result(result: FixResult, console: Console) -> None:
+    applied = sum(r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED) for r in result.results)
+    seconds = sum(r.seconds for r in result.results)
+    console.print(
+        Text(
+            f"Applied {applied} of {plural(len(result.results), 'repair')} in {seconds:.2f} s",
+            style="bold",
+        )
+    )
+    console.print(results_table(result.results))
+    if result.comparisons:
+        table = Table(title="Before and after", title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("object", overflow="fold")
+        table.add_column("", no_wrap=True)
+        table.add_column("before", overflow="fold")
+        table.add_column("after", overflow="fold")
+        for row in result.comparisons:
+            table.add_row(Text(row.object), row.aspect, Text(row.before), Text(row.after))
+        console.print(table)
+    for finding in result.still_found:
+        console.print(Text(f"Still found: {finding.code} {finding.message}", style="bold red"))
+    if result.recheck_error:
+        console.print(Text(result.recheck_error, style="bold red"))
+    status = result.exit_status
+    verdict = {
+        0: "Done: every repair applied, and checked again.",
+        1: "Some repairs were held back: see above.",
+        2: "Not done: see above. Running seqdoctor fix again picks up where this stopped.",
+    }[int(status)]
+    console.print(Text(verdict, style="bold green" if status == 0 else "bold red"))
+
+
+# --- the psql script ------------------------------------------------------
+
+
+def as_script(fix: FixPlan) -> str:
+    """A psql script: every repair in its own transaction, stopping at the first error."""
+    report = fix.report
+    server = report.snapshot.server
+    # Every line of text goes through comment(), which turns line breaks into
+    # spaces: a name holding one cannot end the comment and smuggle in a psql
+    # command.
+    lines = comment(
+        f"seqdoctor {report.tool_version}: repairs for database {server.database} "
+        f"(PostgreSQL {server.server_version}), planned from the audit of "
+        f"{report.checked_at.isoformat(timespec='seconds')}: {_summary(fix)}."
+    )
+    lines += comment(
+        "Each repair is one transaction that checks, once it holds its locks, that it still "
+        "applies. The script stops at the first error: the repairs before it stay applied, those "
+        "after it are not run. Run it with psql -X (no ~/.psqlrc)."
+    )
+    lines.append(r"\set ON_ERROR_STOP on")
+    for number, plan in enumerate(fix.plans, 1):
+        lines += script_item(number, plan, fix.options.timeouts)
+    if not fix.plans:
+        lines += ["", "-- Nothing to repair."]
+    return "\n".join(lines) + "\n"
+
+
+def script_item(number: int, plan: Plan, timeouts: Timeouts) -> list[str]:
+    """One plan in a psql script: commented, then its transaction (commented out if held back)."""
+    lines = ["", *comment(f"{number}. {plan.title}")]
+    lines += comment(f"{label(plan)}, {plan.safety}.", indent="   ")
+    lines += comment(f"Why: {plan.reason}", indent="   ")
+    lines += [line for lock in plan.locks for line in comment(f"Locks: {lock}", "   ")]
+    lines += [line for note in plan.notes for line in comment(f"Note: {note}", "   ")]
+    body = ["BEGIN;"]
+    body += [s.as_string() + ";" for s in transaction(plan, timeouts)]
+    body.append("COMMIT;")
+    if plan.applies:
+        return lines + body
+    lines += comment(f"Not run: {plan.held_back}.", indent="   ")
+    return lines + ["-- " + line if line else "--" for line in "\n".join(body).splitlines()]
+
+
+def comment(text: str, indent: str = "") -> list[str]:
+    """*text* as SQL comment lines, wrapped; continuation lines indented under the first.
+
+    >>> comment("a name\\n\\\\! rm -rf /", indent="   ")
+    ['--    a name \\\\! rm -rf /']
+    """
+    return textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=f"-- {indent}",
+        subsequent_indent=f"-- {indent}  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+# --- JSON -----------------------------------------------------------------
+
+
+def as_record(fix: FixPlan, result: FixResult | None = None) -> dict[str, Any]:
+    """The versioned JSON record of a plan, and of what applying it did (docs/fix.md)."""
+    report = fix.report
+    options = fix.options
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "seqdoctor", "version": report.tool_version},
+        "database": {
+            "name": report.snapshot.server.database,
+            "server_version": report.snapshot.server.server_version,
+        },
+        "planned_at": report.checked_at.isoformat(timespec="seconds"),
+        "options": {
+            "lock": options.lock,
+            "allow_rewrite": options.allow_rewrite,
+            "rewrite_threshold_bytes": options.rewrite_threshold,
+            "lock_timeout_seconds": options.timeouts.lock,
+            "statement_timeout_seconds": options.timeouts.statement,
+        },
+        "plans": [
+            plan_record(number, plan, options.timeouts) for number, plan in enumerate(fix.plans, 1)
+        ],
+        "unrepaired": [_finding_record(f) for f in fix.unrepaired],
+        "result": None if result is None else _result_record(result),
+    }
+
+
+def plan_record(number: int, plan: Plan, timeouts: Timeouts) -> dict[str, Any]:
+    """One plan as the JSON records of fix and sync have it."""
+    return {
+        "number": number,
+        "kind": plan.kind,
+        "title": plan.title,
+        "codes": list(plan.codes),
+        "safety": str(plan.safety),
+        "applies": plan.applies,
+        "held_back": plan.held_back,
+        "reason": plan.reason,
+        "locks": list(plan.locks),
+        "notes": list(plan.notes),
+        "tables": [{"schema": schema, "table": table} for schema, table in plan.tables],
+        "statements": [s.as_string() for s in transaction(plan, timeouts)],
+        "findings": [_finding_record(f) for f in plan.findings],
+    }
+
+
+def results_record(results: tuple[PlanResult, ...]) -> list[dict[str, Any]]:
+    """What applying did, as the JSON records of fix and sync have it."""
+    return [
+        {
+            "number": number,
+            "outcome": str(item.outcome),
+            "detail": item.detail,
+            "seconds": round(item.seconds, 3),
+            "attempts": item.attempts,
+            "steps": [
+                {
+                    "attempt": step.attempt,
+                    "statement": step.what,
+                    "seconds": round(step.seconds, 3),
+                    "ok": step.ok,
+                    "result": step.result,
+                }
+                for step in item.steps
+            ],
+        }
+        for number, item in enumerate(results, 1)
+    ]
+
+
+def _result_record(result: FixResult) -> dict[str, Any]:
+    return {
+        "exit_status": int(result.exit_status),
+        "plans": results_record(result.results),
+        "comparisons": [
+            {"object": c.object, "aspect": c.aspect, "before": c.before, "after": c.after}
+            for c in result.comparisons
+        ],
+        "still_found": [_finding_record(f) for f in result.still_found],
+        "recheck_error": result.recheck_error,
+    }

@@ -1,0 +1,205 @@
+"""SEQ001: move a sequence past the data it feeds, in its own direction, never backwards.
+
+One statement reads the sequence's position and definition, the furthest
+value in every column it feeds, and sets the sequence, so that nothing
+computed earlier can be stale by the time it is used:
+
+- the data's edge is ``max()`` (``min()`` descending) of each fed column,
+  counting only values within the sequence's MINVALUE..MAXVALUE: ids kept
+  above MAXVALUE on purpose are not in its way;
+- when the edge is at or past the next value, the new next value is the first
+  one of the sequence's own progression (its current next value plus whole
+  increments) past the edge; an increment of 10 keeps handing out 1, 11,
+  21..., and two sequences interleaving odd and even ids stay apart;
+- otherwise, empty tables included, nothing is set: the next value stays
+  where it is, which for a fresh sequence is its START.
+
+A *floor* (``seqdoctor sync``: another database's position) is one more
+edge: the new next value is then also at or past it, on the sequence's own
+progression, and the sequence still never moves backwards.
+
+The sequence is set with ``setval(seq, new_next - increment)``, so that
+``last_value`` reads as the last value handed out; when the new next value
+would pass the sequence's limit, ``setval()`` is given that value instead and
+refuses it with its own error: the sequence must be widened first.
+
+``setval()`` takes no lock on the tables. Rows written with explicit ids
+while the statement runs can land past it: without ``--lock`` the statement
+is run again until it finds nothing to move (a few times at most); with
+``--lock`` a SHARE ROW EXCLUSIVE lock on the fed tables keeps writers out
+for the instant it takes. Neither stops another session calling ``nextval()``
+between the read of the position and the ``setval()`` (microseconds) from
+being undone; with ``--lock`` that can only be code calling ``nextval()``
+outside an INSERT into those tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from psycopg import sql
+
+from seqdoctor.catalog.model import ColumnUse, SequenceState, qualify
+from seqdoctor.checks import Finding
+from seqdoctor.repairs.model import (
+    SETTLE_ROUNDS,
+    Plan,
+    RepairOptions,
+    Safety,
+    Statement,
+    name_literal,
+    sentences,
+)
+
+CODE = "SEQ001"
+
+
+def plans(
+    findings: Iterable[tuple[SequenceState, Finding]],
+    uses: Sequence[ColumnUse],
+    options: RepairOptions,
+) -> Iterator[Plan]:
+    """One plan per sequence behind its data, judged against every column in *uses* it feeds."""
+    by_sequence: dict[int, tuple[SequenceState, list[Finding]]] = {}
+    for sequence, finding in findings:
+        if finding.code == CODE:
+            by_sequence.setdefault(sequence.oid, (sequence, []))[1].append(finding)
+    for sequence, found in by_sequence.values():
+        fed = [u for u in uses if u.sequence_oid == sequence.oid]
+        yield plan(sequence, tuple(found), fed, options)
+
+
+def plan(
+    sequence: SequenceState,
+    findings: tuple[Finding, ...],
+    fed: Sequence[ColumnUse],
+    options: RepairOptions,
+    floor: int | None = None,
+) -> Plan:
+    """The plan moving *sequence* past the data in *fed* (and to *floor* at least, if given)."""
+    judged = [u for u in fed if u.comparable and u.relkind != "f"]
+    names = ", ".join(u.qualified for u in judged)
+    direction = "forward" if sequence.ascending else "down (it descends)"
+    locks = (
+        f"SHARE ROW EXCLUSIVE on {_tables(judged)} until it commits: inserts, updates and "
+        "deletes wait for an instant, reads go on",
+    )
+    if not (options.lock and judged):
+        locks = (
+            "none on the tables beyond reading max() (ACCESS SHARE); setval() changes the "
+            "sequence in place",
+        )
+    statements: list[Statement] = []
+    if options.lock and judged:
+        statements.append(
+            sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(_relation(u) for u in _distinct_tables(judged))
+            )
+        )
+    statements.append(setval_statement(sequence, judged, floor))
+    return Plan(
+        kind="advance",
+        title=f"Move {sequence.qualified} {direction} past the data in {names}",
+        reason=sentences(
+            *(f.message for f in findings),
+            "Setting the sequence past the data in every column it feeds stops the duplicate "
+            "keys; it only ever moves forward, and no row is touched.",
+        ),
+        safety=Safety.SAFE,
+        statements=tuple(statements),
+        locks=locks,
+        findings=findings,
+        tables=tuple((u.schema, u.table) for u in _distinct_tables(judged)),
+        notes=tuple(_notes(fed, options)),
+        moves=True,
+        settle=not options.lock,
+    )
+
+
+def setval_statement(
+    sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
+) -> sql.Composed:
+    """The statement that reads everything it needs and moves the sequence, in one go.
+
+    It returns one row (sequence, next value before, next value after) when
+    it moved the sequence, and no row when the sequence was already past the
+    data (and at or past *floor*, the least next value it may keep).
+    """
+    name = name_literal(sequence.schema, sequence.name)
+    extreme = "max" if sequence.ascending else "min"
+    edges: list[sql.Composable] = [
+        sql.SQL(
+            "(SELECT {extreme}({column}) FROM {relation}"
+            " WHERE {column} BETWEEN sequence.low AND sequence.high)"
+        ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=_relation(u))
+        for u in columns
+    ]
+    if floor is not None:
+        # The first value at or past the floor is the first one past the value
+        # just before it: the edges are values the sequence must get past.
+        before = floor - 1 if sequence.ascending else floor + 1
+        edges.append(sql.SQL("{}::numeric").format(sql.Literal(before)))
+    return sql.SQL(
+        """WITH sequence AS (
+    SELECT s.seqincrement AS step, s.seqmin AS low, s.seqmax AS high,
+           CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
+                ELSE d.last_value END AS next_value
+    FROM {sequence} AS d, pg_catalog.pg_sequence AS s
+    WHERE s.seqrelid = {name}::regclass
+), data AS (
+    SELECT sequence.*, {furthest}(
+           {edges}) AS edge
+    FROM sequence
+), target AS (
+    SELECT data.*, next_value + step * (div(edge - next_value, step) + 1) AS next_after
+    FROM data
+    WHERE (edge - next_value) * sign(step) >= 0
+)
+SELECT {name} AS sequence, next_value AS next_before, next_after,
+       pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
+                                       THEN next_after - step ELSE next_after END)::int8)
+FROM target"""
+    ).format(
+        sequence=sql.Identifier(sequence.schema, sequence.name),
+        name=name,
+        furthest=sql.SQL("greatest" if sequence.ascending else "least"),
+        edges=sql.SQL(",\n           ").join(edges) if edges else sql.SQL("NULL::numeric"),
+    )
+
+
+def _relation(use: ColumnUse) -> sql.Composable:
+    """The table as the audit reads it: inheritance children are fed columns of their own."""
+    table = sql.Identifier(use.schema, use.table)
+    return sql.SQL("ONLY {}").format(table) if use.relkind == "r" else table
+
+
+def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
+    seen: dict[int, ColumnUse] = {}
+    for use in uses:
+        seen.setdefault(use.table_oid, use)
+    return list(seen.values())
+
+
+def _tables(uses: Iterable[ColumnUse]) -> str:
+    return ", ".join(qualify(u.schema, u.table) for u in _distinct_tables(uses))
+
+
+def _notes(fed: Sequence[ColumnUse], options: RepairOptions) -> Iterator[str]:
+    for use in fed:
+        if use.relkind == "f":
+            yield f"{use.qualified} is a foreign table: its rows live on another server, unread"
+        elif not use.comparable:
+            yield f"{use.qualified} is {use.column_type}: its values cannot be compared, unread"
+        elif use.row_security:
+            yield (
+                f"row-level security hides rows of {qualify(use.schema, use.table)}: its max() "
+                "may be too low unless the role applying this bypasses it"
+            )
+        elif not use.has_probe_index:
+            yield f"no index leads with {use.qualified}: reading its max() scans the table"
+    if not options.lock:
+        yield (
+            "without --lock, rows inserted with explicit ids while it runs can land past it: "
+            f"--apply runs it again until it finds nothing to move ({SETTLE_ROUNDS} times at "
+            "most); after the psql script, run seqdoctor check"
+        )

@@ -1,0 +1,258 @@
+"""Applying plans: one transaction each, bounded in time, logged, stopped at the first failure.
+
+Each plan runs in its own transaction, opened with ``SET LOCAL`` lock and
+statement timeouts, so no statement queues behind another session's lock for
+longer than the lock timeout, and a lock queued behind us is held up as
+briefly. A lock timeout rolls the transaction back and tries again after a
+pause that doubles each time, a bounded number of times. Every other error
+ends the plan: the transaction rolls back, nothing of it stays, and the plans
+after it are not run. Errors become outcomes with the server's own words,
+never tracebacks, so that the report can say what was applied and what was
+not. Running the same repairs again afterwards converges: every plan checks,
+inside its transaction, whether there is still something to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg import errors, pq
+
+from seqdoctor.errors import UsageError
+from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, Statement, transaction
+
+Connection = psycopg.Connection[Any]
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # ran, and found nothing left to do
+    SKIPPED = "skipped"  # held back: display only, or needs a flag
+    FAILED = "failed"  # rolled back; the plans after it were not run
+    NOT_RUN = "not-run"  # an earlier plan failed
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement run (or one wait), as the log shows it."""
+
+    plan: int  # the plan's position, from 1
+    attempt: int
+    what: str
+    seconds: float
+    ok: bool
+    result: str
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    outcome: Outcome
+    detail: str
+    seconds: float = 0.0
+    attempts: int = 0
+    steps: tuple[Step, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How often, and after how long, a plan whose locks were not granted is tried again."""
+
+    retries: int = 3
+    backoff: float = 0.5  # seconds before the first retry, doubled before each next one
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.backoff < 0:
+            raise UsageError("retries and their delay cannot be negative")
+
+
+Log = Callable[[Step], None]
+
+
+def apply_plans(
+    conn: Connection,
+    plans: Sequence[Plan],
+    options: RepairOptions | None = None,
+    retries: Retries | None = None,
+    log: Log | None = None,
+) -> tuple[PlanResult, ...]:
+    """Apply every plan that applies, in order; the result of each, applied or not.
+
+    *conn* must not be inside a transaction; it is put in autocommit,
+    read-write mode for the duration and restored afterwards.
+    """
+    options = options or RepairOptions()
+    retries = retries or Retries()
+    results: list[PlanResult] = []
+    with _write_session(conn):
+        for index, plan in enumerate(plans, 1):
+            if results and results[-1].outcome in (Outcome.FAILED, Outcome.NOT_RUN):
+                results.append(PlanResult(plan, Outcome.NOT_RUN, "not run: an earlier plan failed"))
+            elif not plan.applies:
+                results.append(PlanResult(plan, Outcome.SKIPPED, plan.held_back or ""))
+            else:
+                results.append(
+                    _apply(conn, index, plan, options=options, retries=retries, log=log or _ignore)
+                )
+    return tuple(results)
+
+
+def _ignore(step: Step) -> None:
+    pass
+
+
+@contextmanager
+def _write_session(conn: Connection) -> Iterator[Connection]:
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise UsageError("applying repairs needs a connection that is not inside a transaction")
+    saved = (conn.autocommit, conn.read_only)
+    conn.autocommit, conn.read_only = True, False
+    try:
+        yield conn
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.autocommit, conn.read_only = saved
+
+
+@dataclass
+class _Run:
+    """What one attempt did, filled in as it goes, so that a failure can say how far it got."""
+
+    index: int
+    attempt: int
+    log: Log
+    steps: list[Step]
+    committing: bool = False
+    moved: list[tuple[Any, ...]] = field(default_factory=list)  # rows of settling rounds
+
+    def record(self, what: str, started: float, ok: bool, result: str) -> None:
+        step = Step(self.index, self.attempt, what, time.monotonic() - started, ok, result)
+        self.steps.append(step)
+        self.log(step)
+
+
+def _apply(
+    conn: Connection, index: int, plan: Plan, *, options: RepairOptions, retries: Retries, log: Log
+) -> PlanResult:
+    started = time.monotonic()
+    steps: list[Step] = []
+    attempt = 0
+
+    def done(outcome: Outcome, detail: str) -> PlanResult:
+        seconds = time.monotonic() - started
+        return PlanResult(plan, outcome, detail, seconds, attempt, tuple(steps))
+
+    while True:
+        attempt += 1
+        run = _Run(index, attempt, log, steps)
+        try:
+            settled = _attempt(conn, plan, options, run)
+        except errors.LockNotAvailable:
+            if attempt > retries.retries:
+                detail = (
+                    f"its locks were not granted in {attempt} attempts of "
+                    f"{options.timeouts.lock:g} s: another session holds them"
+                )
+                return done(Outcome.FAILED, detail)
+            pause = retries.backoff * 2 ** (attempt - 1)
+            waited = time.monotonic()
+            time.sleep(pause)
+            run.record("waiting", waited, True, f"lock not granted; trying again in {pause:g} s")
+            continue
+        except psycopg.Error as error:
+            detail = _explain(error, conn, run.committing)
+            return done(Outcome.FAILED, detail)
+        break
+    if not plan.moves:
+        return done(Outcome.APPLIED, "applied")
+    if not run.moved:
+        detail = "nothing to do: the sequence is already past the data"
+        return done(Outcome.UNCHANGED, detail)
+    first, last = run.moved[0], run.moved[-1]
+    detail = f"next value {first[1]:,} → {last[2]:,}"
+    if not settled:
+        detail += f"; rows kept landing past it in {SETTLE_ROUNDS} rounds: run it again with --lock"
+    return done(Outcome.APPLIED, detail)
+
+
+def _attempt(conn: Connection, plan: Plan, options: RepairOptions, run: _Run) -> bool:
+    """Run the plan's transaction (again while it settles); whether it settled."""
+    for _ in range(SETTLE_ROUNDS if plan.settle else 1):
+        rows: list[tuple[Any, ...]] = []
+        run.committing = False
+        with conn.transaction():
+            for statement in transaction(plan, options.timeouts):
+                rows = _execute(conn, statement, run)
+            run.committing = True
+            committed = time.monotonic()
+        run.record("COMMIT", committed, True, "ok")
+        run.committing = False
+        if plan.moves:
+            run.moved += rows
+        if not (plan.settle and rows):
+            return True
+    return False
+
+
+def _execute(conn: Connection, statement: Statement, run: _Run) -> list[tuple[Any, ...]]:
+    what = _headline(statement.as_string(conn))
+    started = time.monotonic()
+    try:
+        cursor = conn.execute(statement)
+    except psycopg.Error as error:
+        run.record(what, started, False, _message(error))
+        raise
+    rows = cursor.fetchall() if cursor.description else []
+    if cursor.description and rows:
+        names = [column.name for column in cursor.description]
+        shown = "; ".join(
+            ", ".join(f"{n} {v}" for n, v in zip(names, row, strict=True)) for row in rows
+        )
+        run.record(what, started, True, shown)
+    else:
+        run.record(what, started, True, "no rows" if cursor.description else "ok")
+    return rows
+
+
+def _headline(text: str, width: int = 72) -> str:
+    """A statement's first line, shortened for the log.
+
+    >>> _headline("WITH sequence AS (\\n    SELECT 1\\n) SELECT 2")
+    'WITH sequence AS (…'
+    """
+    first, _, rest = text.strip().partition("\n")
+    if len(first) > width:
+        return first[: width - 1] + "…"
+    return first + ("…" if rest else "")
+
+
+def _message(error: psycopg.Error) -> str:
+    return error.diag.message_primary or str(error).strip().splitlines()[0]
+
+
+def _explain(error: psycopg.Error, conn: Connection, committing: bool) -> str:
+    message = _message(error)
+    if conn.broken or (isinstance(error, psycopg.OperationalError) and conn.closed):
+        if committing:
+            return (
+                f"lost the connection while committing ({message}): the change may or may "
+                "not have been made; run fix again to see what is left"
+            )
+        return f"lost the connection ({message}): the transaction was rolled back"
+    if isinstance(error, errors.QueryCanceled):
+        return f"{message}: a statement ran past the statement timeout; nothing was changed"
+    if isinstance(error, errors.InsufficientPrivilege):
+        return (
+            f"{message}: run it as the owner of the objects it changes (or a superuser); "
+            "nothing was changed"
+        )
+    if isinstance(error, errors.NumericValueOutOfRange):
+        return f"{message}: the data reaches the sequence's limit; widen the sequence first"
+    hint = f" ({error.diag.message_hint})" if error.diag.message_hint else ""
+    return f"{message}{hint}; nothing was changed"

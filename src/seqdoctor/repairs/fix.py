@@ -1,0 +1,238 @@
+"""``seqdoctor fix`` as library calls: plan from a fresh audit, apply, check again.
+
+>>> from seqdoctor.repairs import plan_fix, apply_fix
+>>> fix = plan_fix("postgresql:///shop", codes=["SEQ001"])  # doctest: +SKIP
+>>> result = apply_fix("postgresql:///shop", fix)  # doctest: +SKIP
+>>> result.exit_status  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from seqdoctor.audit import _patterns, audit
+from seqdoctor.catalog.connection import Timeouts, audit_session, connect
+from seqdoctor.catalog.model import Snapshot, qualify
+from seqdoctor.checks import REGISTRY, Finding
+from seqdoctor.errors import AuditFailed, ConnectionFailed, ExitStatus, SeqdoctorError, UsageError
+from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
+from seqdoctor.repairs.context import read_context
+from seqdoctor.repairs.model import GIGABYTE, Plan, RepairOptions
+from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, unrepaired
+from seqdoctor.report import Report
+
+Target = str | psycopg.Connection[Any]
+NOT_CHECKED = "SEQ900"
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What a fresh audit found, and the plans that repair it."""
+
+    report: Report
+    plans: tuple[Plan, ...]
+    unrepaired: tuple[Finding, ...]  # no automatic repair, or could not be checked
+    options: RepairOptions
+    select: tuple[str, ...]  # the checks that ran: the re-check runs them again
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """0 when there is nothing to repair, 1 when repairs are waiting."""
+        return ExitStatus.WARNING if self.plans else ExitStatus.OK
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One thing about one object, before the repairs and after them."""
+
+    object: str
+    aspect: str  # findings | type | next value | limit
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class FixResult:
+    fix: FixPlan
+    results: tuple[PlanResult, ...]
+    after: Report | None  # the re-audit of the tables the applied plans touched
+    comparisons: tuple[Comparison, ...]
+    still_found: tuple[Finding, ...]  # findings an applied plan should have removed
+    recheck_error: str | None = None
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """2 when a plan failed or did not take, 1 when some were held back, else 0."""
+        outcomes = {r.outcome for r in self.results}
+        if Outcome.FAILED in outcomes or self.still_found or self.recheck_error:
+            return ExitStatus.CRITICAL
+        if Outcome.SKIPPED in outcomes:
+            return ExitStatus.WARNING
+        return ExitStatus.OK
+
+
+def plan_fix(
+    target: Target = "",
+    *,
+    schemas: str | Sequence[str] = (),
+    exclude_schemas: str | Sequence[str] = (),
+    tables: str | Sequence[str] = (),
+    codes: str | Sequence[str] = (),
+    lock: bool = False,
+    allow_rewrite: bool = False,
+    rewrite_threshold: int = GIGABYTE,
+    lock_timeout: float = 2.0,
+    statement_timeout: float = 30.0,
+    allow_seqscan: bool = False,
+) -> FixPlan:
+    """Audit the database and plan the repairs of what it finds. Changes nothing.
+
+    *codes* limits the repairs to findings of those checks (codes or names);
+    the filters are those of :func:`seqdoctor.audit`.
+    """
+    select = _repairable(_patterns(codes))
+    timeouts = Timeouts(lock_timeout, statement_timeout)
+    options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts)
+    with ExitStack() as stack:
+        conn = _connection(target, stack)
+        report = audit(
+            conn,
+            schemas=schemas,
+            exclude_schemas=exclude_schemas,
+            tables=tables,
+            select=select,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            allow_seqscan=allow_seqscan,
+        )
+        try:
+            with audit_session(conn):
+                context = read_context(conn, report, timeouts)
+        except psycopg.Error as error:
+            raise _failed("could not read what the repairs need", error, conn) from None
+    plans = plan_repairs(report, context, options)
+    return FixPlan(report, plans, unrepaired(report, plans), options, select)
+
+
+def _repairable(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The checks to run: those asked for (each must have a repair), or every repairable one,
+    and the not-checked report, so that what could not be read is said."""
+    chosen = [REGISTRY.get(code) for code in codes]
+    for check in chosen:
+        if check.code not in REPAIRABLE:
+            known = ", ".join(sorted(REPAIRABLE))
+            raise UsageError(f"{check.code} {check.name} has no repair (repairable: {known})")
+    wanted = {c.code for c in chosen} or set(REPAIRABLE)
+    return tuple(sorted(wanted | {NOT_CHECKED}))
+
+
+def _connection(target: Target, stack: ExitStack) -> psycopg.Connection[Any]:
+    if isinstance(target, psycopg.Connection):
+        return target
+    return stack.enter_context(connect(target))
+
+
+def _failed(what: str, error: psycopg.Error, conn: psycopg.Connection[Any]) -> SeqdoctorError:
+    reason = str(error).strip().splitlines()[0]
+    if conn.broken:
+        return ConnectionFailed(f"lost the connection: {reason}")
+    return AuditFailed(f"{what}: {reason}")
+
+
+def apply_fix(
+    target: Target,
+    fix: FixPlan,
+    *,
+    retries: Retries | None = None,
+    log: Log | None = None,
+) -> FixResult:
+    """Apply the plans of *fix* that apply, then audit the tables they touched again.
+
+    *target* should be the database *fix* was planned on. A connection lost
+    on the way is opened again for the re-audit when *target* is a conninfo.
+    """
+    with ExitStack() as stack:
+        conn = _connection(target, stack)
+        results = apply_plans(conn, fix.plans, fix.options, retries, log)
+        applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
+        if not applied:
+            return FixResult(fix, results, None, (), ())
+        if conn.broken and isinstance(target, str):
+            conn = stack.enter_context(connect(target))
+        touched = sorted({table for plan in applied for table in plan.tables})
+        try:
+            after = audit(
+                conn,
+                tables=[f"{_glob(schema)}.{_glob(table)}" for schema, table in touched],
+                select=fix.select,
+                lock_timeout=fix.options.timeouts.lock,
+                statement_timeout=fix.options.timeouts.statement,
+            )
+        except (SeqdoctorError, psycopg.Error) as error:
+            return FixResult(fix, results, None, (), (), f"could not check again: {error}")
+    before = [f for plan in applied for f in plan.findings]
+    still = tuple(f for f in after.findings if _key(f) in {_key(b) for b in before})
+    return FixResult(
+        fix, results, after, tuple(_compare(fix.report.snapshot, after, applied)), still
+    )
+
+
+def _glob(name: str) -> str:
+    """A name as a --table pattern matching only itself.
+
+    >>> _glob("Order [Lines]*?")
+    'Order [[]Lines][*][?]'
+    """
+    return "".join(f"[{c}]" if c in "[*?" else c for c in name)
+
+
+def _key(finding: Finding) -> tuple[str, str, str]:
+    return (finding.code, str(finding.sequence or ""), str(finding.column or ""))
+
+
+def _compare(before: Snapshot, after: Report, plans: Sequence[Plan]) -> Iterator[Comparison]:
+    """What changed on the objects the plans were about, and which of their findings remain."""
+    remaining = {_key(f) for f in after.findings}
+    objects: dict[str, list[Finding]] = {}
+    for plan in plans:
+        for finding in plan.findings:
+            objects.setdefault(str(finding.column or finding.sequence), []).append(finding)
+    for name, findings in objects.items():
+        left = sorted({f.code for f in findings if _key(f) in remaining})
+        codes = ", ".join(sorted({f.code for f in findings}))
+        yield Comparison(name, "findings", codes, ", ".join(left) or "none")
+    touched = {table for plan in plans for table in plan.tables}
+    sequences = {str(f.sequence) for plan in plans for f in plan.findings if f.sequence}
+    new_sequences = {s.qualified: s for s in after.snapshot.sequences}
+    for old in before.sequences:
+        new = new_sequences.get(old.qualified)
+        if old.qualified in sequences and new is not None:
+            for aspect, was, now in (
+                ("type", old.data_type, new.data_type),
+                ("next value", _value(old.next_value), _value(new.next_value)),
+                ("limit", _value(old.limit), _value(new.limit)),
+            ):
+                if was != now:
+                    yield Comparison(old.qualified, aspect, was, now)
+    new_types = dict(_column_types(after.snapshot))
+    for column, old_type in dict(_column_types(before)).items():
+        new_type = new_types.get(column)
+        if column[:2] in touched and new_type is not None and new_type != old_type:
+            yield Comparison(qualify(*column), "type", old_type, new_type)
+
+
+def _column_types(snapshot: Snapshot) -> Iterator[tuple[tuple[str, str, str], str]]:
+    """(schema, table, column) and type of every sequence-fed and foreign-key column."""
+    for use in snapshot.uses:
+        yield (use.schema, use.table, use.column), use.column_type
+    for key in snapshot.foreign_keys:
+        yield (key.schema, key.table, key.column), key.column_type
+
+
+def _value(value: int | None) -> str:
+    return "none (exhausted)" if value is None else f"{value:,}"

@@ -1,0 +1,272 @@
+"""SEQ011 exhaustion-forecast: at the rate values are used, a column or sequence runs out soon."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+import pytest
+
+from seqdoctor.checks import Settings, Severity
+from seqdoctor.checks.base import ColumnRef
+from seqdoctor.checks.seq011_exhaustion_forecast import (
+    CHECK,
+    Basis,
+    by_days_left,
+    forecasts,
+    judged,
+    least_squares_slope,
+    rate_of,
+)
+from tests.unit.activity import DAY, NOW, with_activity
+from tests.unit.factories import column, findings, sequence, snapshot
+
+HOUR = timedelta(hours=1)
+
+
+def daily(last: int, per_day: int, days: int) -> list[tuple[datetime, int]]:
+    """Positions recorded once a day for *days* days, ending at *last* a day before NOW."""
+    return [(NOW - d * DAY, last - (d - 1) * per_day) for d in range(days, 0, -1)]
+
+
+def test_finding_critical_from_the_history_with_the_exact_date() -> None:
+    # 10,000,000 values a day; 147,483,647 left before 2,147,483,647: 14.7483647 days.
+    orders_seq = sequence("orders_id_seq", type_name="int8", last_value=2_000_000_000)
+    orders_id = column("orders", "id", fed_by=orders_seq, type_name="int4")
+    snap = with_activity(
+        snapshot(orders_seq, orders_id),
+        history={orders_seq: daily(1_990_000_000, 10_000_000, 10)},
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message == (
+        "public.orders.id runs out of integer in 14 days, on 2026-12-07, at 10,000,000 values a "
+        "day (93% used, 147,483,647 values left; least squares over 11 positions in 10 days)"
+    )
+    assert finding.severity is Severity.CRITICAL
+    assert finding.column == ColumnRef("public", "orders", "id")
+    assert finding.details == {
+        "days_left": 14.7,
+        "exhausted_at": "2026-12-07T05:57:38+00:00",
+        "values_per_day": 10_000_000.0,
+        "values_left": 147_483_647,
+        "limit": 2_147_483_647,
+        "limited_by": "column type",
+        "basis": "history",
+        "since": "2026-11-12T12:00:00+00:00",
+        "samples": 11,
+        "rows_inserted": None,
+    }
+    (forecast,) = [f for f in judged(snap) if f.column is not None]
+    assert forecast.exhausted_at == datetime(2026, 12, 7, 5, 57, 38, 710080, tzinfo=UTC)
+
+
+def test_finding_warning_between_30_and_90_days() -> None:
+    seq = sequence("orders_id_seq", last_value=1_647_483_647)  # 500,000,000 left
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(
+        snapshot(seq, use), history={seq: daily(1_647_483_647 - 10_000_000, 10_000_000, 5)}
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.severity is Severity.WARNING
+    assert finding.details["days_left"] == 50.0
+
+
+def test_finding_follows_the_day_thresholds_given() -> None:
+    seq = sequence("orders_id_seq", last_value=1_647_483_647)
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(
+        snapshot(seq, use), history={seq: daily(1_647_483_647 - 10_000_000, 10_000_000, 5)}
+    )
+
+    (finding,) = findings(CHECK, snap, Settings(warning_days=180, critical_days=60))
+
+    assert finding.severity is Severity.CRITICAL
+    assert findings(CHECK, snap, Settings(warning_days=40, critical_days=20)) == []
+
+
+def test_finding_from_a_least_squares_line_through_noisy_positions() -> None:
+    seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
+    use = column("tags", "id", fed_by=seq)
+    noisy = [(NOW - 3 * DAY, 29_700), (NOW - 2 * DAY, 29_810), (NOW - DAY, 29_890)]
+    snap = with_activity(snapshot(seq, use), history={seq: noisy})
+
+    rate = rate_of(seq, snap)
+
+    # x in days: 0, 1, 2, 3; y: 0, 110, 190, 300: slope 98, exactly.
+    assert rate is not None
+    assert rate.per_day == Fraction(98)
+    assert rate.basis is Basis.HISTORY
+    (finding,) = findings(CHECK, snap)
+    assert finding.details["days_left"] == round(2_767 / 98, 1)
+
+
+def test_finding_for_a_descending_sequence() -> None:
+    seq = sequence("credits_id_seq", increment=-1, last_value=-2_100_000_000)
+    use = column("credits", "id", fed_by=seq)
+    snap = with_activity(snapshot(seq, use), history={seq: daily(-2_099_000_000, -1_000_000, 3)})
+
+    (finding,) = findings(CHECK, snap)
+
+    # 47,483,648 values left to -2,147,483,648 at 1,000,000 a day.
+    assert finding.details["days_left"] == 47.5
+    assert finding.details["values_per_day"] == 1_000_000.0
+
+
+def test_finding_for_a_sequence_feeding_no_column_against_its_own_limit() -> None:
+    invoice_no = sequence("invoice_no", max_value=100_000, last_value=90_000)
+    snap = with_activity(snapshot(invoice_no), history={invoice_no: daily(89_000, 1_000, 2)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.column is None
+    assert finding.details["limited_by"] == "sequence"
+    assert finding.message.startswith(
+        "public.invoice_no runs out of its sequence's range in 10 days"
+    )
+
+
+def test_finding_estimated_from_inserts_only_warns() -> None:
+    # No history: 1,000 rows inserted in the 10 days since the statistics reset.
+    tags_seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
+    tags_id = column("tags", "id", fed_by=tags_seq)
+    snap = with_activity(
+        snapshot(tags_seq, tags_id),
+        rows_inserted={tags_id: 1_000},
+        counted_since=NOW - 10 * DAY,
+        counters_reset=True,
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.severity is Severity.WARNING  # 27.67 days: critical, were it measured
+    assert finding.message == (
+        "public.tags.id may run out of smallint in 27 days, on 2026-12-20, at 100 values a day "
+        "(91% used, 2,767 values left; estimate from 1,000 rows inserted in 10 days since the "
+        "statistics reset on 2026-11-12; record a history with seqdoctor check --record)"
+    )
+    assert finding.details["basis"] == "estimate"
+    assert finding.details["rows_inserted"] == 1_000
+    assert finding.details["samples"] is None
+
+
+def test_finding_history_wins_over_the_estimate() -> None:
+    seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
+    use = column("tags", "id", fed_by=seq)
+    snap = with_activity(
+        snapshot(seq, use),
+        history={seq: [(NOW - DAY, 29_000)]},
+        rows_inserted={use: 1},
+        counted_since=NOW - 10 * DAY,
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.details["basis"] == "history"
+    assert finding.details["values_per_day"] == 1_000.0
+
+
+def test_finding_counts_only_positions_since_the_sequence_last_moved_backwards() -> None:
+    # Restarted two days ago: the positions before mean nothing for today's rate.
+    seq = sequence("orders_id_seq", type_name="int2", last_value=30_000)
+    use = column("orders", "id", fed_by=seq)
+    history = [(NOW - 5 * DAY, 32_000), (NOW - 2 * DAY, 10_000), (NOW - DAY, 20_000)]
+    snap = with_activity(snapshot(seq, use), history={seq: history})
+
+    rate = rate_of(seq, snap)
+
+    assert rate is not None
+    assert rate.per_day == 10_000
+    assert rate.samples == 3
+
+
+def test_ok_for_a_sequence_that_is_not_moving() -> None:
+    seq = sequence("orders_id_seq", last_value=2_000_000_000)
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(snapshot(seq, use), history={seq: daily(2_000_000_000, 0, 5)})
+
+    assert findings(CHECK, snap) == []
+    (forecast,) = [f for f in forecasts(snap) if f.column is not None]
+    assert forecast.rate is not None
+    assert forecast.rate.per_day == 0
+    assert forecast.days_left is None
+
+
+def test_ok_far_from_the_limit() -> None:
+    seq = sequence("orders_id_seq", type_name="int8", last_value=1_000_000)
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(snapshot(seq, use), history={seq: daily(900_000, 100_000, 3)})
+
+    assert findings(CHECK, snap) == []
+
+
+def test_ok_without_history_or_counters() -> None:
+    seq = sequence("orders_id_seq", last_value=2_100_000_000)
+    use = column("orders", "id", fed_by=seq)
+
+    assert findings(CHECK, snapshot(seq, use)) == []  # the activity was not read
+    assert findings(CHECK, with_activity(snapshot(seq, use))) == []
+
+
+def test_ok_when_the_history_spans_less_than_an_hour() -> None:
+    seq = sequence("orders_id_seq", last_value=2_100_000_000)
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(
+        snapshot(seq, use),
+        history={seq: [(NOW - HOUR / 2, 2_000_000_000)]},
+    )
+
+    assert rate_of(seq, snap) is None
+
+
+def test_ok_for_counters_younger_than_an_hour() -> None:
+    seq = sequence("orders_id_seq", last_value=2_100_000_000)
+    use = column("orders", "id", fed_by=seq)
+    snap = with_activity(
+        snapshot(seq, use), rows_inserted={use: 10**9}, counted_since=NOW - HOUR / 2
+    )
+
+    assert findings(CHECK, snap) == []
+
+
+def test_ok_for_an_exhausted_column_which_seq002_reports() -> None:
+    seq = sequence("invoices_id_seq", max_value=1000, last_value=1000)
+    use = column("invoices", "id", fed_by=seq)
+    snap = with_activity(snapshot(seq, use), history={seq: daily(990, 5, 2)})
+
+    assert findings(CHECK, snap) == []
+
+
+@pytest.mark.parametrize("max_value", [2**31 - 1, 1000])
+def test_ok_for_a_cycling_sequence_that_wraps_before_its_column_overflows(max_value: int) -> None:
+    ring = sequence("ring_id_seq", max_value=max_value, cycle=True, last_value=max_value - 10)
+    ring_id = column("ring", "id", fed_by=ring)
+    snap = with_activity(snapshot(ring, ring_id), history={ring: daily(max_value - 20, 10, 1)})
+
+    assert findings(CHECK, snap) == []
+
+
+def test_forecasts_sort_soonest_first_then_fullest() -> None:
+    soon = sequence("soon_seq", last_value=2_140_000_000)
+    later = sequence("later_seq", last_value=2_000_000_000)
+    still = sequence("still_seq", last_value=1_000_000_000)
+    uses = [column(n, "id", fed_by=s) for n, s in (("a", soon), ("b", later), ("c", still))]
+    snap = with_activity(
+        snapshot(soon, later, still, *uses),
+        history={
+            soon: daily(2_139_000_000, 1_000_000, 2),
+            later: daily(1_999_000_000, 1_000_000, 2),
+        },
+    )
+
+    ordered = by_days_left(f for f in judged(snap))
+
+    assert [f.subject for f in ordered] == ["public.a.id", "public.b.id", "public.c.id"]
+
+
+def test_least_squares_slope_is_exact_and_needs_two_times() -> None:
+    assert least_squares_slope([(0, 0), (86_400, 10**18)]) == Fraction(10**18, 86_400)
+    assert least_squares_slope([(0, 5)]) is None

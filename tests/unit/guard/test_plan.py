@@ -1,0 +1,260 @@
+"""Planning the guard from a catalog inventory: which statements, for which columns, and why not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from seqdoctor.catalog.filters import Filters
+from seqdoctor.catalog.model import ColumnUse, SequenceState
+from seqdoctor.errors import UsageError
+from seqdoctor.guard.model import (
+    GuardMode,
+    GuardSchema,
+    GuardState,
+    GuardTrigger,
+    Inventory,
+    Step,
+    StepKind,
+    UncheckedWriter,
+    check_schema_name,
+    trigger_name,
+)
+from seqdoctor.guard.plan import (
+    column_guard,
+    functions_version,
+    plan_install,
+    plan_remove,
+    status,
+)
+from tests.unit.factories import SERVER, column, sequence
+
+ORDERS_SEQ = sequence("orders_id_seq")
+ORDERS = column("orders", fed_by=ORDERS_SEQ)
+DOWN_SEQ = sequence("Order Lines_id_seq", increment=-1)
+LINES = column("Order Lines", "Line Id", fed_by=DOWN_SEQ, attnum=3)
+CODES_SEQ = sequence("codes_seq")
+CODES = column("vouchers", "code", fed_by=CODES_SEQ, type_name="text")
+REMOTE = column("remote_orders", fed_by=ORDERS_SEQ, relkind="f")
+SERVER_16 = replace(SERVER, server_version_num=160004)
+
+
+def schema(
+    *, exists: bool = False, installed: bool = False, other_objects: int = 0, ours: bool = True
+) -> GuardSchema:
+    return GuardSchema(
+        name="seqdoctor",
+        exists=exists or installed,
+        comment="seqdoctor guard: functions" if ours and (exists or installed) else None,
+        other_objects=other_objects,
+        function_version=functions_version("seqdoctor", SERVER_16.server_version_num)
+        if installed
+        else None,
+        public_usage=exists or installed,
+    )
+
+
+def trigger(
+    use: ColumnUse,
+    event: str,
+    *,
+    mode: str = "raise",
+    seq: SequenceState = ORDERS_SEQ,
+    **changes: Any,
+) -> GuardTrigger:
+    found = GuardTrigger(
+        table_oid=use.table_oid,
+        schema=use.schema,
+        table=use.table,
+        name=trigger_name(event, use.attnum),
+        event=event,
+        function_schema="seqdoctor",
+        function_name="guard",
+        mode=mode,
+        sequence_oid=seq.oid,
+        attnum=use.attnum,
+        enabled=True,
+    )
+    return replace(found, **changes)
+
+
+def inventory(*triggers: GuardTrigger, guard_schema: GuardSchema | None = None) -> Inventory:
+    return Inventory(
+        server=SERVER_16,
+        sequences=(ORDERS_SEQ, DOWN_SEQ, CODES_SEQ),
+        uses=(LINES, ORDERS, CODES, REMOTE),
+        triggers=triggers,
+        schema=guard_schema or schema(),
+    )
+
+
+def sql_of(step: Step) -> list[str]:
+    return [s.as_string() for s in step.statements]
+
+
+def test_first_install_creates_schema_functions_and_two_triggers_per_column() -> None:
+    plan = plan_install(inventory(), GuardMode.RAISE, Filters())
+
+    functions, lines, orders = plan.steps
+    assert functions.kind is StepKind.FUNCTIONS
+    assert sql_of(functions)[:3] == [
+        'CREATE SCHEMA "seqdoctor"',
+        "COMMENT ON SCHEMA \"seqdoctor\" IS 'seqdoctor guard: functions of seqdoctor''s guard "
+        "triggers'",
+        'GRANT USAGE ON SCHEMA "seqdoctor" TO PUBLIC',
+    ]
+    assert sql_of(functions)[-1].startswith('COMMENT ON FUNCTION "seqdoctor"."guard"() IS')
+    assert plan.creates_schema
+    assert orders.title == "guard public.orders.id (raise)"
+    assert sql_of(orders) == [
+        'CREATE TRIGGER "seqdoctor_guard_insert_1" AFTER INSERT ON "public"."orders" FOR EACH ROW\n'
+        'WHEN ("seqdoctor"."guard_ascending"(NEW."id", \'"public"."orders_id_seq"\'::regclass, '
+        "'\"public\".\"orders\"'::regclass, 1, 'raise'))\n"
+        f"EXECUTE FUNCTION \"seqdoctor\".\"guard\"('raise', '{ORDERS_SEQ.oid}', '1')",
+        'CREATE TRIGGER "seqdoctor_guard_update_1" AFTER UPDATE ON "public"."orders" FOR EACH ROW\n'
+        'WHEN (CASE WHEN OLD."id" IS DISTINCT FROM NEW."id" THEN '
+        '"seqdoctor"."guard_ascending"(NEW."id", \'"public"."orders_id_seq"\'::regclass, '
+        "'\"public\".\"orders\"'::regclass, 1, 'raise') ELSE false END)\n"
+        f"EXECUTE FUNCTION \"seqdoctor\".\"guard\"('raise', '{ORDERS_SEQ.oid}', '1')",
+    ]
+    assert '"seqdoctor"."guard_descending"(NEW."Line Id"' in sql_of(lines)[0]
+    assert plan.unsupported == (
+        (
+            "public.vouchers.code",
+            "a text column: its values cannot be compared with the sequence's",
+        ),
+        (
+            "public.remote_orders.id",
+            "a foreign table: its rows and their keys live on another server",
+        ),
+    )
+
+
+def test_the_fast_path_drops_its_privilege_check_from_postgresql_18() -> None:
+    old = functions_version("seqdoctor", 170000)
+    assert functions_version("seqdoctor", 180000) != old
+    assert functions_version("seqdoctor", 160004) == old
+
+
+def test_installed_as_asked_is_left_alone_and_other_modes_are_replaced() -> None:
+    guarded = inventory(
+        trigger(ORDERS, "insert"),
+        trigger(ORDERS, "update"),
+        guard_schema=schema(installed=True),
+    )
+
+    again = plan_install(guarded, GuardMode.RAISE, Filters())
+    healed = plan_install(guarded, GuardMode.HEAL, Filters(tables=("orders",)))
+
+    assert [s.title for s in again.steps] == ['guard public."Order Lines"."Line Id" (raise)']
+    assert again.unchanged == ("public.orders.id",)
+    (step,) = healed.steps
+    assert sql_of(step)[:2] == [
+        'DROP TRIGGER IF EXISTS "seqdoctor_guard_insert_1" ON "public"."orders"',
+        'DROP TRIGGER IF EXISTS "seqdoctor_guard_update_1" ON "public"."orders"',
+    ]
+    assert not healed.creates_schema
+
+
+@pytest.mark.parametrize(
+    ("triggers", "state", "detail"),
+    [
+        ((), GuardState.NOT_GUARDED, ""),
+        (("insert", "update"), GuardState.GUARDED, ""),
+        (("insert",), GuardState.STALE, "no trigger on UPDATE: run seqdoctor guard install again"),
+    ],
+)
+def test_column_states(triggers: tuple[str, ...], state: GuardState, detail: str) -> None:
+    found = column_guard(inventory(*(trigger(ORDERS, e) for e in triggers)), ORDERS)
+    assert (found.state, found.detail) == (state, detail)
+
+
+def test_disabled_other_sequence_and_other_schema() -> None:
+    disabled = inventory(trigger(ORDERS, "insert", enabled=False), trigger(ORDERS, "update"))
+    other = inventory(*(trigger(ORDERS, e, seq=CODES_SEQ) for e in ("insert", "update")))
+    elsewhere = inventory(
+        *(trigger(ORDERS, e, function_schema="ops") for e in ("insert", "update"))
+    )
+
+    assert column_guard(disabled, ORDERS).state is GuardState.DISABLED
+    assert column_guard(other, ORDERS).detail == (
+        "checks another sequence than public.orders_id_seq: run seqdoctor guard install again"
+    )
+    assert column_guard(elsewhere, ORDERS).detail == (
+        "not a trigger of the guard in schema seqdoctor: run seqdoctor guard install again"
+    )
+
+
+def test_remove_drops_triggers_then_functions_and_only_a_schema_it_created() -> None:
+    triggers = (trigger(ORDERS, "insert"), trigger(ORDERS, "update"))
+
+    everything = plan_remove(inventory(*triggers, guard_schema=schema(installed=True)), Filters())
+    crowded = plan_remove(
+        inventory(*triggers, guard_schema=schema(installed=True, other_objects=2)), Filters()
+    )
+    foreign = plan_remove(inventory(guard_schema=schema(installed=True, ours=False)), Filters())
+    one_table = plan_remove(
+        inventory(*triggers, guard_schema=schema(installed=True)), Filters(tables=("orders",))
+    )
+
+    unguard, drop = everything.steps
+    assert unguard.title == "unguard public.orders.id"
+    assert sql_of(drop)[-1] == 'DROP SCHEMA "seqdoctor"'
+    assert sql_of(drop)[0].startswith(
+        'DROP FUNCTION IF EXISTS "seqdoctor"."enforce"(numeric, regclass, regclass, integer, text)'
+    )
+    assert [s.title for s in crowded.steps][-1] == "drop the guard functions from schema seqdoctor"
+    assert crowded.notes == (
+        "schema seqdoctor stays: it holds 2 object(s) the guard did not create",
+    )
+    assert sql_of(foreign.steps[-1])[-1].startswith("DROP FUNCTION")
+    assert [s.kind for s in one_table.steps] == [StepKind.TABLE]
+
+
+def test_writers_that_cannot_read_the_sequence_are_named_with_the_grant() -> None:
+    writers = [
+        UncheckedWriter(ORDERS.table_oid, ORDERS_SEQ.oid, "app", "SELECT"),
+        UncheckedWriter(ORDERS.table_oid, ORDERS_SEQ.oid, "PUBLIC", "UPDATE"),
+    ]
+
+    plan = plan_install(inventory(), GuardMode.HEAL, Filters(tables=("orders",)), writers)
+
+    assert plan.notes == (
+        "role app may write public.orders but may not read public.orders_id_seq: every write "
+        "of it to the table fails (SQLSTATE 42501) until GRANT SELECT ON SEQUENCE "
+        "public.orders_id_seq TO app;",
+        "role PUBLIC may write public.orders but may not move public.orders_id_seq: its writes "
+        "ahead of the sequence fail (heal moves the sequence as the writer) until GRANT UPDATE "
+        "ON SEQUENCE public.orders_id_seq TO PUBLIC;",
+    )
+
+
+def test_status_lists_every_column_and_stray_triggers() -> None:
+    stray = trigger(ORDERS, "insert", attnum=7, name=trigger_name("insert", 7))
+    report = status(
+        inventory(trigger(ORDERS, "insert"), trigger(ORDERS, "update"), stray), Filters()
+    )
+
+    assert [(c.column, c.state) for c in report.columns] == [
+        ('public."Order Lines"."Line Id"', GuardState.NOT_GUARDED),
+        ("public.orders.id", GuardState.GUARDED),
+        ("public.remote_orders.id", GuardState.UNSUPPORTED),
+        ("public.vouchers.code", GuardState.UNSUPPORTED),
+    ]
+    assert report.strays == (stray,)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "must be 1 to 63 bytes long"),
+        ("x" * 64, "must be 1 to 63 bytes long"),
+        ("pg_guard", "names starting with pg_ are reserved"),
+        ("a$b", "must not contain $"),
+    ],
+)
+def test_schema_names_the_functions_cannot_live_in(name: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=problem.replace("$", r"\$")):
+        check_schema_name(name)

@@ -1,0 +1,53 @@
+"""``seqdoctor fix`` without a database: its help, and arguments refused before connecting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from seqdoctor.cli import main
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+UNREACHABLE = "host=127.0.0.1 port=1 connect_timeout=3"
+
+
+def test_help_matches_golden_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    status = main(["fix", "--help"])
+    out = capsys.readouterr().out
+    golden = GOLDEN / "help.fix.txt"
+    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
+        golden.write_text(out)
+    assert status == 0
+    assert out == golden.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--code", "SEQ007"], "SEQ007 unused-sequence has no repair (repairable: SEQ001, "),
+        (["--code", "nonsense"], "unknown check 'nonsense'"),
+        (["--rewrite-threshold", "lots"], "'lots' is not a size such as 500MB or 1GB"),
+        (["--retries", "-1"], "--retries"),
+        (["--format", "sql", "--apply"], "--format sql prints a script for psql"),
+        (["--lock-timeout", "0"], "--lock-timeout"),
+    ],
+)
+def test_bad_arguments_exit_3_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["fix", *argv, UNREACHABLE])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert message in err
+    assert err.count("\n") == 1, err
+
+
+def test_an_unreachable_server_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["fix", UNREACHABLE])
+    assert status == 3
+    assert capsys.readouterr().err.startswith("seqdoctor: cannot connect: ")
