@@ -381,20 +381,55 @@ def _read_batch(
                 result.unreadable.append(
                     _failed(error, f"column {use.qualified}", column_key=use.key)
                 )
+    behind = []
     for use in batch:
-        if use.key not in ranges:
-            continue
-        high, low = ranges[use.key]
-        extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
-        try:
-            result.extents[use.key] = _with_collision(
-                conn, use, positions[use.sequence_oid], extent, options
+        if use.key in ranges:
+            high, low = ranges[use.key]
+            extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
+            result.extents[use.key] = extent
+            if _is_behind(positions[use.sequence_oid], extent):
+                behind.append((use, positions[use.sequence_oid]))
+    if behind:
+        _read_collisions(conn, behind, options, result)
+    return result
+
+
+def _read_collisions(
+    conn: Connection,
+    behind: Sequence[tuple[ColumnUse, SequenceState]],
+    options: ReadOptions,
+    result: _Read,
+) -> None:
+    """Add the first collision to the extents of the columns *behind* their sequences.
+
+    All in one statement, or, when that fails, one column per transaction.
+    """
+
+    def read(some: Sequence[tuple[ColumnUse, SequenceState]]) -> None:
+        with read_only_transaction(conn, options.timeouts):
+            rows = conn.execute(_collisions_query(some)).fetchall()
+        for i, first in rows:
+            key = some[i][0].key
+            result.extents[key] = replace(
+                result.extents[key], first_collision=_number(first, math.ceil)
             )
+
+    if len(behind) > 1:
+        try:
+            read(behind)
+            return
+        except psycopg.Error:
+            pass  # one table locked, dropped or denied spoils the statement
+    for pair in behind:
+        use = pair[0]
+        try:
+            read([pair])
         except _VANISHED:
             result.vanished.add(use.key)
+            del result.extents[use.key]
         except psycopg.Error as error:
             result.unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
-    return result
+            del result.extents[use.key]
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
@@ -465,39 +500,47 @@ def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
     return sql.SQL(" UNION ALL ").join(arms)
 
 
-def _with_collision(
-    conn: Connection,
-    use: ColumnUse,
-    seq: SequenceState,
-    extent: ColumnExtent,
-    options: ReadOptions,
-) -> ColumnExtent:
-    """*extent*, with where the sequence will first collide with the column if it is behind.
-
-    The collision probe runs only when the column holds values at or past the
-    sequence's next value. It looks for the first value the sequence will
-    actually hand out (same residue modulo the increment, within the
-    sequence's own limit): two sequences interleaving odd and even ids, or
-    explicit ids kept above a sequence's MAXVALUE, never collide.
-    """
+def _is_behind(seq: SequenceState, extent: ColumnExtent) -> bool:
+    """The column holds values at or past the sequence's next value, in its direction."""
     following, high, low = seq.next_value, extent.max_value, extent.min_value
     if following is None or high is None or low is None:
-        return extent
-    if (high < following) if seq.ascending else (low > following):
-        return extent
-    lower, upper = sorted((following, seq.limit))
-    same_step = (
-        "" if abs(seq.increment_by) == 1 else " AND ({c}::numeric - %(next)s) %% %(step)s = 0"
-    )
-    query = sql.SQL(
-        "SELECT {pick}({c}) FROM {t} WHERE {c} BETWEEN %(lower)s AND %(upper)s" + same_step
-    ).format(
-        pick=sql.SQL("min" if seq.ascending else "max"), c=sql.Identifier(use.column), t=_table(use)
-    )
-    with read_only_transaction(conn, options.timeouts):
-        row = conn.execute(
-            query,
-            {"lower": lower, "upper": upper, "next": following, "step": abs(seq.increment_by)},
-        ).fetchone()
-    first = _number(row[0], math.ceil) if row else None
-    return replace(extent, first_collision=first)
+        return False
+    return high >= following if seq.ascending else low <= following
+
+
+def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> sql.Composed:
+    """One statement finding, for each column, the first value its sequence will collide with.
+
+    That is the first value the sequence will actually hand out (same residue
+    modulo the increment, within the sequence's own limit) that the column
+    holds: two sequences interleaving odd and even ids, or explicit ids kept
+    above a sequence's MAXVALUE, never collide. Each arm is one index range
+    scan from the sequence's next value.
+    """
+    arms = []
+    for i, (use, seq) in enumerate(behind):
+        following = seq.next_value
+        assert following is not None
+        lower, upper = sorted((following, seq.limit))
+        same_step: sql.Composable = sql.SQL("")
+        if abs(seq.increment_by) != 1:
+            same_step = sql.SQL(" AND ({c}::numeric - {next}) % {step} = 0").format(
+                c=sql.Identifier(use.column),
+                next=sql.Literal(following),
+                step=sql.Literal(abs(seq.increment_by)),
+            )
+        arms.append(
+            sql.SQL(
+                "SELECT {i}, {pick}({c})::numeric FROM {t}"
+                " WHERE {c} BETWEEN {lower} AND {upper}{step}"
+            ).format(
+                i=sql.Literal(i),
+                pick=sql.SQL("min" if seq.ascending else "max"),
+                c=sql.Identifier(use.column),
+                t=_table(use),
+                lower=sql.Literal(lower),
+                upper=sql.Literal(upper),
+                step=same_step,
+            )
+        )
+    return sql.SQL(" UNION ALL ").join(arms)
