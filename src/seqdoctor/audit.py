@@ -90,7 +90,10 @@ def audit(
             if isinstance(target, psycopg.Connection)
             else stack.enter_context(connect(target))
         )
-        more = [] if isinstance(target, psycopg.Connection) else _more(target, connections - 1)
+        # More connections serve only to read tables in parallel.
+        more = []
+        if options.read_columns and isinstance(target, str):
+            more = _more(target, connections - 1)
         for extra in more:
             stack.enter_context(extra)
             stack.enter_context(audit_session(extra))
