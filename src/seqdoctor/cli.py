@@ -244,17 +244,6 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("conninfo", default="", metavar="[CONNINFO]")
-@click.option("--schema", "schemas", multiple=True, metavar="GLOB", help="Only these schemas.")
-@click.option(
-    "--exclude-schema", "exclude_schemas", multiple=True, metavar="GLOB", help="Not these schemas."
-)
-@click.option(
-    "--table",
-    "tables",
-    multiple=True,
-    metavar="GLOB",
-    help="Only these tables (name, or schema.name when the pattern has a dot).",
-)
 @click.option(
     "--code", "codes", multiple=True, metavar="CODE", help="Repair only findings of these checks."
 )
@@ -292,11 +281,6 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     default=3,
     show_default=True,
     help="Times a repair whose locks were not granted is tried again, waiting longer each time.",
-)
-@click.option(
-    "--allow-seqscan",
-    is_flag=True,
-    help="Read max() of columns without an index by scanning their tables.",
 )
 @click.pass_context
 def fix(
@@ -440,6 +424,9 @@ def sync(
     )
     render_sync_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
+
+
+fix.params.extend(_shared(check, "schemas", "exclude_schemas", "tables", "allow_seqscan"))
 
 
 sync.params.extend(
@@ -636,10 +623,10 @@ _DRY_RUN = click.option(
 @_DRY_RUN
 @click.pass_context
 def guard_install(ctx: click.Context, /, *, conninfo: str, dry_run: bool, **options: Any) -> None:
-    """Guard every sequence-fed column: catch values written ahead of their sequence.
+    """Catch values written ahead of their sequence, column by column.
 
-    Each column gets an INSERT and an UPDATE trigger (COPY included) whose
-    functions live in their own schema. Running it again changes only what
+    Each sequence-fed column gets an INSERT and an UPDATE trigger (COPY included), whose
+    function lives in its own schema. Running it again changes only what
     differs. Exit status: 0 done, 1 some tables could not be guarded, 3 bad
     arguments, no connection, or the functions could not be created.
     """
@@ -653,9 +640,10 @@ def guard_install(ctx: click.Context, /, *, conninfo: str, dry_run: bool, **opti
 @_DRY_RUN
 @click.pass_context
 def guard_remove(ctx: click.Context, /, *, conninfo: str, dry_run: bool, **options: Any) -> None:
-    """Take the guard off; without --schema or --table, drop its functions and schema too.
+    """Take the guard off; leaves nothing of it behind.
 
-    Leaves nothing of the guard behind. Exit status as for install.
+    Without --schema or --table, its function and schema go too. Exit status
+    as for install.
     """
     from seqdoctor import guard as guarding  # noqa: PLC0415 - see check
 
@@ -682,7 +670,7 @@ def _guard_result(ctx: click.Context, result: Any, dry_run: bool, options: dict[
 @guard.command("status", context_settings=CONTEXT)
 @_guard_options
 def guard_status(conninfo: str, **options: Any) -> None:
-    """List the sequence-fed columns: which are guarded, in which mode, which not. Only reads."""
+    """Show which sequence-fed columns are guarded, and how. Only reads."""
     from seqdoctor import guard as guarding  # noqa: PLC0415 - see check
     from seqdoctor.guard import text  # noqa: PLC0415 - see check
 

@@ -19,12 +19,12 @@ from seqdoctor.checks.seq011_exhaustion_forecast import (
     judged,
     per_day,
 )
-from seqdoctor.render.table import STATUS_STYLES, _print, bar
+from seqdoctor.render.table import STATUS_STYLES, bar, print_to
 from seqdoctor.report import Report
 
 
 def render(report: Report, out: TextIO) -> None:
-    _print(out, lambda console: _write(report, console))
+    print_to(out, lambda console: _write(report, console))
 
 
 def _write(report: Report, console: Console) -> None:

@@ -8,10 +8,7 @@ docs/fix.md.
 
 from __future__ import annotations
 
-import io
-import shutil
 import textwrap
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -24,6 +21,7 @@ from rich.text import Text
 from seqdoctor.catalog.connection import Timeouts
 from seqdoctor.checks.base import plural
 from seqdoctor.render.json import _dump, _finding_record
+from seqdoctor.render.table import print_to
 from seqdoctor.repairs import (
     FixPlan,
     FixResult,
@@ -85,21 +83,6 @@ def step_line(step: Step) -> str:
 
 
 # --- the terminal ---------------------------------------------------------
-
-
-def print_to(out: TextIO, write: Callable[[Console], None]) -> None:
-    """What *write* prints on a Rich console, written to *out* without trailing blanks."""
-    # As render/table.py: Rich pads lines to the width; keep pasted text free of trailing blanks.
-    buffer = io.StringIO()
-    terminal = out.isatty()
-    console = Console(
-        file=buffer,
-        highlight=False,
-        force_terminal=terminal,
-        width=shutil.get_terminal_size().columns if terminal else None,
-    )
-    write(console)
-    out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _indented(text: str | Text) -> Padding:

@@ -23,12 +23,12 @@ from seqdoctor.render.plan import (
     PlanFormat,
     comment,
     plan_record,
-    print_to,
     results_record,
     results_table,
     script_item,
     write_plan_item,
 )
+from seqdoctor.render.table import print_to
 from seqdoctor.report import Report, Status
 from seqdoctor.sync import Comparison, Pair, SyncPlan, SyncResult, source_next
 

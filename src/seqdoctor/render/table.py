@@ -97,7 +97,7 @@ def _object(finding: Finding) -> str:
 
 
 def render(report: Report, out: TextIO) -> None:
-    _print(out, lambda console: _write(report, console))
+    print_to(out, lambda console: _write(report, console))
 
 
 def render_fleet(fleet: FleetReport, out: TextIO) -> None:
@@ -129,10 +129,11 @@ def render_fleet(fleet: FleetReport, out: TextIO) -> None:
                 _write(result.report, console)
         console.print(Text(fleet.headline(), style=STATUS_STYLES[fleet.status]))
 
-    _print(out, write)
+    print_to(out, write)
 
 
-def _print(out: TextIO, write: Callable[[Console], None]) -> None:
+def print_to(out: TextIO, write: Callable[[Console], None]) -> None:
+    """What *write* prints on a Rich console, written to *out* without trailing blanks."""
     # Rich pads table rows to the full width; drop the padding so that the
     # text pasted into a ticket or diffed in a golden file has no trailing blanks.
     buffer = io.StringIO()
