@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    import psycopg
+
     from seqdoctor.checks import Finding
     from seqdoctor.guard import GuardResult
     from seqdoctor.guard.ids import Restarter
@@ -50,6 +52,9 @@ class _Session:
 
     settings: Settings
     restarter: Restarter | None = None
+    # Where sequences are put back after each test: one connection for the session.
+    own: psycopg.Connection[tuple[object, ...]] | None = None
+    audited: bool = False
     findings: tuple[Finding, ...] = ()
     audit_error: str | None = None
 
@@ -112,26 +117,31 @@ def seqdoctor_dsn(pytestconfig: pytest.Config) -> str | None:
 
 @pytest.fixture(scope="session")
 def seqdoctor_guard(pytestconfig: pytest.Config) -> Iterator[GuardResult | None]:
-    """Install the guard on the test database for the session (with ``--seqdoctor-guard``).
+    """The session's guard (with ``--seqdoctor-guard``), and its end-of-session audit.
 
     Request it once the tables exist (after migrations): the guard covers the
-    columns present when it is installed. A guard this fixture put on a
-    database that had none is removed at the end of the session.
+    columns present when it is installed. When the session ends, before a
+    fixture that requested it drops the test database (pytest-django's does),
+    the database is audited; a guard this fixture put on a database that had
+    none is then removed. ``seqdoctor_ids`` requests it.
     """
-    settings = _session(pytestconfig).settings
-    if settings.guard is None or settings.dsn is None:
+    state = _session(pytestconfig)
+    dsn, mode = state.settings.dsn, state.settings.guard
+    if dsn is None or mode is None:
         yield None
+        _finish(state)
         return
     from seqdoctor import guard  # noqa: PLC0415 - the plugin costs nothing until used
 
-    result = guard.install(settings.dsn, mode=settings.guard)
+    result = guard.install(dsn, mode=mode)
     if not result.ok:
         from seqdoctor.guard import text  # noqa: PLC0415
 
         raise pytest.UsageError(f"seqdoctor could not install its guard:\n{text.outcome(result)}")
     yield result
+    _finish(state)
     if result.plan.creates_schema:
-        guard.remove(settings.dsn)
+        guard.remove(dsn)
 
 
 @pytest.fixture
@@ -163,8 +173,9 @@ def seqdoctor_ids(
 
     yield restart
     if seen:
-        with connect(session.settings.dsn) as own:
-            restarter.restore(own, seen)
+        if session.own is None or session.own.closed:
+            session.own = connect(session.settings.dsn)
+        restarter.restore(session.own, seen)
 
 
 def _nothing(conn: Any) -> None:
@@ -202,12 +213,13 @@ def _describe(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Audit the test database before fixtures are torn down (a test database may go with them)."""
-    state = session.config.stash.get(_SESSION, None)
-    if state is None or state.settings.dsn is None:
+def _finish(state: _Session) -> None:
+    """Close the plugin's connection, and audit the test database, once per session."""
+    if state.own is not None:
+        state.own.close()
+    if state.audited or state.settings.dsn is None:
         return
+    state.audited = True
     from seqdoctor import audit  # noqa: PLC0415
     from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
 
@@ -217,6 +229,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state.audit_error = str(error)
     else:
         state.findings = report.findings
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Audit the test database, unless ``seqdoctor_guard`` did (while it still existed)."""
+    state = session.config.stash.get(_SESSION, None)
+    if state is None:
+        return
+    _finish(state)
     if (state.findings or state.audit_error) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -9,23 +9,31 @@ A guarded column gets two triggers, both ``AFTER ... FOR EACH ROW``:
 - ``seqdoctor_guard_insert_<attnum>`` on INSERT (COPY included);
 - ``seqdoctor_guard_update_<attnum>`` on UPDATE, for rows whose value changes.
 
-AFTER, so that the value checked is the one stored (after any BEFORE trigger,
-and not for a row ON CONFLICT DO NOTHING skipped), and so that a partitioned
-table's trigger is cloned to every partition, present and future, and checks
-rows routed there or written to a partition directly. The work happens in the
-trigger's WHEN condition (see ``sql/fast_path.sql``): PostgreSQL evaluates it
-per row without calling a function, and queues nothing, because it is false
-unless it raises.
+The per-row work is the trigger's WHEN condition, built from builtins only::
 
-The condition names the column and the sequence through the trigger's own
-expression, which PostgreSQL stores as a parse tree: renaming the table, the
-column, the sequence or their schemas changes nothing. It also makes the
-trigger depend on them, so that DDL which would leave the guard pointing
-nowhere is refused rather than breaking inserts later: ``ALTER COLUMN ...
-TYPE`` fails with "cannot alter type of a column used in a trigger
-definition", and dropping the sequence (``DROP IDENTITY``) with "other
-objects depend on it". Remove the guard from the table first, and install it
-again after.
+    (NEW.id > pg_catalog.pg_sequence_last_value('public.users_id_seq'::regclass)) IS NOT FALSE
+
+which is false for every value at or behind the sequence's last_value, every
+generated one among them: then no function runs and no event is queued. The
+rest, rare, goes to the guard's function (``sql/guard_trigger.sql``). Why
+this shape, and what it costs, is in docs/guard.md: PostgreSQL prepares a
+WHEN condition for every statement, so its size is the guard's cost on a
+one-row INSERT, and a function in it (an inlined SQL function is parsed
+again each time) would double that.
+
+AFTER, so that the value checked is the one stored (after any BEFORE trigger,
+and not for a row ON CONFLICT DO NOTHING skipped), COPY keeps inserting in
+batches, and a partitioned table's triggers are cloned to every partition,
+present and future, checking rows routed there or written to a partition.
+
+The condition names the column and the sequence in the trigger's own
+expression, which PostgreSQL stores as a parse tree and records as
+dependencies: renaming the table, the column, the sequence or their schemas
+changes nothing, and pg_dump restores it as it was. DDL that would leave
+the guard pointing nowhere is refused instead: ``ALTER COLUMN ... TYPE``
+fails with "cannot alter type of a column used in a trigger definition", and
+dropping the sequence (``DROP IDENTITY``) with "other objects depend on it".
+Remove the guard from the table first, and install it again after.
 """
 
 from __future__ import annotations
@@ -56,45 +64,29 @@ from seqdoctor.guard.model import (
     unsupported_reason,
 )
 
-# Version variants of a SQL file: the file used from each server version on.
-SQL_VARIANTS: dict[str, tuple[tuple[int, str], ...]] = {
-    "fast_path": ((180000, "fast_path_post_180000"),),
-}
-FUNCTION_FILES = ("enforce", "guard_trigger", "fast_path")
-# Signatures, for DROP FUNCTION; the names also tell get_guard_schema.sql our functions.
-FUNCTIONS = {
-    "enforce": "numeric, regclass, regclass, integer, text",
-    "guard": "",
-    "guard_ascending": "anyelement, regclass, regclass, integer, text",
-    "guard_descending": "anyelement, regclass, regclass, integer, text",
-}
+# The guard's functions, by name and signature (for DROP FUNCTION, and for
+# get_guard_schema.sql to tell them from other objects in the schema).
+FUNCTIONS = {"guard": ""}
 
 
 @cache
-def load_sql(name: str, server_version_num: int = 0) -> str:
-    """The text of ``sql/<name>.sql``, or of its variant for a server version."""
-    filename = name
-    for since, variant in SQL_VARIANTS.get(name, ()):
-        if server_version_num >= since:
-            filename = variant
-    return resources.files("seqdoctor.guard").joinpath(f"sql/{filename}.sql").read_text()
+def load_sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return resources.files("seqdoctor.guard").joinpath(f"sql/{name}.sql").read_text()
 
 
-def function_statements(schema_name: str, server_version_num: int) -> tuple[sql.Composed, ...]:
+def function_statements(schema_name: str) -> tuple[sql.Composed, ...]:
     """CREATE OR REPLACE of every guard function, in the guard's schema."""
-    schema = sql.Identifier(schema_name)
-    return tuple(
-        sql.SQL(load_sql(name, server_version_num)).format(schema=schema) for name in FUNCTION_FILES
-    )
+    return (sql.SQL(load_sql("guard_trigger")).format(schema=sql.Identifier(schema_name)),)
 
 
-def functions_version(schema_name: str, server_version_num: int) -> str:
+def functions_version(schema_name: str) -> str:
     """The comment on the guard's trigger function: which function bodies are installed.
 
     Install compares it with what it would create, so that a second install
     does nothing and a new seqdoctor replaces what changed.
     """
-    text = "\n".join(s.as_string() for s in function_statements(schema_name, server_version_num))
+    text = "\n".join(s.as_string() for s in function_statements(schema_name))
     return f"{SCHEMA_MARKER} {hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -199,14 +191,21 @@ def plan_install(
     A column already guarded as asked is left alone; one guarded in another
     mode, against another sequence, half-guarded or disabled is guarded again.
     Each table's triggers change in a transaction of their own.
+
+    A column is left unguarded while a role that may write its table may not
+    read its sequence: the guard reads the sequence as the writer, and would
+    stop every write of that role, generated ids included.
     """
     schema_name = inventory.schema.name
-    version = inventory.server.server_version_num
     steps: list[Step] = []
-    wanted = functions_version(schema_name, version)
+    wanted = functions_version(schema_name)
     if inventory.schema.function_version != wanted:
         steps.append(_functions_step(inventory, wanted))
     guardable, unsupported = select_uses(inventory, filters)
+    blocked = _blocked_by_writers(inventory, writers)
+    left_out = [(u.qualified, unsupported_reason(u) or "") for u in unsupported]
+    left_out += [(u.qualified, blocked[u.key]) for u in guardable if u.key in blocked]
+    guardable = [u for u in guardable if u.key not in blocked]
     unchanged: list[str] = []
     by_table: dict[int, list[tuple[ColumnUse, bool]]] = {}
     for use in guardable:
@@ -244,7 +243,7 @@ def plan_install(
         mode=mode,
         steps=tuple(steps),
         unchanged=tuple(unchanged),
-        unsupported=tuple((u.qualified, unsupported_reason(u) or "") for u in unsupported),
+        unsupported=tuple(left_out),
         notes=(*schema_notes(inventory), *writer_notes(inventory, writers, modes)),
         creates_schema=not inventory.schema.exists,
     )
@@ -276,7 +275,7 @@ def _functions_step(inventory: Inventory, version: str) -> Step:
             # A schema the guard did not create keeps its privileges: see schema_notes().
             sql.SQL("GRANT USAGE ON SCHEMA {} TO PUBLIC").format(schema),
         ]
-    statements += function_statements(inventory.schema.name, inventory.server.server_version_num)
+    statements += function_statements(inventory.schema.name)
     statements.append(
         sql.SQL("COMMENT ON FUNCTION {}() IS {}").format(
             sql.Identifier(inventory.schema.name, "guard"), sql.Literal(version)
@@ -300,29 +299,29 @@ def _drop_triggers(schema: str, table: str, attnum: int) -> Iterator[sql.Compose
 def _create_triggers(
     use: ColumnUse, sequence: SequenceState, mode: GuardMode, schema_name: str
 ) -> Iterator[sql.Composed]:
-    direction = "guard_ascending" if sequence.ascending else "guard_descending"
     column = sql.Identifier(use.column)
-    check = sql.SQL("{function}(NEW.{column}, {sequence}, {table}, {attnum}, {mode})").format(
-        function=sql.Identifier(schema_name, direction),
+    # NULL (sequence never called; from PostgreSQL 18, a role that may not read
+    # it) is not false either: the function tells those apart. Before 18,
+    # pg_sequence_last_value() raises for such a role instead: plan_install()
+    # leaves the tables of the writers it knows of unguarded, and says why.
+    past = sql.SQL(
+        "(NEW.{column} {beyond} pg_catalog.pg_sequence_last_value({sequence})) IS NOT FALSE"
+    ).format(
         column=column,
+        beyond=sql.SQL(">" if sequence.ascending else "<"),
         sequence=regclass(sequence.schema, sequence.name),
-        table=regclass(use.schema, use.table),
-        attnum=sql.Literal(use.attnum),
-        mode=sql.Literal(str(mode)),
     )
     conditions = {
-        "insert": check,
-        # CASE fixes the order: a row whose value does not change is never judged,
-        # so an UPDATE of other columns never fails on a table already behind.
-        "update": sql.SQL(
-            "CASE WHEN OLD.{column} IS DISTINCT FROM NEW.{column} THEN {check} ELSE false END"
-        ).format(column=column, check=check),
+        "insert": past,
+        "update": sql.SQL("OLD.{column} IS DISTINCT FROM NEW.{column} AND {past}").format(
+            column=column, past=past
+        ),
     }
     for event in EVENTS:
         yield sql.SQL(
             "CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW\n"
             "WHEN ({condition})\n"
-            "EXECUTE FUNCTION {function}({mode}, {sequence_oid}, {attnum})"
+            "EXECUTE FUNCTION {function}({mode})"
         ).format(
             name=sql.Identifier(trigger_name(event, use.attnum)),
             event=sql.SQL(event.upper()),
@@ -330,8 +329,6 @@ def _create_triggers(
             condition=conditions[event],
             function=sql.Identifier(schema_name, "guard"),
             mode=sql.Literal(str(mode)),
-            sequence_oid=sql.Literal(str(sequence.oid)),
-            attnum=sql.Literal(str(use.attnum)),
         )
 
 
@@ -397,12 +394,44 @@ def _drop_functions_step(inventory: Inventory, notes: list[str]) -> Step:
     return Step(StepKind.DROP_FUNCTIONS, title, tuple(statements))
 
 
+def _grant(inventory: Inventory, writer: UncheckedWriter) -> str:
+    sequence = inventory.sequence(writer.sequence_oid).qualified
+    grantee = "PUBLIC" if writer.role == "PUBLIC" else qualify(writer.role)
+    return f"GRANT {writer.privilege} ON SEQUENCE {sequence} TO {grantee};"
+
+
+def _blocked_by_writers(
+    inventory: Inventory, writers: Iterable[UncheckedWriter]
+) -> dict[tuple[int, int, int], str]:
+    """Why each column whose writers may not read its sequence is not guarded."""
+    lacking: dict[tuple[int, int], list[UncheckedWriter]] = {}
+    for writer in writers:
+        if writer.privilege == "SELECT":
+            lacking.setdefault((writer.table_oid, writer.sequence_oid), []).append(writer)
+    reasons = {}
+    for use in inventory.uses:
+        found = lacking.get((use.table_oid, use.sequence_oid))
+        if found:
+            roles = ", ".join(w.role for w in found)
+            sequence = inventory.sequence(use.sequence_oid).qualified
+            grants = " ".join(_grant(inventory, w) for w in found)
+            reasons[use.key] = (
+                f"role {roles} may write it but may not read {sequence}, and the guard, which "
+                f"reads it as the writer, would stop every write: {grants} then install again"
+            )
+    return reasons
+
+
 def writer_notes(
     inventory: Inventory,
     writers: Iterable[UncheckedWriter],
     modes: Mapping[tuple[int, int, int], GuardMode | None],
 ) -> Iterator[str]:
-    """What the guard will do to roles that may write a table but not read its sequence."""
+    """What the guard does to writers of a guarded table that lack a privilege on its sequence.
+
+    Reading it, when the grants changed since the guard was installed; moving
+    it, which heal does as the writer.
+    """
     tables = {u.table_oid: qualify(u.schema, u.table) for u in inventory.uses}
     mode_of = {(key[1], key[0]): mode for key, mode in modes.items()}  # (table, sequence)
     for writer in writers:
@@ -410,17 +439,20 @@ def writer_notes(
         if mode is None:
             continue
         sequence = inventory.sequence(writer.sequence_oid).qualified
-        grantee = "PUBLIC" if writer.role == "PUBLIC" else qualify(writer.role)
-        grant = f"GRANT {writer.privilege} ON SEQUENCE {sequence} TO {grantee};"
         table = tables[writer.table_oid]
         if writer.privilege == "UPDATE":
-            effect = "its writes ahead of the sequence fail (heal moves the sequence as the writer)"
-        elif mode is GuardMode.WARN:
-            effect = "its writes are not checked, with a WARNING"
+            yield (
+                f"role {writer.role} may write {table} but may not move {sequence}: its writes "
+                f"ahead of the sequence fail (heal moves it as the writer) until "
+                f"{_grant(inventory, writer)}"
+            )
         else:
-            effect = "every write of it to the table fails (SQLSTATE 42501)"
-        lacks = "move" if writer.privilege == "UPDATE" else "read"
-        yield (
-            f"role {writer.role} may write {table} but may not {lacks} {sequence}: "
-            f"{effect} until {grant}"
-        )
+            yield (
+                f"role {writer.role} may write {table} but may not read {sequence}: "
+                + (
+                    "its writes are not checked, with a WARNING"
+                    if mode is GuardMode.WARN
+                    else "its every write to the table fails (SQLSTATE 42501)"
+                )
+                + f" until {_grant(inventory, writer)}"
+            )

@@ -7,6 +7,7 @@ new fields may appear in any release. Names are raw identifiers, unquoted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from seqdoctor._version import __version__
@@ -18,8 +19,15 @@ from seqdoctor.report import Report, Status
 SCHEMA_VERSION = 1
 
 
-def as_record(report: Report) -> dict[str, Any]:
+def as_record(report: Report, *, lazy: bool = False) -> dict[str, Any]:
+    """The report as JSON-ready data; with *lazy*, its long lists are iterators.
+
+    A database of 100,000 tables makes lists of 100,000 records: built lazily,
+    :func:`render` writes each as it goes instead of holding them all.
+    """
     snapshot = report.snapshot
+    sequences = (_sequence_record(report, s) for s in snapshot.sequences)
+    findings = (_finding_record(f) for f in report.findings)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "seqdoctor", "version": report.tool_version},
@@ -36,8 +44,8 @@ def as_record(report: Report) -> dict[str, Any]:
             "checks": list(report.checks),
             "duration_seconds": round(report.duration_seconds, 3),
         },
-        "sequences": [_sequence_record(report, s) for s in snapshot.sequences],
-        "findings": [_finding_record(f) for f in report.findings],
+        "sequences": sequences if lazy else list(sequences),
+        "findings": findings if lazy else list(findings),
     }
 
 
@@ -88,7 +96,7 @@ def _finding_record(finding: Finding) -> dict[str, Any]:
     }
 
 
-def fleet_record(fleet: FleetReport) -> dict[str, Any]:
+def fleet_record(fleet: FleetReport, *, lazy: bool = False) -> dict[str, Any]:
     """Many databases: each target's report as :func:`as_record` makes it, under ``targets``."""
     statuses = [r.status for r in fleet.results]
     return {
@@ -106,7 +114,7 @@ def fleet_record(fleet: FleetReport) -> dict[str, Any]:
                 "name": result.target.name,
                 "status": str(result.status),
                 "error": result.error,
-                "report": as_record(result.report) if result.report else None,
+                "report": as_record(result.report, lazy=lazy) if result.report else None,
             }
             for result in fleet.results
         ],
@@ -114,16 +122,47 @@ def fleet_record(fleet: FleetReport) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO) -> None:
-    _dump(as_record(report), out)
+    _dump(as_record(report, lazy=not out.isatty()), out)
 
 
 def render_fleet(fleet: FleetReport, out: TextIO) -> None:
-    _dump(fleet_record(fleet), out)
+    _dump(fleet_record(fleet, lazy=not out.isatty()), out)
 
 
 def _dump(record: dict[str, Any], out: TextIO) -> None:
     # Indented for a person at a terminal; one line for a program reading a pipe,
-    # which Python's C encoder writes several times faster (as gh does).
-    indent = 2 if out.isatty() else None
-    out.write(json.dumps(record, indent=indent, ensure_ascii=False))
+    # written as it is built, each record by Python's C encoder (as gh does).
+    if out.isatty():
+        out.write(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        _stream(record, out)
     out.write("\n")
+
+
+def _stream(value: Any, out: TextIO) -> None:
+    """Compact JSON exactly as json.dumps() writes it, iterators written item by item.
+
+    Dicts and lists of dicts (the targets of a fleet) are walked, so that the
+    iterators inside them are reached; an iterator's items, the records, are
+    each written whole by the C encoder.
+    """
+    if isinstance(value, dict):
+        out.write("{")
+        for number, (key, item) in enumerate(value.items()):
+            out.write(f"{', ' if number else ''}{json.dumps(key, ensure_ascii=False)}: ")
+            _stream(item, out)
+        out.write("}")
+    elif isinstance(value, Iterator) or (
+        isinstance(value, list) and value and isinstance(value[0], dict)
+    ):
+        walk = isinstance(value, list)
+        out.write("[")
+        for number, item in enumerate(value):
+            out.write(", " if number else "")
+            if walk:
+                _stream(item, out)
+            else:
+                out.write(json.dumps(item, ensure_ascii=False))
+        out.write("]")
+    else:
+        out.write(json.dumps(value, ensure_ascii=False))

@@ -71,15 +71,21 @@ SELECT
     row_security_active(c.oid) AS row_security,
     (
         -- The mode of the seqdoctor guard on the column (seqdoctor.guard): its
-        -- enabled INSERT trigger for this sequence, named after the attnum, with
-        -- the mode and the sequence's oid as its first two arguments. Read from
-        -- pg_trigger's columns: pg_get_triggerdef() would open the table.
+        -- enabled INSERT trigger whose WHEN condition names this column and
+        -- this sequence (PostgreSQL records both in pg_depend); the mode is its
+        -- first argument. Read from the catalog's columns: pg_get_triggerdef()
+        -- would open the table.
         SELECT split_part(encode(tg.tgargs, 'escape'), '\000', 1)
         FROM pg_catalog.pg_trigger AS tg
         WHERE tg.tgrelid = c.oid
           AND tg.tgname = 'seqdoctor_guard_insert_' || a.attnum
           AND tg.tgenabled <> 'D'
-          AND split_part(encode(tg.tgargs, 'escape'), '\000', 2) = f.sequence_oid::text
+          AND EXISTS (
+              SELECT FROM pg_catalog.pg_depend AS d
+              WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = tg.oid
+                AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                AND d.refobjid = f.sequence_oid
+          )
     ) AS guard
 FROM fed AS f
 JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid

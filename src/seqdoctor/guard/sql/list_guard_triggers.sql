@@ -1,11 +1,15 @@
 -- Every trigger named like a guard's (seqdoctor_guard_<event>_<attnum>), with
--- what its arguments say it guards. Minimum server version: 13 (tgparentid).
+-- its mode and what its WHEN condition checks. Minimum server version: 13
+-- (tgparentid).
 --
--- Everything is read from pg_trigger's own columns: pg_get_triggerdef()
--- would open the table and wait behind any lock on it. The arguments are in
--- tgargs, NUL-terminated, which encode(..., 'escape') shows as \000.
--- Clones PostgreSQL keeps on the partitions of a partitioned table
--- (tgparentid <> 0) come and go with their parent's trigger: left out.
+-- The mode is the trigger's first argument (tgargs, NUL-terminated, which
+-- encode(..., 'escape') shows as \000). The column and the sequence are the
+-- ones its WHEN condition names, which PostgreSQL records in pg_depend: a
+-- column of its table (refobjsubid > 0) and a sequence. Everything comes from
+-- the catalog's own columns: pg_get_triggerdef() would open the table and
+-- wait behind any lock on it. Clones PostgreSQL keeps on the partitions of a
+-- partitioned table (tgparentid <> 0) come and go with their parent's
+-- trigger: left out.
 SELECT
     t.tgrelid::int8 AS table_oid,
     n.nspname AS schema,
@@ -16,8 +20,22 @@ SELECT
     pn.nspname AS function_schema,
     p.proname AS function_name,
     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mode,
-    nullif(split_part(encode(t.tgargs, 'escape'), '\000', 2), '')::int8 AS sequence_oid,
-    nullif(split_part(encode(t.tgargs, 'escape'), '\000', 3), '')::int AS attnum,
+    (
+        SELECT d.refobjid::int8
+        FROM pg_catalog.pg_depend AS d
+        JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = d.refobjid
+        WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = t.oid
+          AND d.refclassid = 'pg_catalog.pg_class'::regclass
+        LIMIT 1
+    ) AS sequence_oid,
+    (
+        SELECT d.refobjsubid::int
+        FROM pg_catalog.pg_depend AS d
+        WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = t.oid
+          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t.tgrelid
+          AND d.refobjsubid > 0
+        LIMIT 1
+    ) AS attnum,
     t.tgenabled <> 'D' AS enabled
 FROM pg_catalog.pg_trigger AS t
 JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
