@@ -24,6 +24,7 @@ It writes bench/results/scale.md. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -134,15 +135,23 @@ def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     psql ERROR.
     """
     started = time.monotonic()
+    peak_kb = 0
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        # VmHWM, the peak RSS of the program itself: getrusage() of a forked child
+        # would also count the memory of this runner, which it starts as a copy of.
+        status = Path(f"/proc/{process.pid}/status")
+        while process.poll() is None:
+            with contextlib.suppress(OSError, ValueError, StopIteration):
+                line = next(x for x in status.read_text().splitlines() if x.startswith("VmHWM"))
+                peak_kb = max(peak_kb, int(line.split()[1]))
+            time.sleep(0.005)
         elapsed = time.monotonic() - started
         out.seek(0)
         err.seek(0)
         text, errors = out.read(), err.read()
-    failed = os.waitstatus_to_exitcode(status) > 2 or "ERROR" in errors
-    return elapsed, usage.ru_maxrss / 1024, text, errors.strip().splitlines()[-1] if failed else ""
+    failed = process.returncode > 2 or "ERROR" in errors
+    return elapsed, peak_kb / 1024, text, errors.strip().splitlines()[-1] if failed else ""
 
 
 def judge(report: dict[str, object], planted: Planted) -> str:
