@@ -151,7 +151,8 @@ def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, f
         err.seek(0)
         text, errors = out.read(), err.read()
     failed = process.returncode > 2 or "ERROR" in errors
-    return elapsed, peak_kb / 1024, text, errors.strip().splitlines()[-1] if failed else ""
+    said = (errors.strip() or text.strip() or f"exit status {process.returncode}").splitlines()
+    return elapsed, peak_kb / 1024, text, said[-1][:200] if failed else ""
 
 
 def judge(report: dict[str, object], planted: Planted) -> str:
