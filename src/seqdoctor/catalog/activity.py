@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.catalog.connection import SET_TIMEOUTS, Timeouts
 from seqdoctor.catalog.model import Activity, Snapshot
 from seqdoctor.catalog.read import load_query
 
@@ -56,11 +56,7 @@ def read_activity(
             # round trip rather than five, as the audit's cost is counted in them.
             with conn.pipeline():
                 conn.execute(b"BEGIN READ ONLY")
-                conn.execute(
-                    b"SELECT set_config('lock_timeout', %s, true),"
-                    b" set_config('statement_timeout', %s, true)",
-                    [f"{round(timeouts.lock * 1000)}ms", f"{round(timeouts.statement * 1000)}ms"],
-                )
+                conn.execute(SET_TIMEOUTS, timeouts.settings())
                 start_cursor.execute(load_query("get_statistics_start").encode())
                 tables_cursor.execute(load_query("list_table_activity").encode(), {"oids": oids})
                 conn.execute(b"COMMIT")

@@ -7,11 +7,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
 
 from seqdoctor.errors import ConnectionFailed, UsageError
 
 APPLICATION_NAME = "seqdoctor"
+
+
+# Run first in every transaction, with Timeouts.settings(): SET LOCAL, so that a
+# connection handed to us by a library user keeps its own settings afterwards.
+SET_TIMEOUTS = (
+    b"SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,14 @@ class Timeouts:
 
     lock: float = 2.0
     statement: float = 30.0
+
+    def settings(self) -> list[str]:
+        """The parameters of :data:`SET_TIMEOUTS`: lock, then statement timeout.
+
+        >>> Timeouts(0.5, 30).settings()
+        ['500ms', '30000ms']
+        """
+        return [f"{round(self.lock * 1000)}ms", f"{round(self.statement * 1000)}ms"]
 
     def __post_init__(self) -> None:
         # PostgreSQL reads 0 as "no limit": a timeout must be a real bound.
@@ -70,15 +84,7 @@ def read_only_transaction(
     keeps its own settings once the transaction ends.
     """
     with conn.transaction():
-        conn.execute(
-            sql.SQL(
-                "SELECT set_config('lock_timeout', {lock}, true),"
-                " set_config('statement_timeout', {statement}, true)"
-            ).format(
-                lock=sql.Literal(f"{round(timeouts.lock * 1000)}ms"),
-                statement=sql.Literal(f"{round(timeouts.statement * 1000)}ms"),
-            )
-        )
+        conn.execute(SET_TIMEOUTS, timeouts.settings())
         yield conn
 
 

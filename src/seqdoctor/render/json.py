@@ -27,7 +27,7 @@ def as_record(report: Report, *, lazy: bool = False) -> dict[str, Any]:
     """
     snapshot = report.snapshot
     sequences = (_sequence_record(report, s) for s in snapshot.sequences)
-    findings = (_finding_record(f) for f in report.findings)
+    findings = (finding_record(f) for f in report.findings)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "seqdoctor", "version": report.tool_version},
@@ -81,7 +81,7 @@ def _sequence_record(report: Report, sequence: SequenceState) -> dict[str, Any]:
     }
 
 
-def _finding_record(finding: Finding) -> dict[str, Any]:
+def finding_record(finding: Finding) -> dict[str, Any]:
     sequence, column = finding.sequence, finding.column
     return {
         "code": finding.code,
@@ -122,14 +122,14 @@ def fleet_record(fleet: FleetReport, *, lazy: bool = False) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO) -> None:
-    _dump(as_record(report, lazy=not out.isatty()), out)
+    dump(as_record(report, lazy=not out.isatty()), out)
 
 
 def render_fleet(fleet: FleetReport, out: TextIO) -> None:
-    _dump(fleet_record(fleet, lazy=not out.isatty()), out)
+    dump(fleet_record(fleet, lazy=not out.isatty()), out)
 
 
-def _dump(record: dict[str, Any], out: TextIO) -> None:
+def dump(record: dict[str, Any], out: TextIO) -> None:
     # Indented for a person at a terminal; one line for a program reading a pipe,
     # written as it is built, each record by Python's C encoder (as gh does).
     if out.isatty():

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from seqdoctor.catalog.connection import Timeouts
 from seqdoctor.checks.base import plural
-from seqdoctor.render.json import _dump, _finding_record
+from seqdoctor.render.json import dump, finding_record
 from seqdoctor.render.table import print_to
 from seqdoctor.repairs import (
     FixPlan,
@@ -56,7 +56,7 @@ def render_plan(fix: FixPlan, output_format: PlanFormat, out: TextIO) -> None:
     if output_format is PlanFormat.SQL:
         out.write(as_script(fix))
     elif output_format is PlanFormat.JSON:
-        _dump(as_record(fix), out)
+        dump(as_record(fix), out)
     else:
         print_to(out, lambda console: _write_plan(fix, console))
 
@@ -64,7 +64,7 @@ def render_plan(fix: FixPlan, output_format: PlanFormat, out: TextIO) -> None:
 def render_result(result: FixResult, output_format: PlanFormat, out: TextIO) -> None:
     """What applying did: JSON repeats the plan; the table follows the plan printed before."""
     if output_format is PlanFormat.JSON:
-        _dump(as_record(result.fix, result), out)
+        dump(as_record(result.fix, result), out)
     elif output_format is PlanFormat.TABLE:
         print_to(out, lambda console: _write_result(result, console))
     else:
@@ -309,7 +309,7 @@ def as_record(fix: FixPlan, result: FixResult | None = None) -> dict[str, Any]:
         "plans": [
             plan_record(number, plan, options.timeouts) for number, plan in enumerate(fix.plans, 1)
         ],
-        "unrepaired": [_finding_record(f) for f in fix.unrepaired],
+        "unrepaired": [finding_record(f) for f in fix.unrepaired],
         "result": None if result is None else _result_record(result),
     }
 
@@ -329,7 +329,7 @@ def plan_record(number: int, plan: Plan, timeouts: Timeouts) -> dict[str, Any]:
         "notes": list(plan.notes),
         "tables": [{"schema": schema, "table": table} for schema, table in plan.tables],
         "statements": [s.as_string() for s in transaction(plan, timeouts)],
-        "findings": [_finding_record(f) for f in plan.findings],
+        "findings": [finding_record(f) for f in plan.findings],
     }
 
 
@@ -365,6 +365,6 @@ def _result_record(result: FixResult) -> dict[str, Any]:
             {"object": c.object, "aspect": c.aspect, "before": c.before, "after": c.after}
             for c in result.comparisons
         ],
-        "still_found": [_finding_record(f) for f in result.still_found],
+        "still_found": [finding_record(f) for f in result.still_found],
         "recheck_error": result.recheck_error,
     }

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from seqdoctor.catalog.model import SequenceState
 from seqdoctor.checks.base import plural
-from seqdoctor.render.json import _dump
+from seqdoctor.render.json import dump
 from seqdoctor.render.plan import (
     PlanFormat,
     comment,
@@ -50,7 +50,7 @@ def render_sync(
             raise ValueError("--verify judges the target; it has no script to print")
         out.write(as_script(sync))
     elif output_format is PlanFormat.JSON:
-        _dump(as_record(sync), out)
+        dump(as_record(sync), out)
     else:
         print_to(out, lambda console: _write(sync, console, verify))
 
@@ -58,7 +58,7 @@ def render_sync(
 def render_sync_result(result: SyncResult, output_format: PlanFormat, out: TextIO) -> None:
     """What applying did: JSON repeats the plan; the table follows the plan printed before."""
     if output_format is PlanFormat.JSON:
-        _dump(as_record(result.sync, result), out)
+        dump(as_record(result.sync, result), out)
     elif output_format is PlanFormat.TABLE:
         print_to(out, lambda console: _write_result(result, console))
     else:
