@@ -11,17 +11,16 @@ transaction bounded by the caller's timeouts, as the audit's do.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
-from seqdoctor.catalog.model import ColumnKind, ColumnUse, ForeignKeyColumn, qualify
-from seqdoctor.catalog.read import load_query
+from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn, qualify
+from seqdoctor.catalog.read import fetch, load_query
 
 Connection = psycopg.Connection[Any]
 PINNED_SEARCH_PATH = sql.SQL("SET LOCAL search_path = pg_catalog, pg_temp")
@@ -119,14 +118,6 @@ class _SizeRow:
     descendants: int
 
 
-def _fetch(
-    conn: Connection, query: str, row_type: type[Any], params: Mapping[str, Any] | None = None
-) -> list[Any]:
-    with conn.cursor(row_factory=class_row(row_type)) as cur:
-        cur.execute(query.encode(), params)
-        return cur.fetchall()
-
-
 def list_fed_columns(
     conn: Connection, sequence_oids: Collection[int], timeouts: Timeouts
 ) -> tuple[ColumnUse, ...]:
@@ -134,16 +125,14 @@ def list_fed_columns(
     if not sequence_oids:
         return ()
     with read_only_transaction(conn, timeouts):
-        rows = _fetch(conn, load_query("list_column_uses"), ColumnUse)
-    return tuple(
-        replace(use, kind=ColumnKind(use.kind)) for use in rows if use.sequence_oid in sequence_oids
-    )
+        rows = fetch(conn, load_query("list_column_uses"), ColumnUse)
+    return tuple(use for use in rows if use.sequence_oid in sequence_oids)
 
 
 def list_referencing_columns(conn: Connection, timeouts: Timeouts) -> tuple[ForeignKeyColumn, ...]:
     """Every integer foreign-key column of the database and the column it references."""
     with read_only_transaction(conn, timeouts):
-        return tuple(_fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn))
+        return tuple(fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn))
 
 
 def list_table_sizes(
@@ -158,7 +147,7 @@ def list_table_sizes(
     for oid in sorted(table_oids):  # one at a time: a locked table spoils only its own answer
         try:
             with read_only_transaction(conn, timeouts):
-                rows = _fetch(conn, load_query("list_table_sizes"), _SizeRow, {"oids": [oid]})
+                rows = fetch(conn, load_query("list_table_sizes"), _SizeRow, {"oids": [oid]})
         except psycopg.Error:
             if conn.broken:
                 raise
@@ -180,14 +169,14 @@ def list_column_dependents(
         # not reach: with only pg_catalog on it, the definitions name every
         # schema, and mean the same whoever runs them again.
         conn.execute(PINNED_SEARCH_PATH)
-        rows: list[_DependentRow] = _fetch(
+        rows: list[_DependentRow] = fetch(
             conn, load_query("list_column_dependents"), _DependentRow, params
         )
         depths = {row.oid: row.depth for row in rows if row.kind == "relation" and row.oid}
-        views = _fetch(
+        views = fetch(
             conn, load_query("list_view_definitions"), ViewDefinition, {"oids": list(depths)}
         )
-        attachments = _fetch(
+        attachments = fetch(
             conn, load_query("list_view_attachments"), Attachment, {"oids": list(depths)}
         )
     by_view: dict[int, list[Attachment]] = {}

@@ -10,25 +10,26 @@ longer than the lock timeout. Anything that cannot be read becomes an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.rows import kwargs_row
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.model import (
     ColumnExtent,
-    ColumnKind,
     ColumnUse,
     ForeignKeyColumn,
     Reason,
@@ -89,15 +90,44 @@ class ReadOptions:
             self.progress(phase, done, total)
 
 
-def _fetch(conn: Connection, query: str, make: Callable[..., Row], params: Any = None) -> list[Row]:
-    """Rows of *query*, each built by *make* from its columns as keyword arguments."""
-    with conn.cursor(row_factory=kwargs_row(make)) as cur:
+def _row_layout(
+    model: type[Any],
+) -> tuple[tuple[str, ...], tuple[tuple[int, dict[Any, Enum]], ...]]:
+    """The field names of a row dataclass, in order, and its enum fields' members by value."""
+    hints = typing.get_type_hints(model)
+    names = tuple(f.name for f in dataclasses.fields(model))
+    enums = tuple(
+        (i, {member.value: member for member in hint})
+        for i, name in enumerate(names)
+        if isinstance(hint := hints[name], type) and issubclass(hint, Enum)
+    )
+    return names, enums
+
+
+def fetch(conn: Connection, query: str, model: type[Row], params: Any = None) -> list[Row]:
+    """Rows of *query*, each a *model* (a dataclass) built from its columns in order.
+
+    The columns must be named as the model's fields, in the same order (the
+    fields after them keep their defaults): that is checked once per query,
+    and each row is then built positionally, three times faster than by
+    keyword, which counts at 100,000 rows. Text in an enum field becomes the enum.
+    """
+    names, enums = _row_layout(model)
+    with conn.cursor() as cur:
         cur.execute(query.encode(), params)
-        return cur.fetchall()
-
-
-def _column_use(*, kind: str, **columns: Any) -> ColumnUse:
-    return ColumnUse(kind=ColumnKind(kind), **columns)
+        columns = tuple(column.name for column in cur.description or ())
+        if columns != names[: len(columns)]:
+            raise TypeError(f"{model.__name__} has fields {names}; the query returns {columns}")
+        rows = cur.fetchall()
+    if not enums:
+        return [model(*row) for row in rows]
+    built = []
+    for row in rows:
+        values = list(row)
+        for i, members in enums:
+            values[i] = members[values[i]]
+        built.append(model(*values))
+    return built
 
 
 def _batches(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
@@ -128,14 +158,14 @@ def read_snapshot(
     database, set up the same way), in parallel.
     """
     with read_only_transaction(conn, options.timeouts):
-        (server,) = _fetch(conn, load_query("get_server_info"), ServerInfo)
+        (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
         if server.server_version_num < MIN_SERVER_VERSION:
             raise errors.FeatureNotSupported(
                 f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
             )
-        sequences = _fetch(conn, load_query("list_sequences"), SequenceState)
-        uses = _fetch(conn, load_query("list_column_uses"), _column_use)
-        foreign_keys = _fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
+        uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+        foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
 
     sequences, uses = _select(sequences, uses, options.filters)
     unreadable: list[Unreadable] = []

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.rows import class_row
 
 from seqdoctor.catalog.connection import Timeouts, connect, read_only_transaction
-from seqdoctor.catalog.model import ColumnKind, ColumnUse, SequenceState, ServerInfo, qualify
-from seqdoctor.catalog.read import load_query
+from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
+from seqdoctor.catalog.read import fetch, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,
@@ -39,7 +37,6 @@ from seqdoctor.guard.model import (
 from seqdoctor.guard.plan import FUNCTIONS, load_sql
 
 Connection = psycopg.Connection[Any]
-Row = TypeVar("Row")
 
 
 @contextmanager
@@ -54,27 +51,18 @@ def session(target: str | Connection) -> Iterator[Connection]:
             yield stack.enter_context(connect(target))
 
 
-def _fetch(conn: Connection, query: str, row_type: type[Row], params: Any = None) -> list[Row]:
-    with conn.cursor(row_factory=class_row(row_type)) as cur:
-        cur.execute(query.encode(), params)
-        return cur.fetchall()
-
-
 def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> Inventory:
     """The sequences, the columns they feed, the guard's triggers and its schema."""
     with read_only_transaction(conn, timeouts):
-        (server,) = _fetch(conn, load_query("get_server_info"), ServerInfo)
+        (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
         if server.server_version_num < MIN_SERVER_VERSION:
             raise UsageError(
                 f"seqdoctor guard needs PostgreSQL 13 or later; this is {server.server_version}"
             )
-        sequences = _fetch(conn, load_query("list_sequences"), SequenceState)
-        uses = [
-            replace(use, kind=ColumnKind(use.kind))
-            for use in _fetch(conn, load_query("list_column_uses"), ColumnUse)
-        ]
-        triggers = _fetch(conn, load_sql("list_guard_triggers"), GuardTrigger)
-        (schema,) = _fetch(
+        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
+        uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+        triggers = fetch(conn, load_sql("list_guard_triggers"), GuardTrigger)
+        (schema,) = fetch(
             conn,
             load_sql("get_guard_schema"),
             GuardSchema,
@@ -98,7 +86,7 @@ def read_unchecked_writers(
     with read_only_transaction(conn, timeouts):
         for privilege, chosen in wanted:
             if chosen:
-                found += _fetch(
+                found += fetch(
                     conn,
                     load_sql("list_unchecked_writers"),
                     UncheckedWriter,
