@@ -90,9 +90,10 @@ def audit(
             if isinstance(target, psycopg.Connection)
             else stack.enter_context(connect(target))
         )
-        # More connections serve only to read tables in parallel.
+        # More connections read positions and tables in parallel; with filters and
+        # no table to read, there is nothing for them to do.
         more = []
-        if options.read_columns and isinstance(target, str):
+        if isinstance(target, str) and (options.read_columns or not filters.active):
             more = _more(target, connections - 1)
         for extra in more:
             stack.enter_context(extra)

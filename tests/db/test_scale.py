@@ -105,7 +105,9 @@ def test_a_table_dropped_mid_audit_is_left_out_not_a_crash(conn: Connection, dsn
     tables(conn, 4, behind=3)
 
     def drop_t1_once(phase: str, done: int, total: int) -> None:
-        if phase == "sequences":  # after the inventory, before the tables are read
+        # The positions are read while another connection reads the columns: t1
+        # goes before, during or after that inventory, and before its table is read.
+        if phase == "sequences":
             with psycopg.connect(dsn, autocommit=True) as other:
                 other.execute("DROP TABLE IF EXISTS t1")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import queue
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -154,8 +155,9 @@ def read_snapshot(
 ) -> Snapshot:
     """Read everything the checks need from *conn*, an autocommit, read-only connection.
 
-    The tables are read over *conn* and the connections in *more* (to the same
-    database, set up the same way), in parallel.
+    The connections in *more* (to the same database, set up the same way)
+    share the work: the first reads the sequences' positions while *conn*
+    reads the columns they feed, then all of them read tables in parallel.
     """
     with read_only_transaction(conn, options.timeouts):
         (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
@@ -164,13 +166,23 @@ def read_snapshot(
                 f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
             )
         sequences = fetch(conn, load_query("list_sequences"), SequenceState)
-        uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
-        foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-
-    sequences, uses = _select(sequences, uses, options.filters)
-    unreadable: list[Unreadable] = []
-    sequences, dropped = _read_positions(conn, server, sequences, options, unreadable)
-    uses = [u for u in uses if u.sequence_oid not in dropped]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Unfiltered, every sequence is audited: its position need not wait for the columns.
+        reading = None
+        if more and not options.filters.active:
+            reading = pool.submit(_read_positions, more[0], server, sequences, options)
+        with read_only_transaction(conn, options.timeouts):
+            uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+        sequences, uses = _select(sequences, uses, options.filters)
+        positions, unreadable = (
+            reading.result() if reading else _read_positions(conn, server, sequences, options)
+        )
+    sequences = _positioned(sequences, positions, unreadable)
+    # Each inventory query sees the catalog as it was when it started: a column
+    # whose sequence was created since, or dropped since, is left out.
+    known = {s.oid for s in sequences}
+    uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
     if options.read_columns:
         columns = _probe_columns(
@@ -215,28 +227,43 @@ def _grant_sequence(seq: SequenceState, role: str) -> str:
     )
 
 
-def _read_positions(
-    conn: Connection,
-    server: ServerInfo,
-    sequences: list[SequenceState],
-    options: ReadOptions,
-    unreadable: list[Unreadable],
-) -> tuple[list[SequenceState], set[int]]:
-    """Fill in last_value and is_called for every sequence the role may read.
+Position = tuple[int, bool]
 
-    Returns the sequences, and the oids of those dropped since the inventory.
+# A sequence's definition, the fields before its position, as one tuple.
+_DEFINITION = operator.attrgetter(
+    *(
+        f.name
+        for f in dataclasses.fields(SequenceState)
+        if f.name not in {"last_value", "is_called"}
+    )
+)
+
+
+def _at(sequence: SequenceState, position: Position) -> SequenceState:
+    """The sequence at *position*: dataclasses.replace(), without its per-call field lookup."""
+    values: tuple[Any, ...] = (*_DEFINITION(sequence), *position)
+    return SequenceState(*values)
+
+
+def _read_positions(
+    conn: Connection, server: ServerInfo, sequences: list[SequenceState], options: ReadOptions
+) -> tuple[dict[int, Position | None], list[Unreadable]]:
+    """The last_value and is_called of every sequence the role may read, and what it may not.
+
+    A position of None means the sequence could not be read or was dropped
+    since the inventory.
     """
-    positions: dict[int, tuple[int, bool] | None] = {}
-    for seq in sequences:
-        if not seq.readable:
-            unreadable.append(
-                Unreadable(
-                    Reason.PRIVILEGE,
-                    f"role {server.current_user} may not read sequence {seq.qualified}",
-                    sequence_oid=seq.oid,
-                    remedy=_grant_sequence(seq, server.current_user),
-                )
-            )
+    unreadable = [
+        Unreadable(
+            Reason.PRIVILEGE,
+            f"role {server.current_user} may not read sequence {seq.qualified}",
+            sequence_oid=seq.oid,
+            remedy=_grant_sequence(seq, server.current_user),
+        )
+        for seq in sequences
+        if not seq.readable
+    ]
+    positions: dict[int, Position | None] = {}
     readable = [s for s in sequences if s.readable]
     query = load_query("list_sequence_positions", server.server_version_num).encode()
     # A sequence costs one lock where a table costs one per index too: bigger batches.
@@ -257,14 +284,21 @@ def _read_positions(
             not_called = list(batch)  # one sequence locked, dropped or denied spoils the batch
         positions.update(_read_relations(conn, not_called, options, unreadable))
         options.report_progress("sequences", len(positions), len(readable))
-    dropped = {oid for oid, position in positions.items() if position is None}
-    dropped -= {u.sequence_oid for u in unreadable}
-    read = [
-        replace(s, last_value=p[0], is_called=p[1]) if (p := positions.get(s.oid)) else s
+    return positions, unreadable
+
+
+def _positioned(
+    sequences: list[SequenceState],
+    positions: dict[int, Position | None],
+    unreadable: list[Unreadable],
+) -> list[SequenceState]:
+    """The sequences with their positions; those dropped since the inventory left out."""
+    failed = {u.sequence_oid for u in unreadable}
+    return [
+        _at(s, p) if (p := positions.get(s.oid)) else s
         for s in sequences
-        if s.oid not in dropped
+        if s.oid not in positions or positions[s.oid] is not None or s.oid in failed
     ]
-    return read, dropped
 
 
 def _relations_query(batch: Sequence[SequenceState]) -> sql.Composed:

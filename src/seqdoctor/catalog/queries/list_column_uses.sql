@@ -66,8 +66,7 @@ SELECT
     c.reltuples::int8 AS row_estimate,
     coalesce(ix.has_unique_index, false) AS has_unique_index,
     coalesce(ix.has_probe_index, false) AS has_probe_index,
-    has_schema_privilege(n.oid, 'USAGE')
-        AND has_column_privilege(c.oid, a.attnum, 'SELECT') AS readable,
+    p.readable,
     row_security_active(c.oid) AS row_security,
     (
         -- The mode of the seqdoctor guard on the column (seqdoctor.guard): its
@@ -117,7 +116,14 @@ LEFT JOIN LATERAL (
     CROSS JOIN (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree') AS btree
     WHERE i.indrelid = c.oid
 ) AS ix ON true
+CROSS JOIN LATERAL (
+    SELECT has_schema_privilege(n.oid, 'USAGE')
+        AND has_column_privilege(c.oid, a.attnum, 'SELECT') AS readable
+) AS p
 WHERE c.relkind IN ('r', 'p', 'f')
+  -- NULL: the table was dropped while this query ran (the privilege functions
+  -- look at the catalog as it is now, not as this query's snapshot saw it).
+  AND p.readable IS NOT NULL
   AND NOT a.attisdropped
   AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   AND NOT (

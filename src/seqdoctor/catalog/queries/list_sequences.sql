@@ -20,11 +20,17 @@ SELECT
     s.seqmax AS max_value,
     s.seqcycle AS cycle,
     s.seqcache AS cache_size,
-    has_schema_privilege(n.oid, 'USAGE')
-        AND has_sequence_privilege(c.oid, 'SELECT') AS readable
+    p.readable
 FROM pg_catalog.pg_sequence AS s
 JOIN pg_catalog.pg_class AS c ON c.oid = s.seqrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type AS t ON t.oid = s.seqtypid
+CROSS JOIN LATERAL (
+    SELECT has_schema_privilege(n.oid, 'USAGE')
+        AND has_sequence_privilege(c.oid, 'SELECT') AS readable
+) AS p
 WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+  -- NULL: the sequence was dropped while this query ran (the privilege
+  -- functions look at the catalog as it is now, not as of this query's snapshot).
+  AND p.readable IS NOT NULL
 ORDER BY n.nspname, c.relname
