@@ -29,7 +29,7 @@ class Severity(StrEnum):
 _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.UNKNOWN: 2, Severity.CRITICAL: 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SequenceRef:
     schema: str
     name: str
@@ -42,7 +42,7 @@ class SequenceRef:
         return qualify(self.schema, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnRef:
     schema: str
     table: str
@@ -56,7 +56,7 @@ class ColumnRef:
         return qualify(self.schema, self.table, self.column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, about one sequence, one column, or both."""
 

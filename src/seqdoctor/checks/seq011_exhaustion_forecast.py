@@ -212,14 +212,20 @@ def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -
     )
 
 
-def forecasts(snapshot: Snapshot) -> Iterator[Forecast]:
+def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Forecast]:
     """For every sequence whose position is known: one forecast against its own limit, then
-    one for each integer column it feeds. Without the activity, there is no rate."""
+    one for each integer column it feeds. Without the activity, there is no rate.
+
+    With *moving_only*, only for the sequences handing out values: the others
+    have no date to give, and at 100,000 tables skipping them counts.
+    """
     now = snapshot.activity.now if snapshot.activity else None
     for sequence in snapshot.sequences:
         if not sequence.position_known:
             continue
         rate = rate_of(sequence, snapshot)
+        if moving_only and (rate is None or rate.per_day <= 0):
+            continue
         yield Forecast(
             sequence,
             None,
@@ -249,12 +255,12 @@ def forecasts(snapshot: Snapshot) -> Iterator[Forecast]:
             )
 
 
-def judged(snapshot: Snapshot) -> list[Forecast]:
+def judged(snapshot: Snapshot, *, moving_only: bool = False) -> list[Forecast]:
     """The forecasts the check judges: each integer column, and each sequence feeding none.
 
     A sequence's own limit is already in its columns' (the nearer of the two).
     """
-    found = list(forecasts(snapshot))
+    found = list(forecasts(snapshot, moving_only=moving_only))
     with_columns = {f.sequence.oid for f in found if f.column is not None}
     return [f for f in found if f.column is not None or f.sequence.oid not in with_columns]
 
@@ -285,7 +291,7 @@ def severity_of(forecast: Forecast, settings: Settings) -> Severity | None:
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for forecast in judged(snapshot):
+    for forecast in judged(snapshot, moving_only=True):
         severity = severity_of(forecast, settings)
         rate, days, when = forecast.rate, forecast.days_left, forecast.exhausted_at
         if severity is None or rate is None or days is None or when is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, TextIO
 
 from seqdoctor._version import __version__
@@ -17,6 +18,7 @@ from seqdoctor.fleet import FleetReport
 from seqdoctor.report import Report, Status
 
 SCHEMA_VERSION = 1
+RECORDS_PER_WRITE = 1000
 
 
 def as_record(report: Report, *, lazy: bool = False) -> dict[str, Any]:
@@ -144,7 +146,7 @@ def _stream(value: Any, out: TextIO) -> None:
 
     Dicts and lists of dicts (the targets of a fleet) are walked, so that the
     iterators inside them are reached; an iterator's items, the records, are
-    each written whole by the C encoder.
+    each written whole by the C encoder, a thousand at a time.
     """
     if isinstance(value, dict):
         out.write("{")
@@ -155,14 +157,18 @@ def _stream(value: Any, out: TextIO) -> None:
     elif isinstance(value, Iterator) or (
         isinstance(value, list) and value and isinstance(value[0], dict)
     ):
-        walk = isinstance(value, list)
         out.write("[")
-        for number, item in enumerate(value):
-            out.write(", " if number else "")
-            if walk:
+        if isinstance(value, list):
+            for number, item in enumerate(value):
+                out.write(", " if number else "")
                 _stream(item, out)
-            else:
-                out.write(json.dumps(item, ensure_ascii=False))
+        else:
+            # A thousand records per call of the encoder, its brackets dropped:
+            # the same text as one record per call, in a fraction of the calls.
+            separator = ""
+            while chunk := list(islice(value, RECORDS_PER_WRITE)):
+                out.write(separator + json.dumps(chunk, ensure_ascii=False)[1:-1])
+                separator = ", "
         out.write("]")
     else:
         out.write(json.dumps(value, ensure_ascii=False))

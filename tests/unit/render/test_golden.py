@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from seqdoctor.render import Format, render
+from seqdoctor.render.json import dump
 from tests.unit.render.sample import sample_report
 
 GOLDEN = Path(__file__).parent.parent / "golden"
@@ -102,3 +103,12 @@ def test_unreadable_sequence_is_unknown_not_healthy() -> None:
     (not_checked,) = [f for f in record["findings"] if f["code"] == "SEQ900"]
     assert not_checked["sequence"] == {"schema": "billing", "name": "audit_log_id_seq"}
     assert not_checked["details"]["reason"] == "privilege"
+
+
+def test_streamed_json_is_what_json_dumps_writes_whatever_the_number_of_records() -> None:
+    # Records go to the encoder a thousand at a time: 2,500 cross two seams.
+    many = [{"n": i, "name": f"t{i}"} for i in range(2_500)]
+    for records in ([], many[:1], many[:1_000], many):
+        out = io.StringIO()
+        dump({"checks": ["SEQ001"], "findings": iter(records)}, out)
+        assert out.getvalue() == json.dumps({"checks": ["SEQ001"], "findings": records}) + "\n"
