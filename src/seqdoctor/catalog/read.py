@@ -156,28 +156,31 @@ def read_snapshot(
     """Read everything the checks need from *conn*, an autocommit, read-only connection.
 
     The connections in *more* (to the same database, set up the same way)
-    share the work: the first reads the sequences' positions while *conn*
+    share the work: the first reads the sequences and their positions while *conn*
     reads the columns they feed, then all of them read tables in parallel.
     """
     with read_only_transaction(conn, options.timeouts):
         (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-        if server.server_version_num < MIN_SERVER_VERSION:
-            raise errors.FeatureNotSupported(
-                f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
-            )
-        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
+    if server.server_version_num < MIN_SERVER_VERSION:
+        raise errors.FeatureNotSupported(
+            f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
+        )
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Unfiltered, every sequence is audited: its position need not wait for the columns.
+        # Unfiltered, every sequence is audited: the sequences and their positions
+        # need not wait for the columns, and are read on another connection meanwhile.
         reading = None
         if more and not options.filters.active:
-            reading = pool.submit(_read_positions, more[0], server, sequences, options)
+            reading = pool.submit(_read_sequences, more[0], server, options)
         with read_only_transaction(conn, options.timeouts):
+            if reading is None:
+                sequences = fetch(conn, load_query("list_sequences"), SequenceState)
             uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
             foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-        sequences, uses = _select(sequences, uses, options.filters)
-        positions, unreadable = (
-            reading.result() if reading else _read_positions(conn, server, sequences, options)
-        )
+        if reading is None:
+            sequences, uses = _select(sequences, uses, options.filters)
+            positions, unreadable = _read_positions(conn, server, sequences, options)
+        else:
+            sequences, positions, unreadable = reading.result()
     sequences = _positioned(sequences, positions, unreadable)
     # Each inventory query sees the catalog as it was when it started: a column
     # whose sequence was created since, or dropped since, is left out.
@@ -228,6 +231,7 @@ def _grant_sequence(seq: SequenceState, role: str) -> str:
 
 
 Position = tuple[int, bool]
+Positions = dict[int, Position | None]
 
 # A sequence's definition, the fields before its position, as one tuple.
 _DEFINITION = operator.attrgetter(
@@ -245,9 +249,18 @@ def _at(sequence: SequenceState, position: Position) -> SequenceState:
     return SequenceState(*values)
 
 
+def _read_sequences(
+    conn: Connection, server: ServerInfo, options: ReadOptions
+) -> tuple[list[SequenceState], Positions, list[Unreadable]]:
+    """Every sequence, its position, and those that could not be read."""
+    with read_only_transaction(conn, options.timeouts):
+        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
+    return sequences, *_read_positions(conn, server, sequences, options)
+
+
 def _read_positions(
     conn: Connection, server: ServerInfo, sequences: list[SequenceState], options: ReadOptions
-) -> tuple[dict[int, Position | None], list[Unreadable]]:
+) -> tuple[Positions, list[Unreadable]]:
     """The last_value and is_called of every sequence the role may read, and what it may not.
 
     A position of None means the sequence could not be read or was dropped
@@ -263,7 +276,7 @@ def _read_positions(
         for seq in sequences
         if not seq.readable
     ]
-    positions: dict[int, Position | None] = {}
+    positions: Positions = {}
     readable = [s for s in sequences if s.readable]
     query = load_query("list_sequence_positions", server.server_version_num).encode()
     # A sequence costs one lock where a table costs one per index too: bigger batches.
@@ -288,9 +301,7 @@ def _read_positions(
 
 
 def _positioned(
-    sequences: list[SequenceState],
-    positions: dict[int, Position | None],
-    unreadable: list[Unreadable],
+    sequences: list[SequenceState], positions: Positions, unreadable: list[Unreadable]
 ) -> list[SequenceState]:
     """The sequences with their positions; those dropped since the inventory left out."""
     failed = {u.sequence_oid for u in unreadable}

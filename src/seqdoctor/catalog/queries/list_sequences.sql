@@ -26,8 +26,11 @@ JOIN pg_catalog.pg_class AS c ON c.oid = s.seqrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type AS t ON t.oid = s.seqtypid
 CROSS JOIN LATERAL (
-    SELECT has_schema_privilege(n.oid, 'USAGE')
-        AND has_sequence_privilege(c.oid, 'SELECT') AS readable
+    -- A superuser may read everything, without a look-up per sequence.
+    SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) OR (
+        has_schema_privilege(n.oid, 'USAGE')
+        AND has_sequence_privilege(c.oid, 'SELECT')
+    ) AS readable
 ) AS p
 WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   -- NULL: the sequence was dropped while this query ran (the privilege
