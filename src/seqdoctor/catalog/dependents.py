@@ -20,7 +20,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
 from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn, qualify
-from seqdoctor.catalog.read import fetch, load_query
+from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 
 Connection = psycopg.Connection[Any]
 PINNED_SEARCH_PATH = sql.SQL("SET LOCAL search_path = pg_catalog, pg_temp")
@@ -125,7 +125,7 @@ def list_fed_columns(
     if not sequence_oids:
         return ()
     with read_only_transaction(conn, timeouts):
-        rows = fetch(conn, load_query("list_column_uses"), ColumnUse)
+        rows = list_column_uses(conn)
     return tuple(use for use in rows if use.sequence_oid in sequence_oids)
 
 

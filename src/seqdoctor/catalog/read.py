@@ -71,6 +71,13 @@ def load_query(name: str, server_version_num: int = MIN_SERVER_VERSION) -> str:
     return resources.files("seqdoctor.catalog").joinpath(f"queries/{filename}.sql").read_text()
 
 
+def list_column_uses(conn: Connection) -> list[ColumnUse]:
+    """Every column a sequence feeds, in order of schema, table and column number."""
+    uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+    uses.sort(key=operator.attrgetter("schema", "table", "attnum"))
+    return uses
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -174,7 +181,7 @@ def read_snapshot(
         with read_only_transaction(conn, options.timeouts):
             if reading is None:
                 sequences = fetch(conn, load_query("list_sequences"), SequenceState)
-            uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+            uses = list_column_uses(conn)
             foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
         if reading is None:
             sequences, uses = _select(sequences, uses, options.filters)

@@ -18,7 +18,7 @@ from psycopg import errors, sql
 
 from seqdoctor.catalog.connection import Timeouts, connect, read_only_transaction
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
-from seqdoctor.catalog.read import fetch, load_query
+from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,
@@ -60,7 +60,7 @@ def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> In
                 f"seqdoctor guard needs PostgreSQL 13 or later; this is {server.server_version}"
             )
         sequences = fetch(conn, load_query("list_sequences"), SequenceState)
-        uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+        uses = list_column_uses(conn)
         triggers = fetch(conn, load_sql("list_guard_triggers"), GuardTrigger)
         (schema,) = fetch(
             conn,
