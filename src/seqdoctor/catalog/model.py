@@ -71,7 +71,7 @@ def qualify(*names: str) -> str:
     >>> qualify("public", "Order Lines", "id")
     'public."Order Lines".id'
     """
-    return ".".join(quote_ident(name) for name in names)
+    return ".".join(map(quote_ident, names))
 
 
 class ColumnKind(StrEnum):

@@ -89,7 +89,14 @@ def run_checks(
 ) -> list[Finding]:
     """Every finding of *checks* on *snapshot*, most severe first, then by object."""
     findings = [finding for check in checks for finding in check.run(snapshot, settings)]
-    return sorted(
-        findings,
-        key=lambda f: (-f.severity.rank, f.code, str(f.column or ""), str(f.sequence or "")),
+    return sorted(findings, key=_finding_order)
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, tuple[str, ...], tuple[str, ...]]:
+    column, sequence = finding.column, finding.sequence
+    return (
+        -finding.severity.rank,
+        finding.code,
+        (column.schema, column.table, column.column) if column else (),
+        (sequence.schema, sequence.name) if sequence else (),
     )
