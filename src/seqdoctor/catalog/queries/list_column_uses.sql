@@ -55,12 +55,15 @@ SELECT
     coalesce(bt.typname, t.typname) AS type_name,
     CASE
         WHEN a.attidentity <> '' THEN 'identity'
-        -- IN, not EXISTS: the OWNED BY links are hashed once, not looked up per column.
-        WHEN (f.sequence_oid, f.table_oid, f.attnum) IN (
-            SELECT o.objid, o.refobjid, o.refobjsubid
-            FROM pg_catalog.pg_depend AS o
+        -- EXISTS, one index look-up per column, rather than IN over every OWNED
+        -- BY link: the planner hashes such a list only while it fits work_mem,
+        -- and past a few hundred thousand tables would scan it once per column.
+        WHEN EXISTS (
+            SELECT FROM pg_catalog.pg_depend AS o
             WHERE o.classid = 'pg_catalog.pg_class'::regclass
-              AND o.refclassid = 'pg_catalog.pg_class'::regclass
+              AND o.objid = f.sequence_oid
+              AND o.refobjid = f.table_oid
+              AND o.refobjsubid = f.attnum
               AND o.deptype = 'a'
         ) THEN 'serial'
         ELSE 'default'
