@@ -36,7 +36,7 @@ import psycopg
 from seqdoctor.audit import audit
 from seqdoctor.catalog.connection import Timeouts, audit_session, connect
 from seqdoctor.catalog.dependents import list_fed_columns
-from seqdoctor.catalog.model import ColumnUse, SequenceState
+from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence
 from seqdoctor.checks import Finding
 from seqdoctor.errors import AuditFailed, ConnectionFailed, ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs import advance
@@ -343,12 +343,13 @@ def moves(
     comparison: Comparison, fed: Sequence[ColumnUse], margin: Margin, options: RepairOptions
 ) -> tuple[Plan, ...]:
     """One plan per target sequence behind, past every column of *fed* it feeds. Pure."""
+    fed_by = by_sequence(fed)
     return tuple(
         replace(
             advance.plan(
                 pair.target,
                 (),
-                [u for u in fed if u.sequence_oid == pair.target.oid],
+                fed_by.get(pair.target.oid, ()),
                 options,
                 floor=pair.floor,
             ),

@@ -9,7 +9,7 @@ connection: the checks import this module and stay pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -225,6 +225,14 @@ class ColumnUse:
         return self.type_name in NUMERIC_TYPES
 
 
+def by_sequence(uses: Iterable[ColumnUse]) -> dict[int, tuple[ColumnUse, ...]]:
+    """The columns each sequence feeds, by the sequence's oid, in the order given."""
+    grouped: dict[int, list[ColumnUse]] = {}
+    for use in uses:
+        grouped.setdefault(use.sequence_oid, []).append(use)
+    return {oid: tuple(fed) for oid, fed in grouped.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class ForeignKeyColumn:
     """One column pair of a foreign key: the referencing column and the column it references."""
@@ -352,10 +360,7 @@ class Snapshot:
 
     @cached_property
     def _uses_by_sequence(self) -> Mapping[int, tuple[ColumnUse, ...]]:
-        grouped: dict[int, list[ColumnUse]] = {}
-        for use in self.uses:
-            grouped.setdefault(use.sequence_oid, []).append(use)
-        return {oid: tuple(uses) for oid, uses in grouped.items()}
+        return by_sequence(self.uses)
 
     @cached_property
     def _uses_by_column(self) -> Mapping[tuple[int, int], tuple[ColumnUse, ...]]:

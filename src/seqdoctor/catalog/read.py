@@ -547,7 +547,8 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
     return None
 
 
-def _table(use: ColumnUse) -> sql.Composable:
+def table_sql(use: ColumnUse) -> sql.Composable:
+    """The table of *use* as the audit and the repairs read it."""
     # ONLY: an inheritance parent is judged on its own rows, each child on its
     # own; a partitioned table has no rows of its own and is read whole.
     table = sql.Identifier(use.schema, use.table)
@@ -575,7 +576,7 @@ def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
                     sql.SQL(")::numeric, min("),
                     column,
                     sql.SQL(")::numeric FROM "),
-                    _table(use),
+                    table_sql(use),
                 ]
             )
         )
@@ -619,7 +620,7 @@ def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> sql.
                 i=sql.Literal(i),
                 pick=sql.SQL("min" if seq.ascending else "max"),
                 c=sql.Identifier(use.column),
-                t=_table(use),
+                t=table_sql(use),
                 lower=sql.Literal(lower),
                 upper=sql.Literal(upper),
                 step=same_step,

@@ -39,7 +39,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from psycopg import sql
 
-from seqdoctor.catalog.model import ColumnUse, SequenceState, qualify
+from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence, qualify
+from seqdoctor.catalog.read import table_sql
 from seqdoctor.checks import Finding
 from seqdoctor.repairs.model import (
     SETTLE_ROUNDS,
@@ -60,13 +61,13 @@ def plans(
     options: RepairOptions,
 ) -> Iterator[Plan]:
     """One plan per sequence behind its data, judged against every column in *uses* it feeds."""
-    by_sequence: dict[int, tuple[SequenceState, list[Finding]]] = {}
+    flagged: dict[int, tuple[SequenceState, list[Finding]]] = {}
     for sequence, finding in findings:
         if finding.code == CODE:
-            by_sequence.setdefault(sequence.oid, (sequence, []))[1].append(finding)
-    for sequence, found in by_sequence.values():
-        fed = [u for u in uses if u.sequence_oid == sequence.oid]
-        yield plan(sequence, tuple(found), fed, options)
+            flagged.setdefault(sequence.oid, (sequence, []))[1].append(finding)
+    fed = by_sequence(uses)
+    for sequence, found in flagged.values():
+        yield plan(sequence, tuple(found), fed.get(sequence.oid, ()), options)
 
 
 def plan(
@@ -93,7 +94,7 @@ def plan(
     if options.lock and judged:
         statements.append(
             sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
-                sql.SQL(", ").join(_relation(u) for u in _distinct_tables(judged))
+                sql.SQL(", ").join(table_sql(u) for u in _distinct_tables(judged))
             )
         )
     statements.append(setval_statement(sequence, judged, floor))
@@ -131,7 +132,7 @@ def setval_statement(
         sql.SQL(
             "(SELECT {extreme}({column}) FROM {relation}"
             " WHERE {column} BETWEEN sequence.low AND sequence.high)"
-        ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=_relation(u))
+        ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=table_sql(u))
         for u in columns
     ]
     if floor is not None:
@@ -165,12 +166,6 @@ FROM target"""
         furthest=sql.SQL("greatest" if sequence.ascending else "least"),
         edges=sql.SQL(",\n           ").join(edges) if edges else sql.SQL("NULL::numeric"),
     )
-
-
-def _relation(use: ColumnUse) -> sql.Composable:
-    """The table as the audit reads it: inheritance children are fed columns of their own."""
-    table = sql.Identifier(use.schema, use.table)
-    return sql.SQL("ONLY {}").format(table) if use.relkind == "r" else table
 
 
 def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:

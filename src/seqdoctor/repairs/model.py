@@ -92,11 +92,10 @@ class RepairContext:
 
 def transaction(plan: Plan, timeouts: Timeouts) -> tuple[Statement, ...]:
     """The statements of *plan* as one transaction runs them, after BEGIN and before COMMIT."""
+    lock, statement = timeouts.settings()
     return (
-        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(milliseconds(timeouts.lock))),
-        sql.SQL("SET LOCAL statement_timeout = {}").format(
-            sql.Literal(milliseconds(timeouts.statement))
-        ),
+        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock)),
+        sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(statement)),
         # View and rule definitions were read under this search path (every
         # name qualified) and are created again under it: a search_path set
         # in ~/.psqlrc or by ALTER ROLE cannot change what they mean.
@@ -112,15 +111,6 @@ def sentences(*parts: str) -> str:
     'sequence s is behind t.id: next value 1. Moving it stops that.'
     """
     return " ".join(part if part.endswith(".") else part + "." for part in parts if part)
-
-
-def milliseconds(seconds: float) -> str:
-    """A duration as PostgreSQL settings take it.
-
-    >>> milliseconds(2), milliseconds(0.25)
-    ('2000ms', '250ms')
-    """
-    return f"{round(seconds * 1000)}ms"
 
 
 def name_literal(*names: str) -> sql.Composable:

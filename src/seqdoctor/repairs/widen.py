@@ -36,6 +36,7 @@ from seqdoctor.catalog.model import (
     ColumnUse,
     ForeignKeyColumn,
     SequenceState,
+    by_sequence,
     qualify,
     quote_ident,
 )
@@ -96,8 +97,9 @@ def targets(
         if finding.code in CODES:
             grouped.setdefault(sequence.oid, (sequence, []))[1].append(finding)
     found = []
+    fed_by = by_sequence(uses)
     for sequence, flagged in grouped.values():
-        fed = tuple(u for u in uses if u.sequence_oid == sequence.oid)
+        fed = fed_by.get(sequence.oid, ())
         widen_columns = any(
             f.code == "SEQ004" or (f.code == "SEQ002" and f.details["limited_by"] != "sequence")
             for f in flagged
