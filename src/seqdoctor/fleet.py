@@ -40,6 +40,8 @@ TARGET_OPTIONS = frozenset(
         "ignore",
         "warning",
         "critical",
+        "warning_days",
+        "critical_days",
         "lock_timeout",
         "statement_timeout",
         "allow_seqscan",
@@ -165,7 +167,12 @@ def audit_fleet(
         raise UsageError("--jobs must be at least 1")
     # Options wrong for every target fail once, here, not once per target.
     REGISTRY.select(options.get("select", ()), options.get("ignore", ()))
-    Settings(options.get("warning", 0.75), options.get("critical", 0.90))
+    Settings(
+        options.get("warning", 0.75),
+        options.get("critical", 0.90),
+        options.get("warning_days", 90.0),
+        options.get("critical_days", 30.0),
+    )
     started, checked_at = time.monotonic(), datetime.now(UTC)
 
     def one(target: Target) -> TargetResult:

@@ -192,7 +192,7 @@ def values_behind(report: Report, forecast: Forecast) -> int | None:
     edge = extent.max_value if sequence.ascending else extent.min_value
     if edge is None:
         return 0  # an empty column
-    return max((edge - following) // sequence.increment_by + 1, 0)
+    return sequence.calls_left(edge)
 
 
 def database_of(target: Target) -> str:
