@@ -198,14 +198,29 @@ def read_snapshot(
         columns = _probe_columns(
             [conn, *more], server, uses, {s.oid: s for s in sequences}, options, unreadable
         )
+    uses = [u for u in uses if u.key not in columns.vanished]
     return Snapshot(
         server=server,
-        sequences=tuple(sequences),
-        uses=tuple(u for u in uses if u.key not in columns.vanished),
+        sequences=tuple(_still_there(conn, sequences, uses, options)),
+        uses=tuple(uses),
         foreign_keys=tuple(foreign_keys),
         extents=columns.extents,
         unreadable=tuple(unreadable),
     )
+
+
+def _still_there(
+    conn: Connection, sequences: list[SequenceState], uses: list[ColumnUse], options: ReadOptions
+) -> list[SequenceState]:
+    """The sequences, but those that feed no column and were dropped during the audit."""
+    fed = {u.sequence_oid for u in uses}
+    unfed = [s.oid for s in sequences if s.oid not in fed]
+    if not unfed:
+        return sequences
+    with read_only_transaction(conn, options.timeouts):
+        rows = conn.execute(load_query("list_existing_relations").encode(), {"oids": unfed})
+        existing = {oid for (oid,) in rows.fetchall()}
+    return [s for s in sequences if s.oid in fed or s.oid in existing]
 
 
 def _select(
