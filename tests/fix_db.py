@@ -22,6 +22,7 @@ import operator
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
@@ -197,3 +198,24 @@ def version_matches(spec: str, version: int) -> bool:
         if not _COMPARISONS[op or "=="](have[: len(want)], want):
             return False
     return True
+
+
+def blocked_session(
+    conn: psycopg.Connection[Any], application_name: str = "seqdoctor", timeout: float = 10
+) -> int:
+    """The pid of a session of *application_name* in this database waiting for a lock.
+
+    Waits up to *timeout* seconds for one to appear, and fails the test if none does.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE application_name = %s AND wait_event_type = 'Lock'"
+            " AND datname = current_database()",
+            [application_name],
+        ).fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.01)
+    raise AssertionError(f"no {application_name} session waited for a lock")

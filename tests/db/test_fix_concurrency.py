@@ -21,6 +21,7 @@ import psycopg
 from psycopg import errors
 
 from seqdoctor.repairs import Outcome, apply_fix, plan_fix
+from tests.fix_db import blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 SETUP = """
@@ -89,16 +90,6 @@ def traffic(dsn: str, writers: int = 2) -> Iterator[Traffic]:
     assert going.positions == sorted(going.positions), "the sequence moved backwards"
 
 
-def waiting_for_a_lock(conn: Connection) -> bool:
-    """Whether a seqdoctor session is queued behind a lock."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE application_name = 'seqdoctor' AND wait_event_type = 'Lock'"
-        " AND datname = current_database()"
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def burst(conn: Connection) -> None:
     for _ in range(BURST):
         conn.execute("INSERT INTO tickets (source) VALUES ('burst')")  # UniqueViolation fails it
@@ -118,10 +109,7 @@ def test_with_lock_rows_written_during_the_fix_cannot_slip_past_it(
         )  # uncommitted: invisible to anyone else, and holding its row lock on the table
         applying = threading.Thread(target=lambda: result.append(apply_fix(dsn, fix)))
         applying.start()
-        deadline = time.monotonic() + WAIT
-        while not waiting_for_a_lock(conn) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert waiting_for_a_lock(conn), "the fix should wait for the explicit writer"
+        blocked_session(conn, timeout=WAIT)  # the fix waits for the explicit writer
         explicit.execute("INSERT INTO tickets (id, source) VALUES (%s, 'explicit')", [AHEAD + 5])
         explicit.commit()
         applying.join(WAIT)

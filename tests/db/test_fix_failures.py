@@ -6,7 +6,6 @@ was not, changes nothing half-way, and running fix again finishes the job.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
-from tests.db.test_fix_concurrency import waiting_for_a_lock
+from tests.fix_db import blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 # A sequence behind its data (applied first: safe), then two integer keys near their end.
@@ -93,14 +92,7 @@ def test_a_killed_connection_stops_the_run_and_a_rerun_finishes(conn: Connection
         holder.execute("LOCK TABLE orders IN ACCESS SHARE MODE")
         applying = threading.Thread(target=lambda: results.append(apply_fix(dsn, fix)))
         applying.start()
-        deadline = time.monotonic() + 10
-        while not waiting_for_a_lock(conn) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = 'seqdoctor' AND wait_event_type = 'Lock'"
-            " AND datname = current_database()"
-        )
+        conn.execute("SELECT pg_terminate_backend(%s)", [blocked_session(conn)])
         applying.join(10)
 
     (result,) = results

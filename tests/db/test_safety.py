@@ -27,6 +27,7 @@ import seqdoctor
 from seqdoctor.checks import Finding
 from seqdoctor.errors import UsageError
 from seqdoctor.report import Report
+from tests.fix_db import blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -175,7 +176,7 @@ def test_audit_writes_nothing(conn: Connection, dsn: str) -> None:
     with psycopg.connect(dsn) as holder, ThreadPoolExecutor(1) as pool:
         holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
         running = pool.submit(seqdoctor.audit, dsn, lock_timeout=20)
-        pid = _wait_for_lock_wait(conn, "seqdoctor")
+        pid = blocked_session(conn)
         xid = conn.execute("SELECT backend_xid FROM pg_stat_activity WHERE pid = %s", [pid])
         assert xid.fetchone() == (None,)  # it has written nothing: no transaction id
         locks = conn.execute(
@@ -189,20 +190,6 @@ def test_audit_writes_nothing(conn: Connection, dsn: str) -> None:
 
     assert not of(report, "SEQ900")  # it waited, and read the table once the lock was gone
     assert conn.execute(position).fetchone() == before  # no nextval(), no setval()
-
-
-def _wait_for_lock_wait(conn: Connection, application_name: str) -> int:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        row = conn.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE application_name = %s AND wait_event_type = 'Lock'",
-            [application_name],
-        ).fetchone()
-        if row:
-            return int(row[0])
-        time.sleep(0.02)
-    raise AssertionError(f"no session of {application_name} waited on a lock")
 
 
 def test_connection_is_given_back_as_it_was(dsn: str) -> None:

@@ -15,6 +15,7 @@ import psycopg
 
 import seqdoctor
 from seqdoctor.report import Report
+from tests.fix_db import blocked_session
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -62,12 +63,10 @@ def test_finding_the_same_with_any_batch_size(conn: Connection, dsn: str) -> Non
         ]
 
 
-def waiting_on_a_lock(conn: Connection) -> bool:
-    row = conn.execute(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE application_name = 'seqdoctor' AND wait_event_type = 'Lock'"
-    ).fetchone()
-    return bool(row and row[0])
+def blockers_of(dsn: str, pid: int) -> list[int]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT pg_blocking_pids(%s)", [pid]).fetchone()
+        return list(row[0]) if row else []
 
 
 def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout(
@@ -81,20 +80,25 @@ def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout
             target=lambda: results.append(seqdoctor.audit(dsn, lock_timeout=LOCK_TIMEOUT))
         )
         audit.start()
-        deadline = time.monotonic() + 10
-        while not waiting_on_a_lock(conn) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        auditor = blocked_session(conn)
         # The audit holds ACCESS SHARE on t0 (read in the same batch) while it waits
         # for t1. A session wanting t0 exclusively queues behind it, but not for long.
-        with psycopg.connect(dsn, autocommit=True) as queued:
+        with psycopg.connect(dsn, autocommit=True, application_name="migration") as queued:
             queued.execute(f"SET lock_timeout = '{LOCK_TIMEOUT * 10}s'".encode())
+            blockers: list[list[int]] = []
+            watcher = threading.Thread(
+                target=lambda: blockers.append(blockers_of(dsn, blocked_session(conn, "migration")))
+            )
+            watcher.start()
             started = time.monotonic()
             with queued.transaction():
                 queued.execute("LOCK TABLE t0 IN ACCESS EXCLUSIVE MODE")
             waited = time.monotonic() - started
+            watcher.join(timeout=30)
         audit.join(timeout=30)
         holder.rollback()
-    assert waited < LOCK_TIMEOUT + 0.5
+    assert blockers == [[auditor]]  # it really queued behind the audit...
+    assert waited < LOCK_TIMEOUT + 0.5  # ...and no longer than the audit's lock timeout
     (report,) = results
     codes = {(f.code, f.details.get("reason"), str(f.column)) for f in report.findings}
     assert ("SEQ900", "lock-timeout", "public.t1.id") in codes
