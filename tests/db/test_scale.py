@@ -7,15 +7,23 @@ come and go while the audit runs.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import pty
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 import psycopg
+import pytest
+from psycopg import errors
 
 import seqdoctor
 from seqdoctor.report import Report
-from tests.fix_db import blocked_session
+from tests.fix_db import Server, blocked_session, new_cluster
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -40,6 +48,15 @@ def round_trips(dsn: str, batch_size: int) -> int:
         return sum(
             1 for line in trace if "\tF\t" in line and ("\tQuery" in line or "\tSync" in line)
         )
+
+
+def test_the_catalog_is_read_in_the_same_round_trips_whatever_the_number_of_tables(
+    conn: Connection, dsn: str
+) -> None:
+    tables(conn, 30)
+    thirty = round_trips(dsn, batch_size=1000)
+    conn.execute(";".join(f"CREATE TABLE u{i} (id serial PRIMARY KEY)" for i in range(90)).encode())
+    assert round_trips(dsn, batch_size=1000) == thirty  # 120 tables, one batch either way
 
 
 def test_round_trips_grow_with_batches_not_tables(conn: Connection, dsn: str) -> None:
@@ -122,6 +139,22 @@ def test_a_table_dropped_mid_audit_is_left_out_not_a_crash(conn: Connection, dsn
     assert "public.t3.id" in {str(f.column) for f in report.findings}
 
 
+def test_a_table_created_mid_audit_is_judged_whole_or_not_at_all(
+    conn: Connection, dsn: str
+) -> None:
+    tables(conn, 3, behind=2)
+
+    def create_late_once(phase: str, done: int, total: int) -> None:
+        if phase == "sequences":  # while the other connection reads the columns
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute("CREATE TABLE IF NOT EXISTS late (id serial PRIMARY KEY)")
+
+    report = seqdoctor.audit(dsn, progress=create_late_once)
+    late = {f.code for f in report.findings if "late" in f"{f.sequence} {f.column}"}
+    assert late in (set(), {"SEQ009"})  # not unused (SEQ007), not unreadable (SEQ900)
+    assert ("SEQ001", "public.t2.id") in {(f.code, str(f.column)) for f in report.findings}
+
+
 def test_capacity_checks_read_no_table(conn: Connection, dsn: str) -> None:
     tables(conn, 3, behind=1)
     with psycopg.connect(dsn) as holder:
@@ -133,3 +166,88 @@ def test_capacity_checks_read_no_table(conn: Connection, dsn: str) -> None:
         )
         assert time.monotonic() - started < LOCK_TIMEOUT
     assert {f.code for f in report.findings} == {"SEQ009"}
+
+
+def test_a_small_lock_table_overflows_in_one_transaction_but_not_in_batches(
+    server: Server,
+) -> None:
+    if server.installation is None:
+        pytest.skip("needs a local installation, to start a server with a small lock table")
+    # 10 locks a transaction for about 30 processes: a lock table of some 300
+    # entries, which 1,200 tables and their primary keys overflow as 10,000
+    # tables overflow a default server's 6,400 (64 locks x 100 connections).
+    small = {"max_locks_per_transaction": "10", "max_connections": "10", "max_wal_senders": "0"}
+    count = 1_200
+    with new_cluster(server.installation, small) as cluster:
+        dsn = cluster.conninfo()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for start in range(0, count, 50):
+                conn.execute(
+                    ";".join(
+                        f"CREATE TABLE t{i} (id serial PRIMARY KEY)"
+                        for i in range(start, start + 50)
+                    ).encode()
+                )
+            conn.execute(f"INSERT INTO t{count - 1} (id) VALUES (5)".encode())
+            every_table = " UNION ALL ".join(f"SELECT max(id) FROM t{i}" for i in range(count))
+            with pytest.raises(errors.OutOfMemory), conn.transaction():
+                conn.execute(every_table.encode())  # what one transaction over all of them meets
+        report = seqdoctor.audit(dsn, batch_size=50)
+    assert [(f.code, str(f.column)) for f in report.findings if f.code != "SEQ009"] == [
+        ("SEQ001", f"public.t{count - 1}.id")
+    ]
+
+
+def test_a_probe_past_the_statement_timeout_is_reported_and_the_rest_go_on(
+    conn: Connection, dsn: str
+) -> None:
+    tables(conn, 2, behind=1)
+    # No index on its id: read only with --allow-seqscan, by a scan far longer
+    # than the statement timeout (one process: no parallel workers to shorten it).
+    conn.execute("CREATE TABLE big (id serial, filler int) WITH (parallel_workers = 0)")
+    conn.execute("INSERT INTO big (filler) SELECT g FROM generate_series(1, 3000000) AS g")
+    conn.execute("ANALYZE big")
+    report = seqdoctor.audit(dsn, allow_seqscan=True, statement_timeout=0.1)
+    codes = {(f.code, f.details.get("reason"), str(f.column)) for f in report.findings}
+    assert ("SEQ900", "statement-timeout", "public.big.id") in codes
+    assert ("SEQ001", None, "public.t1.id") in codes
+
+
+def test_progress_shows_on_a_terminal_and_never_with_json_output(
+    conn: Connection, dsn: str
+) -> None:
+    tables(conn, 2, behind=1)
+
+    def check(stderr_on_a_terminal: bool, *args: str) -> tuple[str, str]:
+        """stdout, and what stderr showed; each audit waits 1.5 s for t0's lock."""
+        main, other = pty.openpty() if stderr_on_a_terminal else (None, subprocess.PIPE)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        done = subprocess.run(
+            [sys.executable, "-m", "seqdoctor", "check", "--lock-timeout", "1.5", *args, dsn],
+            stdout=subprocess.PIPE,
+            stderr=other,
+            env={**clean, "COLUMNS": "100", "TERM": "xterm"},
+            timeout=60,
+            check=False,
+        )
+        if main is None:
+            return done.stdout.decode(), done.stderr.decode()
+        assert isinstance(other, int)
+        os.close(other)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once everything written is read
+            while chunk := os.read(main, 65536):
+                shown += chunk
+        os.close(main)
+        return done.stdout.decode(), shown.decode(errors="replace")
+
+    with psycopg.connect(dsn) as holder:
+        holder.execute("LOCK TABLE t0 IN ACCESS EXCLUSIVE MODE")
+        _, terminal = check(True)
+        out, beside_json = check(True, "--format", "json")
+        _, piped = check(False)
+        holder.rollback()
+    assert "columns" in terminal  # the bar, with its phase, on a terminal
+    assert beside_json == ""  # none with JSON output, even on a terminal
+    assert json.loads(out)["status"] == "critical"
+    assert piped == ""  # none where stderr is not a terminal

@@ -163,31 +163,31 @@ def read_snapshot(
     """Read everything the checks need from *conn*, an autocommit, read-only connection.
 
     The connections in *more* (to the same database, set up the same way)
-    share the work: the first reads the sequences and their positions while *conn*
+    share the work: the first reads the sequences' positions while *conn*
     reads the columns they feed, then all of them read tables in parallel.
     """
     with read_only_transaction(conn, options.timeouts):
         (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-    if server.server_version_num < MIN_SERVER_VERSION:
-        raise errors.FeatureNotSupported(
-            f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
-        )
+        if server.server_version_num < MIN_SERVER_VERSION:
+            raise errors.FeatureNotSupported(
+                f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
+            )
+        # Listed before the columns: every column's sequence is then listed, and a
+        # listed sequence with no column listed really feeds none (SEQ007).
+        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Unfiltered, every sequence is audited: the sequences and their positions
-        # need not wait for the columns, and are read on another connection meanwhile.
+        # Unfiltered, every sequence is audited: the positions need not wait for
+        # the columns, and are read on another connection meanwhile.
         reading = None
         if more and not options.filters.active:
-            reading = pool.submit(_read_sequences, more[0], server, options)
+            reading = pool.submit(_read_positions, more[0], server, sequences, options)
         with read_only_transaction(conn, options.timeouts):
-            if reading is None:
-                sequences = fetch(conn, load_query("list_sequences"), SequenceState)
             uses = list_column_uses(conn)
             foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-        if reading is None:
-            sequences, uses = _select(sequences, uses, options.filters)
-            positions, unreadable = _read_positions(conn, server, sequences, options)
-        else:
-            sequences, positions, unreadable = reading.result()
+        sequences, uses = _select(sequences, uses, options.filters)
+        positions, unreadable = (
+            reading.result() if reading else _read_positions(conn, server, sequences, options)
+        )
     sequences = _positioned(sequences, positions, unreadable)
     # Each inventory query sees the catalog as it was when it started: a column
     # whose sequence was created since, or dropped since, is left out.
@@ -269,15 +269,6 @@ def _at(sequence: SequenceState, position: Position) -> SequenceState:
     """The sequence at *position*: dataclasses.replace(), without its per-call field lookup."""
     values: tuple[Any, ...] = (*_DEFINITION(sequence), *position)
     return SequenceState(*values)
-
-
-def _read_sequences(
-    conn: Connection, server: ServerInfo, options: ReadOptions
-) -> tuple[list[SequenceState], Positions, list[Unreadable]]:
-    """Every sequence, its position, and those that could not be read."""
-    with read_only_transaction(conn, options.timeouts):
-        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
-    return sequences, *_read_positions(conn, server, sequences, options)
 
 
 def _read_positions(
