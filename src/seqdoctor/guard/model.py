@@ -137,9 +137,20 @@ class Inventory:
     def sequence(self, oid: int) -> SequenceState:
         return self._sequences[oid]
 
+    def triggers_on(self, table_oid: int) -> tuple[GuardTrigger, ...]:
+        """The guard-named triggers of one table."""
+        return self._triggers_by_table.get(table_oid, ())
+
     @cached_property
     def _sequences(self) -> Mapping[int, SequenceState]:
         return {s.oid: s for s in self.sequences}
+
+    @cached_property
+    def _triggers_by_table(self) -> Mapping[int, tuple[GuardTrigger, ...]]:
+        grouped: dict[int, list[GuardTrigger]] = {}
+        for trigger in self.triggers:
+            grouped.setdefault(trigger.table_oid, []).append(trigger)
+        return {oid: tuple(triggers) for oid, triggers in grouped.items()}
 
 
 def unsupported_reason(use: ColumnUse) -> str | None:

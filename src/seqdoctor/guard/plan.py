@@ -115,11 +115,7 @@ def select_uses(inventory: Inventory, filters: Filters) -> tuple[list[ColumnUse]
 
 def _triggers_of(inventory: Inventory, use: ColumnUse) -> dict[str, GuardTrigger]:
     names = {trigger_name(event, use.attnum): event for event in EVENTS}
-    return {
-        names[t.name]: t
-        for t in inventory.triggers
-        if t.table_oid == use.table_oid and t.name in names
-    }
+    return {names[t.name]: t for t in inventory.triggers_on(use.table_oid) if t.name in names}
 
 
 def column_guard(inventory: Inventory, use: ColumnUse) -> ColumnGuard:
