@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import psycopg
 
 from seqdoctor._version import __version__
-from seqdoctor.catalog.connection import Timeouts, audit_session, connect
+from seqdoctor.catalog.connection import Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.model import Snapshot
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
 from seqdoctor.checks import REGISTRY, Check, Settings, run_checks
-from seqdoctor.errors import AuditFailed, ConnectionFailed, UsageError
+from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.history import History, with_activity
 from seqdoctor.report import Report
 
@@ -143,11 +143,7 @@ def _read(  # noqa: PLR0917 - audit()'s options, passed on
 ) -> Snapshot:
     """The snapshot, read over *target* and the connections opened beside it."""
     with ExitStack() as stack:
-        conn = (
-            target
-            if isinstance(target, psycopg.Connection)
-            else stack.enter_context(connect(target))
-        )
+        conn = opened(target, stack)
         # More connections read positions and tables in parallel; with filters and
         # no table to read, there is nothing for them to do.
         more = []
@@ -164,8 +160,5 @@ def _read(  # noqa: PLR0917 - audit()'s options, passed on
         except psycopg.Error as error:
             # Objects that cannot be read become findings inside read_snapshot();
             # what reaches here stopped the whole audit.
-            reason = str(error).strip().splitlines()[0]
-            if conn.broken:
-                raise ConnectionFailed(f"lost the connection: {reason}") from None
-            raise AuditFailed(f"could not read the catalog: {reason}") from None
+            raise stopped("could not read the catalog", error, conn) from None
     return snapshot

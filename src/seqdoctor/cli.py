@@ -19,6 +19,7 @@ import psycopg
 
 from seqdoctor._version import __version__
 from seqdoctor.audit import audit
+from seqdoctor.catalog.connection import error_message
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
@@ -651,7 +652,7 @@ def guard_remove(ctx: click.Context, /, *, conninfo: str, dry_run: bool, **optio
 
 
 def _guard_result(ctx: click.Context, result: Any, dry_run: bool, options: dict[str, Any]) -> None:
-    from seqdoctor.catalog.connection import Timeouts  # noqa: PLC0415 - see check
+    from seqdoctor.catalog.connection import Timeouts  # noqa: PLC0415 - see check, error_message
     from seqdoctor.guard import text  # noqa: PLC0415 - see check
 
     if dry_run:
@@ -695,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error))
         return error.exit_status
     except psycopg.Error as error:
-        _fail(f"database error: {str(error).strip().splitlines()[0]}")
+        _fail(f"database error: {error_message(error)}")
         return ExitStatus.UNKNOWN
     # Without standalone mode Click returns ctx.exit()'s status, or the command's None.
     return status if isinstance(status, int) else ExitStatus.OK

@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from seqdoctor.audit import audit
-from seqdoctor.catalog.connection import connect
+from seqdoctor.catalog.connection import connect, error_message
 from seqdoctor.checks import REGISTRY, Settings
 from seqdoctor.errors import SeqdoctorError, UsageError
 from seqdoctor.report import Report, Status, worst_status
@@ -183,9 +183,7 @@ def audit_fleet(
         except SeqdoctorError as error:
             result = TargetResult(target, error=str(error))
         except psycopg.Error as error:
-            result = TargetResult(
-                target, error=f"database error: {str(error).strip().splitlines()[0]}"
-            )
+            result = TargetResult(target, error=f"database error: {error_message(error)}")
         if on_result is not None:
             on_result(result)
         return result

@@ -34,17 +34,16 @@ from typing import Any
 import psycopg
 
 from seqdoctor.audit import audit
-from seqdoctor.catalog.connection import Timeouts, audit_session, connect
+from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.dependents import list_fed_columns
 from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence
 from seqdoctor.checks import Finding
-from seqdoctor.errors import AuditFailed, ConnectionFailed, ExitStatus, SeqdoctorError, UsageError
+from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs import advance
 from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
 from seqdoctor.repairs.model import Plan, RepairOptions, sentences
 from seqdoctor.report import Report, Status, worst_status
 
-Target = str | psycopg.Connection[Any]
 # The source's positions only: SEQ003 reads sequences, no table.
 SOURCE_CHECKS = ("SEQ003",)
 # The target's data (SEQ001), and what could not be read of it (SEQ900).
@@ -320,21 +319,14 @@ def plan_sync(
     source_report = audit(source, select=SOURCE_CHECKS, connections=1, **common)
     common["allow_seqscan"] = allow_seqscan
     with ExitStack() as stack:
-        conn = (
-            target
-            if isinstance(target, psycopg.Connection)
-            else stack.enter_context(connect(target))
-        )
+        conn = opened(target, stack)
         target_report = audit(conn, select=TARGET_CHECKS, **common)
         comparison = compare(source_report, target_report, chosen)
         try:
             with audit_session(conn):
                 fed = list_fed_columns(conn, {p.target.oid for p in comparison.behind}, timeouts)
         except psycopg.Error as error:
-            reason = str(error).strip().splitlines()[0]
-            if conn.broken:
-                raise ConnectionFailed(f"lost the connection: {reason}") from None
-            raise AuditFailed(f"could not read the columns the sequences feed: {reason}") from None
+            raise stopped("could not read the columns the sequences feed", error, conn) from None
     plans = moves(comparison, fed, chosen, options)
     return SyncPlan(source_report, target_report, chosen, comparison, plans, options, common)
 
@@ -399,11 +391,7 @@ def apply_sync(
     """Apply the moves of *sync* to *target*, then audit the target again and compare it
     with the source positions the plan was made from."""
     with ExitStack() as stack:
-        conn = (
-            target
-            if isinstance(target, psycopg.Connection)
-            else stack.enter_context(connect(target))
-        )
+        conn = opened(target, stack)
         results = apply_plans(conn, sync.plans, sync.options, retries, log)
         if conn.broken and isinstance(target, str):
             conn = stack.enter_context(connect(target))

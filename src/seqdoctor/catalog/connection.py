@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
-from seqdoctor.errors import ConnectionFailed, UsageError
+from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
 APPLICATION_NAME = "seqdoctor"
 
@@ -57,15 +58,38 @@ def connect(
             connect_timeout=connect_timeout,
         )
     except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
-        raise UsageError(f"invalid connection string: {_first_line(error)}") from None
+        raise UsageError(f"invalid connection string: {first_line(error)}") from None
     except psycopg.OperationalError as error:
-        raise ConnectionFailed(f"cannot connect: {_first_line(error)}") from None
+        raise ConnectionFailed(f"cannot connect: {first_line(error)}") from None
 
 
-def _first_line(error: Exception) -> str:
+# What commands take to reach a database: a conninfo, or the caller's open connection.
+Target = str | psycopg.Connection[Any]
+
+
+def opened(target: Target, stack: ExitStack) -> psycopg.Connection[Any]:
+    """The caller's connection as it is, or one opened from a conninfo and closed by *stack*."""
+    if isinstance(target, psycopg.Connection):
+        return target
+    return stack.enter_context(connect(target))
+
+
+def error_message(error: psycopg.Error) -> str:
+    """The server's reason for *error*, on one line: its primary message, or libpq's words."""
+    return error.diag.message_primary or first_line(error)
+
+
+def stopped(what: str, error: psycopg.Error, conn: psycopg.Connection[Any]) -> SeqdoctorError:
+    """A read that stopped a whole command: the connection was lost, or *what* failed."""
+    if conn.broken:
+        return ConnectionFailed(f"lost the connection: {error_message(error)}")
+    return AuditFailed(f"{what}: {error_message(error)}")
+
+
+def first_line(error: Exception) -> str:
     """libpq's reason on one line.
 
-    >>> _first_line(Exception('connection failed: connection to server at "::1", port 1 '
+    >>> first_line(Exception('connection failed: connection to server at "::1", port 1 '
     ...     'failed: Connection refused\\n\\tIs the server running on that host?\\nanother'))
     'connection to server at "::1", port 1 failed: Connection refused'
     """

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors, sql
 
-from seqdoctor.catalog.connection import Timeouts, read_only_transaction
+from seqdoctor.catalog.connection import Timeouts, error_message, read_only_transaction
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.model import (
     ColumnExtent,
@@ -376,7 +376,7 @@ def _read_relations(
 
 def _failed(error: psycopg.Error, what: str, **where: Any) -> Unreadable:
     """A read that failed, as the report shows it: on what, why, and the server's words."""
-    message = error.diag.message_primary or str(error).splitlines()[0]
+    message = error_message(error)
     return Unreadable(_reason(error), f"{what}: {message}", **where)
 
 

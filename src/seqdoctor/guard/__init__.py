@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import psycopg
-
-from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.catalog.connection import Target, Timeouts
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.errors import UsageError
 from seqdoctor.guard import plan as planning
@@ -60,8 +58,6 @@ __all__ = [
     "remove",
     "status",
 ]
-
-Target = str | psycopg.Connection[tuple[object, ...]]
 
 
 def _patterns(value: str | Sequence[str]) -> tuple[str, ...]:

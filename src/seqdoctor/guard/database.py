@@ -16,7 +16,13 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
-from seqdoctor.catalog.connection import Timeouts, connect, read_only_transaction
+from seqdoctor.catalog.connection import (
+    Target,
+    Timeouts,
+    error_message,
+    opened,
+    read_only_transaction,
+)
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
 from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
@@ -40,15 +46,13 @@ Connection = psycopg.Connection[Any]
 
 
 @contextmanager
-def session(target: str | Connection) -> Iterator[Connection]:
+def session(target: Target) -> Iterator[Connection]:
     """A connection for the guard: opened from a conninfo, or the caller's, which must be idle."""
     with ExitStack() as stack:
-        if isinstance(target, psycopg.Connection):
-            if target.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                raise UsageError("the guard needs a connection that is not inside a transaction")
-            yield target
-        else:
-            yield stack.enter_context(connect(target))
+        conn = opened(target, stack)
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise UsageError("the guard needs a connection that is not inside a transaction")
+        yield conn
 
 
 def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> Inventory:
@@ -128,7 +132,7 @@ def apply_plan(
                     conn.execute(statement)
         except psycopg.Error as error:
             if conn.broken:
-                raise ConnectionFailed(f"lost the connection: {_message(error)}") from None
+                raise ConnectionFailed(f"lost the connection: {error_message(error)}") from None
             detail = explain(error, step, plan, server, timeouts)
             results.append(StepResult(step, Outcome.FAILED, detail))
             stopped = step.kind is StepKind.FUNCTIONS
@@ -137,15 +141,11 @@ def apply_plan(
     return GuardResult(plan, tuple(results))
 
 
-def _message(error: psycopg.Error) -> str:
-    return error.diag.message_primary or str(error).strip().splitlines()[0]
-
-
 def explain(
     error: psycopg.Error, step: Step, plan: GuardPlan, server: ServerInfo, timeouts: Timeouts
 ) -> str:
     """Why a step failed, in the server's words, and what would let it succeed."""
-    message = _message(error)
+    message = error_message(error)
     role = qualify(server.current_user)
     where = step.table or f"schema {qualify(plan.schema_name)}"
     if isinstance(error, errors.LockNotAvailable):

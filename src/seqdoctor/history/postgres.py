@@ -18,7 +18,7 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from seqdoctor.catalog.connection import connect
+from seqdoctor.catalog.connection import connect, error_message
 from seqdoctor.errors import SeqdoctorError
 from seqdoctor.history.model import Sample
 from seqdoctor.history.store import HistoryError, columns_of, columns_record
@@ -64,7 +64,7 @@ class PostgresStore:
             try:
                 yield conn
             except psycopg.Error as error:
-                message = error.diag.message_primary or str(error).splitlines()[0]
+                message = error_message(error)
                 raise HistoryError(f"history {self.location}: {message}") from None
 
     def record(self, database: str, samples: Sequence[Sample]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, pq
 
+from seqdoctor.catalog.connection import error_message
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, Statement, transaction
 
@@ -206,7 +207,7 @@ def _execute(conn: Connection, statement: Statement, run: _Run) -> list[tuple[An
     try:
         cursor = conn.execute(statement)
     except psycopg.Error as error:
-        run.record(what, started, False, _message(error))
+        run.record(what, started, False, error_message(error))
         raise
     rows = cursor.fetchall() if cursor.description else []
     if cursor.description and rows:
@@ -232,12 +233,8 @@ def _headline(text: str, width: int = 72) -> str:
     return first + ("…" if rest else "")
 
 
-def _message(error: psycopg.Error) -> str:
-    return error.diag.message_primary or str(error).strip().splitlines()[0]
-
-
 def _explain(error: psycopg.Error, conn: Connection, committing: bool) -> str:
-    message = _message(error)
+    message = error_message(error)
     if conn.broken or (isinstance(error, psycopg.OperationalError) and conn.closed):
         if committing:
             return (

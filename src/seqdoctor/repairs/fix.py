@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
 from seqdoctor.audit import _patterns, audit
-from seqdoctor.catalog.connection import Timeouts, audit_session, connect
+from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.model import Snapshot, qualify
 from seqdoctor.checks import REGISTRY, Finding
-from seqdoctor.errors import AuditFailed, ConnectionFailed, ExitStatus, SeqdoctorError, UsageError
+from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
 from seqdoctor.repairs.context import read_context
 from seqdoctor.repairs.model import GIGABYTE, Plan, RepairOptions
 from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, unrepaired
 from seqdoctor.report import Report
 
-Target = str | psycopg.Connection[Any]
 NOT_CHECKED = "SEQ900"
 
 
@@ -99,7 +97,7 @@ def plan_fix(
     timeouts = Timeouts(lock_timeout, statement_timeout)
     options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts)
     with ExitStack() as stack:
-        conn = _connection(target, stack)
+        conn = opened(target, stack)
         report = audit(
             conn,
             schemas=schemas,
@@ -114,7 +112,7 @@ def plan_fix(
             with audit_session(conn):
                 context = read_context(conn, report, timeouts)
         except psycopg.Error as error:
-            raise _failed("could not read what the repairs need", error, conn) from None
+            raise stopped("could not read what the repairs need", error, conn) from None
     plans = plan_repairs(report, context, options)
     return FixPlan(report, plans, unrepaired(report, plans), options, select)
 
@@ -131,19 +129,6 @@ def _repairable(codes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(wanted | {NOT_CHECKED}))
 
 
-def _connection(target: Target, stack: ExitStack) -> psycopg.Connection[Any]:
-    if isinstance(target, psycopg.Connection):
-        return target
-    return stack.enter_context(connect(target))
-
-
-def _failed(what: str, error: psycopg.Error, conn: psycopg.Connection[Any]) -> SeqdoctorError:
-    reason = str(error).strip().splitlines()[0]
-    if conn.broken:
-        return ConnectionFailed(f"lost the connection: {reason}")
-    return AuditFailed(f"{what}: {reason}")
-
-
 def apply_fix(
     target: Target,
     fix: FixPlan,
@@ -157,7 +142,7 @@ def apply_fix(
     on the way is opened again for the re-audit when *target* is a conninfo.
     """
     with ExitStack() as stack:
-        conn = _connection(target, stack)
+        conn = opened(target, stack)
         results = apply_plans(conn, fix.plans, fix.options, retries, log)
         applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
         if not applied:
