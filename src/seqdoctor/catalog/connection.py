@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
@@ -40,6 +41,19 @@ class Timeouts:
         # PostgreSQL reads 0 as "no limit": a timeout must be a real bound.
         if min(self.lock, self.statement) < 0.001:
             raise UsageError("timeouts must be at least 0.001 seconds (0 would mean no limit)")
+
+
+def timeout_statements(timeouts: Timeouts) -> tuple[sql.Composed, sql.Composed]:
+    """The timeouts as the first statements of a changing transaction, readable in a psql script.
+
+    >>> [s.as_string() for s in timeout_statements(Timeouts(0.5, 30))]
+    ["SET LOCAL lock_timeout = '500ms'", "SET LOCAL statement_timeout = '30000ms'"]
+    """
+    lock, statement = timeouts.settings()
+    return (
+        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock)),
+        sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(statement)),
+    )
 
 
 def connect(

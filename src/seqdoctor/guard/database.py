@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import errors
 
 from seqdoctor.catalog.connection import (
     Target,
@@ -22,6 +22,7 @@ from seqdoctor.catalog.connection import (
     error_message,
     opened,
     read_only_transaction,
+    timeout_statements,
 )
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
 from seqdoctor.catalog.read import fetch, list_column_uses, load_query
@@ -119,16 +120,7 @@ def apply_plan(
             continue
         try:
             with conn.transaction():
-                conn.execute(
-                    sql.SQL(
-                        "SELECT set_config('lock_timeout', {}, true),"
-                        " set_config('statement_timeout', {}, true)"
-                    ).format(
-                        sql.Literal(f"{round(timeouts.lock * 1000)}ms"),
-                        sql.Literal(f"{round(timeouts.statement * 1000)}ms"),
-                    )
-                )
-                for statement in step.statements:
+                for statement in (*timeout_statements(timeouts), *step.statements):
                     conn.execute(statement)
         except psycopg.Error as error:
             if conn.broken:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from psycopg import sql
 
-from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.catalog.connection import Timeouts, timeout_statements
 from seqdoctor.catalog.model import qualify
 from seqdoctor.guard.model import (
     GuardPlan,
@@ -28,10 +28,8 @@ def script(plan: GuardPlan, timeouts: Timeouts) -> str:
             "",
             f"-- {step.title}",
             "BEGIN;",
-            f"SET LOCAL lock_timeout = '{round(timeouts.lock * 1000)}ms';",
-            f"SET LOCAL statement_timeout = '{round(timeouts.statement * 1000)}ms';",
         ]
-        lines += [_statement(s) + ";" for s in step.statements]
+        lines += [_statement(s) + ";" for s in (*timeout_statements(timeouts), *step.statements)]
         lines.append("COMMIT;")
     lines += [f"-- note: {note}" for note in plan.notes]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from psycopg import sql
 
-from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.catalog.connection import Timeouts, timeout_statements
 from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH, ColumnDependents
 from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn
 from seqdoctor.checks import Finding
@@ -92,10 +92,8 @@ class RepairContext:
 
 def transaction(plan: Plan, timeouts: Timeouts) -> tuple[Statement, ...]:
     """The statements of *plan* as one transaction runs them, after BEGIN and before COMMIT."""
-    lock, statement = timeouts.settings()
     return (
-        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock)),
-        sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(statement)),
+        *timeout_statements(timeouts),
         # View and rule definitions were read under this search path (every
         # name qualified) and are created again under it: a search_path set
         # in ~/.psqlrc or by ALTER ROLE cannot change what they mean.
