@@ -16,6 +16,7 @@ from psycopg.conninfo import make_conninfo
 import seqdoctor
 from seqdoctor import guard
 from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.errors import UsageError
 from seqdoctor.guard import GuardState, text
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -114,6 +115,22 @@ def test_install_guards_every_sequence_fed_column_once(dsn: str, conn: Connectio
     assert removed.ok
     assert catalog(conn) == before
     assert guard.remove(dsn).plan.empty
+
+
+def test_a_connection_handed_over_read_only_installs_and_is_given_back_as_it_was(
+    dsn: str, conn: Connection
+) -> None:
+    conn.execute(SHOP)
+    with psycopg.connect(dsn) as caller:
+        caller.read_only = True  # a library user's connection, read-only, not autocommit
+        result = guard.install(caller)
+        assert result.ok, text.outcome(result)
+        assert (caller.read_only, caller.autocommit) == (True, False)
+        caller.execute("SELECT 1")  # the caller's own transaction begins
+        with pytest.raises(UsageError, match="not inside a transaction"):
+            guard.install(caller)
+        caller.rollback()
+    assert "raise" in states(dsn).values()
 
 
 def test_modes_switch_per_table_and_remove_by_table(dsn: str, conn: Connection) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,16 +127,25 @@ def read_only_transaction(
 
 
 @contextmanager
-def audit_session(
-    conn: psycopg.Connection[tuple[object, ...]],
-) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """Put *conn* in autocommit, read-only mode for the audit, and restore it afterwards."""
+def session(
+    conn: psycopg.Connection[Any], *, writes: bool, who: str
+) -> Iterator[psycopg.Connection[Any]]:
+    """Put *conn* in autocommit mode, read-only unless *who* writes, and give it back as it was.
+
+    A connection handed over inside a transaction is refused: what *who* does
+    would join that transaction, and its rollback would undo it.
+    """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise UsageError("the audit needs a connection that is not inside a transaction")
+        raise UsageError(f"{who} needs a connection that is not inside a transaction")
     saved = (conn.autocommit, conn.read_only)
-    conn.autocommit, conn.read_only = True, True
+    conn.autocommit, conn.read_only = True, not writes
     try:
         yield conn
     finally:
-        if not conn.closed:
+        if not conn.closed and not conn.broken:
             conn.autocommit, conn.read_only = saved
+
+
+def audit_session(conn: psycopg.Connection[Any]) -> AbstractContextManager[psycopg.Connection[Any]]:
+    """*conn* in autocommit, read-only mode for the audit, given back as it was afterwards."""
+    return session(conn, writes=False, who="the audit")

@@ -29,9 +29,9 @@ from seqdoctor.errors import UsageError
 from seqdoctor.guard import plan as planning
 from seqdoctor.guard.database import (
     apply_plan,
+    guard_session,
     read_inventory,
     read_unchecked_writers,
-    session,
 )
 from seqdoctor.guard.model import (
     DEFAULT_SCHEMA,
@@ -91,7 +91,7 @@ def install(
     chosen = GuardMode(mode)
     filters = _filters(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    with session(target) as conn:
+    with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
         guardable, unsupported = planning.select_uses(inventory, filters)
         if filters.active and not guardable and not unsupported:
@@ -120,7 +120,7 @@ def remove(
     """
     filters = _filters(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    with session(target) as conn:
+    with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
         plan = planning.plan_remove(inventory, filters)
         if dry_run:
@@ -141,7 +141,7 @@ def status(
     """Which sequence-fed columns are guarded, in which mode, and which are not."""
     filters = _filters(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    with session(target) as conn:
+    with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
         guardable, _ = planning.select_uses(inventory, filters)
         guarded = [

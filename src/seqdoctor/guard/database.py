@@ -22,6 +22,7 @@ from seqdoctor.catalog.connection import (
     error_message,
     opened,
     read_only_transaction,
+    session,
     timeout_statements,
 )
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
@@ -47,13 +48,10 @@ Connection = psycopg.Connection[Any]
 
 
 @contextmanager
-def session(target: Target) -> Iterator[Connection]:
+def guard_session(target: Target) -> Iterator[Connection]:
     """A connection for the guard: opened from a conninfo, or the caller's, which must be idle."""
     with ExitStack() as stack:
-        conn = opened(target, stack)
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            raise UsageError("the guard needs a connection that is not inside a transaction")
-        yield conn
+        yield stack.enter_context(session(opened(target, stack), writes=True, who="the guard"))
 
 
 def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> Inventory:

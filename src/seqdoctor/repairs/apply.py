@@ -15,16 +15,15 @@ inside its transaction, whether there is still something to do.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import psycopg
-from psycopg import errors, pq
+from psycopg import errors
 
-from seqdoctor.catalog.connection import error_message
+from seqdoctor.catalog.connection import error_message, session
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, Statement, transaction
 
@@ -91,7 +90,7 @@ def apply_plans(
     options = options or RepairOptions()
     retries = retries or Retries()
     results: list[PlanResult] = []
-    with _write_session(conn):
+    with session(conn, writes=True, who="applying repairs"):
         for index, plan in enumerate(plans, 1):
             if results and results[-1].outcome in (Outcome.FAILED, Outcome.NOT_RUN):
                 results.append(PlanResult(plan, Outcome.NOT_RUN, "not run: an earlier plan failed"))
@@ -106,19 +105,6 @@ def apply_plans(
 
 def _ignore(step: Step) -> None:
     pass
-
-
-@contextmanager
-def _write_session(conn: Connection) -> Iterator[Connection]:
-    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        raise UsageError("applying repairs needs a connection that is not inside a transaction")
-    saved = (conn.autocommit, conn.read_only)
-    conn.autocommit, conn.read_only = True, False
-    try:
-        yield conn
-    finally:
-        if not conn.closed and not conn.broken:
-            conn.autocommit, conn.read_only = saved
 
 
 @dataclass
