@@ -13,19 +13,13 @@ import psycopg
 
 from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import Timeouts, audit_session, connect, opened, stopped
-from seqdoctor.catalog.filters import Filters
+from seqdoctor.catalog.filters import Filters, patterns
 from seqdoctor.catalog.model import Snapshot
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
 from seqdoctor.checks import REGISTRY, Check, Settings, run_checks
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.history import History, with_activity
 from seqdoctor.report import Report
-
-
-def _patterns(value: str | Sequence[str]) -> tuple[str, ...]:
-    """One pattern or several: ``schemas="public"`` is one pattern, not six letters."""
-    return (value,) if isinstance(value, str) else tuple(value)
-
 
 _pause_lock = threading.Lock()
 _pauses = 0  # audits running with the collector paused, in any thread (a fleet runs several)
@@ -105,8 +99,8 @@ def audit(
     if connections < 1:
         raise UsageError("connections must be at least 1")
     settings = Settings(warning, critical, warning_days, critical_days)
-    checks = REGISTRY.select(_patterns(select), _patterns(ignore))
-    filters = Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
+    checks = REGISTRY.select(patterns(select), patterns(ignore))
+    filters = Filters.of(schemas, exclude_schemas, tables)
     options = ReadOptions(
         Timeouts(lock_timeout, statement_timeout),
         filters,

@@ -414,7 +414,8 @@ def sync(
     if chosen is PlanFormat.TABLE:
         render_sync(planned, chosen, sys.stdout)
     database = planned.target.snapshot.server.database
-    question = f"Move {len(planned.plans)} sequences of database {database}?"
+    count = sum(p.applies for p in planned.plans)  # held-back moves are not made
+    question = f"Move {count} sequences of database {database}?"
     if not _confirmed(yes, question):
         ctx.exit(planned.exit_status)
     result = apply_sync(

@@ -115,7 +115,6 @@ class _DependentRow:
 class _SizeRow:
     table_oid: int
     bytes: int
-    descendants: int
 
 
 def list_fed_columns(

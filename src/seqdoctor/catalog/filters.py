@@ -9,6 +9,11 @@ from fnmatch import fnmatchcase
 from seqdoctor.errors import UsageError
 
 
+def patterns(value: str | Sequence[str]) -> tuple[str, ...]:
+    """One pattern or several: ``schemas="public"`` is one pattern, not six letters."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @dataclass(frozen=True)
 class Filters:
     """Glob patterns (``*``, ``?``, ``[abc]``), matched case-sensitively against raw names.
@@ -26,6 +31,16 @@ class Filters:
     schemas: Sequence[str] = ()
     exclude_schemas: Sequence[str] = ()
     tables: Sequence[str] = ()
+
+    @classmethod
+    def of(
+        cls,
+        schemas: str | Sequence[str] = (),
+        exclude_schemas: str | Sequence[str] = (),
+        tables: str | Sequence[str] = (),
+    ) -> Filters:
+        """The filters from the options of ``audit()`` and its kin: a pattern or several each."""
+        return cls(patterns(schemas), patterns(exclude_schemas), patterns(tables))
 
     def __post_init__(self) -> None:
         for option, patterns in (

@@ -60,16 +60,6 @@ __all__ = [
 ]
 
 
-def _patterns(value: str | Sequence[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _filters(
-    schemas: str | Sequence[str], exclude_schemas: str | Sequence[str], tables: str | Sequence[str]
-) -> Filters:
-    return Filters(_patterns(schemas), _patterns(exclude_schemas), _patterns(tables))
-
-
 def install(
     target: Target = "",
     *,
@@ -89,7 +79,7 @@ def install(
     another mode are switched, columns already guarded are left alone.
     """
     chosen = GuardMode(mode)
-    filters = _filters(schemas, exclude_schemas, tables)
+    filters = Filters.of(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
     with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
@@ -118,7 +108,7 @@ def remove(
 
     Leaves nothing of the guard behind, and is a no-op when there is nothing to remove.
     """
-    filters = _filters(schemas, exclude_schemas, tables)
+    filters = Filters.of(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
     with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
@@ -139,7 +129,7 @@ def status(
     statement_timeout: float = 30.0,
 ) -> GuardStatus:
     """Which sequence-fed columns are guarded, in which mode, and which are not."""
-    filters = _filters(schemas, exclude_schemas, tables)
+    filters = Filters.of(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
     with guard_session(target) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)

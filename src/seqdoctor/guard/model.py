@@ -85,7 +85,6 @@ class GuardTrigger:
     schema: str
     table: str
     name: str
-    event: str  # insert | update
     function_schema: str  # the schema of its function: the guard's, when it is one of ours
     function_name: str
     mode: str  # its first argument

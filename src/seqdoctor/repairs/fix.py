@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from seqdoctor.audit import _patterns, audit
+from seqdoctor.audit import audit
 from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
+from seqdoctor.catalog.filters import patterns
 from seqdoctor.catalog.model import Snapshot, qualify
 from seqdoctor.checks import REGISTRY, Finding
 from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
@@ -93,7 +94,7 @@ def plan_fix(
     *codes* limits the repairs to findings of those checks (codes or names);
     the filters are those of :func:`seqdoctor.audit`.
     """
-    select = _repairable(_patterns(codes))
+    select = _repairable(patterns(codes))
     timeouts = Timeouts(lock_timeout, statement_timeout)
     options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts)
     with ExitStack() as stack:

@@ -67,7 +67,6 @@ def trigger(
         schema=use.schema,
         table=use.table,
         name=trigger_name(event, use.attnum),
-        event=event,
         function_schema="seqdoctor",
         function_name="guard",
         mode=mode,

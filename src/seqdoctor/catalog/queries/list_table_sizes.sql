@@ -17,7 +17,6 @@ WITH RECURSIVE tree AS (
 )
 SELECT
     tree.root::int8 AS table_oid,
-    coalesce(sum(pg_catalog.pg_total_relation_size(tree.relid)), 0)::int8 AS bytes,
-    (count(*) - 1)::int AS descendants
+    coalesce(sum(pg_catalog.pg_total_relation_size(tree.relid)), 0)::int8 AS bytes
 FROM tree
 GROUP BY tree.root

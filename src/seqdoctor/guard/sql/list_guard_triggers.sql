@@ -15,8 +15,6 @@ SELECT
     n.nspname AS schema,
     c.relname AS table,
     t.tgname AS name,
-    -- tgtype bits: 4 INSERT, 16 UPDATE (src/include/catalog/pg_trigger.h)
-    CASE WHEN t.tgtype & 4 <> 0 THEN 'insert' ELSE 'update' END AS event,
     pn.nspname AS function_schema,
     p.proname AS function_name,
     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mode,
