@@ -22,6 +22,7 @@ import operator
 import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -219,3 +220,18 @@ def blocked_session(
             return int(row[0])
         time.sleep(0.01)
     raise AssertionError(f"no {application_name} session waited for a lock")
+
+
+def seqdoctor_cli(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line as a user would, in a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return subprocess.run(
+        [sys.executable, "-m", "seqdoctor", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**clean, "COLUMNS": "120", **(env or {})},
+    )

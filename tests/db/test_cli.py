@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+
+from tests.fix_db import seqdoctor_cli
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -23,29 +22,16 @@ NEARLY_FULL = """
 """
 
 
-def seqdoctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed command line as a user would, in a clean environment."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    return subprocess.run(
-        [sys.executable, "-m", "seqdoctor", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**clean, "COLUMNS": "120", **(env or {})},
-    )
-
-
 def test_healthy_database_exits_0(dsn: str, conn: Connection) -> None:
     conn.execute(HEALTHY)
-    done = seqdoctor("check", dsn)
+    done = seqdoctor_cli("check", dsn)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "OK: no findings (1 sequence, 1 column)"
 
 
 def test_warning_exits_1(dsn: str, conn: Connection) -> None:
     conn.execute(NEARLY_FULL)
-    done = seqdoctor("check", "--quiet", dsn)
+    done = seqdoctor_cli("check", "--quiet", dsn)
     assert done.returncode == 1, done.stderr
     # The column (SEQ002) and its smallint sequence (SEQ003) are both past 75 %.
     assert done.stdout == "WARNING: 2 warning (1 sequence, 1 column)\n"
@@ -53,7 +39,7 @@ def test_warning_exits_1(dsn: str, conn: Connection) -> None:
 
 def test_sequence_behind_data_exits_2_and_names_the_column(dsn: str, conn: Connection) -> None:
     conn.execute(HEALTHY + DRIFTED)
-    done = seqdoctor("check", dsn)
+    done = seqdoctor_cli("check", dsn)
     assert done.returncode == 2, done.stderr
     assert "SEQ001" in done.stdout
     assert "public.users.id" in done.stdout
@@ -62,7 +48,7 @@ def test_sequence_behind_data_exits_2_and_names_the_column(dsn: str, conn: Conne
 
 def test_json_output_is_the_documented_record(dsn: str, conn: Connection) -> None:
     conn.execute(HEALTHY + DRIFTED + NEARLY_FULL)
-    done = seqdoctor("check", "--format", "json", dsn)
+    done = seqdoctor_cli("check", "--format", "json", dsn)
     assert done.returncode == 2, done.stderr
     record = json.loads(done.stdout)
     assert record["status"] == "critical"
@@ -91,12 +77,12 @@ def test_unknown_outranks_warning_but_not_critical(dsn: str, conn: Connection) -
     as_monitor = " ".join(f"{k}={v}" for k, v in monitor.items())
     try:
         # tags is past 75 % (warning); private.hidden cannot be read (unknown).
-        done = seqdoctor("check", "--quiet", as_monitor)
+        done = seqdoctor_cli("check", "--quiet", as_monitor)
         assert done.returncode == 3, done.stdout + done.stderr
         assert done.stdout == "UNKNOWN: 1 unknown, 2 warning, 1 info (2 sequences, 1 column)\n"
         # A row copied in with an id ahead of the sequence makes it critical.
         conn.execute("INSERT INTO tags (id) OVERRIDING SYSTEM VALUE VALUES (26001)")
-        done = seqdoctor("check", "--quiet", as_monitor)
+        done = seqdoctor_cli("check", "--quiet", as_monitor)
         assert done.returncode == 2, done.stdout + done.stderr
         assert done.stdout.startswith("CRITICAL: 1 critical, 1 unknown, 2 warning")
     finally:
@@ -131,6 +117,6 @@ def test_every_libpq_conninfo_form_reaches_the_database(
         service_file.write_text("[shop]\n" + "".join(f"{k}={v}\n" for k, v in params.items()))
         env = {"PGSERVICEFILE": str(service_file)}
         args = ["service=shop"]
-    done = seqdoctor("check", "--quiet", *args, env=env)
+    done = seqdoctor_cli("check", "--quiet", *args, env=env)
     assert done.returncode == 2, done.stderr
     assert done.stdout.startswith("CRITICAL: 1 critical")

@@ -15,8 +15,7 @@ from seqdoctor import audit
 from seqdoctor.ephemeral import EphemeralCluster, find_installations
 from seqdoctor.fleet import Target, all_databases, audit_fleet, load_targets
 from seqdoctor.report import Status
-from tests.db.test_cli import seqdoctor
-from tests.fix_db import new_cluster
+from tests.fix_db import new_cluster, seqdoctor_cli
 
 UNREACHABLE = "host=127.0.0.1 port=1 connect_timeout=3"
 SHOP = """
@@ -137,7 +136,7 @@ conninfo = "{UNREACHABLE}"
 
 def test_command_line_fleet_json_and_exit_status(clusters: list[EphemeralCluster]) -> None:
     first, second = clusters[0].conninfo("shop01"), clusters[1].conninfo("shop12")
-    done = seqdoctor("check", "--format", "json", first, second, UNREACHABLE)
+    done = seqdoctor_cli("check", "--format", "json", first, second, UNREACHABLE)
     assert done.returncode == 3, done.stderr
     record = json.loads(done.stdout)
     assert record["status"] == "unknown"
@@ -146,6 +145,6 @@ def test_command_line_fleet_json_and_exit_status(clusters: list[EphemeralCluster
     assert record["targets"][2]["report"] is None
     assert "cannot connect" in record["targets"][2]["error"]
 
-    done = seqdoctor("check", "--quiet", "--all-databases", clusters[0].conninfo())
+    done = seqdoctor_cli("check", "--quiet", "--all-databases", clusters[0].conninfo())
     assert done.returncode == 0, done.stderr
     assert done.stdout == "OK: 11 databases (11 ok)\n"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from seqdoctor import guard
 from seqdoctor.catalog.connection import Timeouts
 from seqdoctor.errors import UsageError
 from seqdoctor.guard import GuardState, text
+from tests.fix_db import seqdoctor_cli
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -281,16 +280,6 @@ def test_a_role_without_privileges_is_told_what_it_needs(
     removed = guard.remove(as_stranger)
     assert not removed.ok
     assert "needs ownership of it" in removed.results[0].detail
-
-
-def seqdoctor_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "seqdoctor", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_command_line(dsn: str, conn: Connection, stranger: tuple[str, str]) -> None:

@@ -6,10 +6,7 @@ times: the forecast must then give exactly the date the arithmetic gives.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +19,7 @@ import seqdoctor
 from seqdoctor.checks.seq011_exhaustion_forecast import judged
 from seqdoctor.history import History, open_store
 from seqdoctor.report import Report
+from tests.fix_db import seqdoctor_cli
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -96,23 +94,12 @@ def test_recording_prunes_samples_past_the_retention(
     assert times == [T0 + 50 * DAY, T0 + 100 * DAY]
 
 
-def seqdoctor_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    return subprocess.run(
-        [sys.executable, "-m", "seqdoctor", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**clean, "COLUMNS": "160", **env},
-    )
-
-
 def test_check_record_then_forecast_on_the_command_line(
     conn: Connection, dsn: str, tmp_path: Path
 ) -> None:
     conn.execute(ORDERS)
-    state = {"XDG_STATE_HOME": str(tmp_path / "state")}  # where the default store goes
+    # where the default store goes; wide enough for the forecast table on one line per row
+    state = {"XDG_STATE_HOME": str(tmp_path / "state"), "COLUMNS": "160"}
     # Two earlier audits, recorded as if they had run two days and one day ago.
     now = datetime.now(UTC)
     history = History(open_store(tmp_path / "state" / "seqdoctor" / "history.sqlite3"), record=True)
