@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from seqdoctor.checks import REGISTRY
 from seqdoctor.cli import main
+from tests.unit.golden import assert_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 UNREACHABLE = "host=127.0.0.1 port=1 connect_timeout=3"
 
 
@@ -28,11 +26,8 @@ def test_help_matches_golden_file(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     status, out, _ = run(capsys, *command.split())
-    golden = GOLDEN / f"help.{command.split(maxsplit=1)[0].strip('-')}.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out)
     assert status == 0
-    assert out == golden.read_text()
+    assert_golden(f"help.{command.split(maxsplit=1)[0].strip('-')}.txt", out)
 
 
 def test_explain_lists_every_check(capsys: pytest.CaptureFixture[str]) -> None:

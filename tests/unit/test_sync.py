@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import UTC, datetime
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +23,7 @@ from seqdoctor.repairs import Outcome, PlanResult, RepairOptions, Step
 from seqdoctor.report import Report, Status
 from seqdoctor.sync import Margin, SyncPlan, SyncResult, compare, floor_of, match, moves
 from tests.unit.factories import column, holding, sequence, snapshot
-
-GOLDEN = Path(__file__).parent / "golden"
+from tests.unit.golden import assert_golden
 
 
 def report(snap: Snapshot, codes: tuple[str, ...] = ("SEQ001", "SEQ900")) -> Report:
@@ -247,10 +244,7 @@ def test_renderer_matches_golden_file(
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     out = io.StringIO()
     CASES[what](output_format, out)
-    golden = GOLDEN / f"sync.{what}.{output_format}.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out.getvalue())
-    assert out.getvalue() == golden.read_text()
+    assert_golden(f"sync.{what}.{output_format}.txt", out.getvalue())
 
 
 def test_json_follows_the_documented_shape() -> None:

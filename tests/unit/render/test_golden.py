@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from seqdoctor.render import Format, render
 from seqdoctor.render.json import dump
+from tests.unit.golden import assert_golden
 from tests.unit.render.sample import sample_report
-
-GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 @pytest.mark.parametrize("output_format", list(Format))
@@ -28,10 +25,7 @@ def test_renderer_matches_golden_file(
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     out = io.StringIO()
     render(sample_report(), output_format, out)
-    golden = GOLDEN / f"report.{output_format}.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out.getvalue())
-    assert out.getvalue() == golden.read_text()
+    assert_golden(f"report.{output_format}.txt", out.getvalue())
 
 
 def test_json_follows_the_documented_shape() -> None:

@@ -7,10 +7,8 @@ Regenerate the golden files with
 from __future__ import annotations
 
 import io
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,9 +20,9 @@ from seqdoctor.render.prometheus import METRICS
 from seqdoctor.report import Report
 from tests.unit.activity import DAY, NOW, with_activity
 from tests.unit.factories import column, holding, sequence, snapshot
+from tests.unit.golden import assert_golden
 from tests.unit.render.sample import sample_report
 
-GOLDEN = Path(__file__).parent.parent / "golden"
 LABELS = {
     "version",
     "database",
@@ -73,10 +71,7 @@ def history_report() -> Report:
 def test_renderer_with_a_history_matches_golden_file(output_format: Format) -> None:
     out = io.StringIO()
     render(history_report(), output_format, out)
-    golden = GOLDEN / f"report-history.{output_format}.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out.getvalue())
-    assert out.getvalue() == golden.read_text()
+    assert_golden(f"report-history.{output_format}.txt", out.getvalue())
 
 
 @pytest.mark.parametrize("report", [sample_report(), history_report()], ids=["sample", "history"])

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from seqdoctor.cli import main
+from tests.unit.golden import assert_golden
 
-GOLDEN = Path(__file__).parent.parent / "golden"
 UNREACHABLE = "host=127.0.0.1 port=1 connect_timeout=3"
 
 
@@ -19,11 +16,8 @@ def test_help_matches_golden_file(
     monkeypatch.setenv("COLUMNS", "100")
     status = main(["fix", "--help"])
     out = capsys.readouterr().out
-    golden = GOLDEN / "help.fix.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out)
     assert status == 0
-    assert out == golden.read_text()
+    assert_golden("help.fix.txt", out)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -28,9 +26,8 @@ from seqdoctor.repairs import (
     plan_repairs,
     unrepaired,
 )
+from tests.unit.golden import assert_golden
 from tests.unit.render.sample import sample_report
-
-GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 def sample_fix() -> FixPlan:
@@ -113,10 +110,7 @@ def test_renderer_matches_golden_file(
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     out = io.StringIO()
     CASES[what](output_format, out)
-    golden = GOLDEN / f"fix.{what}.{output_format}.txt"
-    if os.environ.get("SEQDOCTOR_UPDATE_GOLDEN"):
-        golden.write_text(out.getvalue())
-    assert out.getvalue() == golden.read_text()
+    assert_golden(f"fix.{what}.{output_format}.txt", out.getvalue())
 
 
 def test_the_script_comments_out_what_apply_would_hold_back() -> None:
