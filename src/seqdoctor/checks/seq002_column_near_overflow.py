@@ -68,6 +68,13 @@ def column_range(sequence: SequenceState, use: ColumnUse) -> tuple[int, int, str
     return origin, limit, limited_by
 
 
+def range_name(use: ColumnUse | None, limited_by: str) -> str:
+    """What runs out, in words: the column's type, or its sequence's own range."""
+    if use is not None and limited_by != "sequence":
+        return TYPE_NAMES[use.type_name]
+    return "its sequence's range"
+
+
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
     for sequence, use in snapshot.pairs():
         bounds = column_range(sequence, use)
@@ -83,7 +90,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         left = sequence.calls_left(limit)
         following = sequence.next_value
         at = "exhausted" if following is None else f"next value {number(following)}"
-        what = TYPE_NAMES[use.type_name] if limited_by != "sequence" else "its sequence's range"
+        what = range_name(use, limited_by)
         yield CHECK.finding(
             f"{use.qualified} has used {percent(ratio)} of {what} "
             f"({at}, limit {number(limit)}): {plural(left, 'value')} left",

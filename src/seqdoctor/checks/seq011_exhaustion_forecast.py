@@ -54,7 +54,6 @@ from enum import StrEnum
 from fractions import Fraction
 
 from seqdoctor.catalog.model import (
-    TYPE_NAMES,
     Activity,
     ColumnUse,
     Position,
@@ -63,7 +62,7 @@ from seqdoctor.catalog.model import (
     handed_out,
 )
 from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
-from seqdoctor.checks.seq002_column_near_overflow import column_range
+from seqdoctor.checks.seq002_column_near_overflow import column_range, range_name
 
 DAY = timedelta(days=1)
 MICROSECOND = timedelta(microseconds=1)
@@ -299,11 +298,7 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         if forecast.values_left == 0:
             continue  # exhausted already: SEQ002 and SEQ003 say so
         sequence, use = forecast.sequence, forecast.column
-        what = (
-            TYPE_NAMES[use.type_name]
-            if use is not None and forecast.limited_by != "sequence"
-            else "its sequence's range"
-        )
+        what = range_name(use, forecast.limited_by)
         verb = "runs out" if rate.basis is Basis.HISTORY else "may run out"
         yield CHECK.finding(
             f"{forecast.subject} {verb} of {what} {in_days(days)}, on {when:%Y-%m-%d}, at "

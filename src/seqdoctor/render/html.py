@@ -302,13 +302,7 @@ def _capacity(report: Report, h: str) -> Iterator[str]:
     )
     for forecast in columns:
         ratio = forecast.used_ratio
-        fill = (
-            "critical"
-            if ratio >= settings.critical_ratio
-            else "warning"
-            if ratio >= settings.warning_ratio
-            else "ok"
-        )
+        fill = settings.severity_for(ratio) or "ok"
         yield (
             f"<tr><td><code>{escape(forecast.subject)}</code></td><td>{_type(forecast)}</td>"
             f'<td><span class="bar"><span class="fill-{fill}" style="width: {ratio * 100:.1f}%">'
