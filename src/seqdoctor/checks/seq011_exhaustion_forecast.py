@@ -255,11 +255,13 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
 
 
 def judged(snapshot: Snapshot, *, moving_only: bool = False) -> list[Forecast]:
-    """The forecasts the check judges: each integer column, and each sequence feeding none.
+    """The forecasts the check judges: each integer column, and each sequence feeding none."""
+    return judged_of(list(forecasts(snapshot, moving_only=moving_only)))
 
-    A sequence's own limit is already in its columns' (the nearer of the two).
-    """
-    found = list(forecasts(snapshot, moving_only=moving_only))
+
+def judged_of(found: Sequence[Forecast]) -> list[Forecast]:
+    """Of *found*, those judged: a sequence's own limit is already in its columns' (the
+    nearer of the two), so a sequence's own forecast only counts when it feeds none."""
     with_columns = {f.sequence.oid for f in found if f.column is not None}
     return [f for f in found if f.column is not None or f.sequence.oid not in with_columns]
 
