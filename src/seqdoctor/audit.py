@@ -27,14 +27,15 @@ _was_enabled = False
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while an audit builds its objects.
 
     An audit of 100,000 tables keeps hundreds of thousands of small objects
     alive, none of them in a reference cycle; each full pass of the collector
     walks them all, and those passes took a third of the audit's time (see
     bench/RESULTS.md). Reference counting still frees everything not in a
-    cycle. The collector resumes, as it was, when the last audit ends.
+    cycle. The collector resumes, as it was, when the last audit ends: a
+    caller that goes on to write the report (the CLI) keeps it paused till then.
     """
     global _pauses, _was_enabled  # noqa: PLW0603 - one collector per process
     with _pause_lock:
@@ -111,7 +112,7 @@ def audit(
     )
     started = time.monotonic()
     checked_at = now or datetime.now(UTC)
-    with _collector_paused():
+    with collector_paused():
         snapshot = _read(target, options, connections, checks, history, checked_at)
         if filters.active and not snapshot.sequences and not snapshot.uses:
             raise UsageError(f"nothing matches {filters.describe()}")

@@ -14,7 +14,7 @@ Connection = psycopg.Connection[tuple[object, ...]]
 def test_rows_are_built_in_field_order_with_enums_converted(conn: Connection) -> None:
     conn.execute("CREATE TABLE orders (id serial PRIMARY KEY, note text)")
     (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-    (use,) = fetch(conn, load_query("list_column_uses"), ColumnUse)
+    (use,) = fetch(conn, load_query("list_column_uses"), ColumnUse, {"index_facts": True})
     assert server.current_user == "postgres"
     assert (use.table, use.column, use.type_name) == ("orders", "id", "int4")
     assert use.kind is ColumnKind.SERIAL

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from seqdoctor.audit import _collector_paused
+from seqdoctor.audit import collector_paused
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def collector_state() -> Iterator[None]:
 @pytest.mark.usefixtures("collector_state")
 def test_the_collector_resumes_when_the_last_of_overlapping_audits_ends() -> None:
     gc.enable()
-    first, second = _collector_paused(), _collector_paused()  # two fleet threads
+    first, second = collector_paused(), collector_paused()  # two fleet threads
     first.__enter__()
     second.__enter__()
     assert not gc.isenabled()
@@ -33,7 +33,7 @@ def test_the_collector_resumes_when_the_last_of_overlapping_audits_ends() -> Non
 @pytest.mark.usefixtures("collector_state")
 def test_a_collector_the_caller_disabled_stays_disabled() -> None:
     gc.disable()
-    with _collector_paused():
+    with collector_paused():
         pass
     assert not gc.isenabled()
 
@@ -41,6 +41,6 @@ def test_a_collector_the_caller_disabled_stays_disabled() -> None:
 @pytest.mark.usefixtures("collector_state")
 def test_the_collector_resumes_after_a_failed_audit() -> None:
     gc.enable()
-    with pytest.raises(RuntimeError), _collector_paused():
+    with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError
     assert gc.isenabled()

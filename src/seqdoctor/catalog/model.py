@@ -9,7 +9,7 @@ connection: the checks import this module and stay pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -201,8 +201,11 @@ class ColumnUse:
     identity: str | None  # 'always' | 'by default' for identity columns
     relkind: str  # r (table), p (partitioned table), f (foreign table)
     row_estimate: int  # pg_class.reltuples; -1 when never analyzed
-    has_unique_index: bool  # a unique, non-partial index on the column alone (plus partition keys)
-    has_probe_index: bool  # a valid, non-partial btree index led by the column: max() is O(log n)
+    # The index facts, None when not read (read.list_column_uses without index_facts):
+    # a unique, non-partial index on the column alone (plus partition keys);
+    # a valid, non-partial btree index led by the column, so that max() is O(log n).
+    has_unique_index: bool | None
+    has_probe_index: bool | None
     readable: bool  # the role may SELECT the column (and USAGE its schema)
     row_security: bool  # row-level security hides rows from this role
     guard: str | None = None  # 'raise' | 'heal' | 'warn': the seqdoctor guard's mode on it
@@ -385,7 +388,8 @@ class Snapshot:
     def uses_of_column(self, table_oid: int, attnum: int) -> tuple[ColumnUse, ...]:
         return self._uses_by_column.get((table_oid, attnum), ())
 
-    def pairs(self) -> Iterator[tuple[SequenceState, ColumnUse]]:
-        """Every (sequence, column it feeds) pair."""
-        for use in self.uses:
-            yield self.sequence(use.sequence_oid), use
+    @cached_property
+    def pairs(self) -> tuple[tuple[SequenceState, ColumnUse], ...]:
+        """Every (sequence, column it feeds) pair: made once for the checks that walk them all."""
+        sequences = self._sequences_by_oid
+        return tuple((sequences[use.sequence_oid], use) for use in self.uses)

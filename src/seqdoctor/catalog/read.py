@@ -44,6 +44,8 @@ from seqdoctor.catalog.model import (
 
 Connection = psycopg.Connection[Any]
 Row = TypeVar("Row")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 MIN_SERVER_VERSION = 120000
 
@@ -71,9 +73,13 @@ def load_query(name: str, server_version_num: int = MIN_SERVER_VERSION) -> str:
     return resources.files("seqdoctor.catalog").joinpath(f"queries/{filename}.sql").read_text()
 
 
-def list_column_uses(conn: Connection) -> list[ColumnUse]:
-    """Every column a sequence feeds, in order of schema, table and column number."""
-    uses = fetch(conn, load_query("list_column_uses"), ColumnUse)
+def list_column_uses(conn: Connection, *, index_facts: bool = True) -> list[ColumnUse]:
+    """Every column a sequence feeds, in order of schema, table and column number.
+
+    Without *index_facts*, only the columns of cycling sequences say whether
+    they have a unique index and an index to probe: the others say None.
+    """
+    uses = fetch(conn, load_query("list_column_uses"), ColumnUse, {"index_facts": index_facts})
     uses.sort(key=operator.attrgetter("schema", "table", "attnum"))
     return uses
 
@@ -163,45 +169,62 @@ def read_snapshot(
     """Read everything the checks need from *conn*, an autocommit, read-only connection.
 
     The connections in *more* (to the same database, set up the same way)
-    share the work: the first reads the sequences' positions while *conn*
-    reads the columns they feed, then all of them read tables in parallel.
+    share the work: the first lists the sequences and reads their positions
+    while *conn* lists the columns they feed and then joins in; then all of
+    them read tables in parallel.
     """
-    with read_only_transaction(conn, options.timeouts):
-        (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-        if server.server_version_num < MIN_SERVER_VERSION:
-            raise errors.FeatureNotSupported(
-                f"PostgreSQL {server.server_version} is not supported (12 or later is needed)"
-            )
-        # Listed before the columns: every column's sequence is then listed, and a
-        # listed sequence with no column listed really feeds none (SEQ007).
-        sequences = fetch(conn, load_query("list_sequences"), SequenceState)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Unfiltered, every sequence is audited: the positions need not wait for
-        # the columns, and are read on another connection meanwhile.
-        reading = None
-        if more and not options.filters.active:
-            reading = pool.submit(_read_positions, more[0], server, sequences, options)
-        with read_only_transaction(conn, options.timeouts):
-            uses = list_column_uses(conn)
-            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-        sequences, uses = _select(sequences, uses, options.filters)
-        positions, unreadable = (
-            reading.result() if reading else _read_positions(conn, server, sequences, options)
+    version = conn.info.server_version
+    if version < MIN_SERVER_VERSION:
+        raise errors.FeatureNotSupported(
+            f"PostgreSQL {conn.info.parameter_status('server_version')} is not supported"
+            " (12 or later is needed)"
         )
+    connections = [conn, *more]
+    # Connections free to read positions: each batch borrows one.
+    idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+    # Unfiltered, every sequence is audited: its position need not wait for the
+    # columns to say which sequences the filters keep.
+    early = bool(more) and not options.filters.active
+
+    def list_sequences(on: Connection) -> tuple[list[SequenceState], PositionsRead | None]:
+        with read_only_transaction(on, options.timeouts):
+            sequences = fetch(on, load_query("list_sequences"), SequenceState)
+        if not early:
+            return sequences, None
+        idle.put(on)
+        return sequences, _read_positions(idle, len(connections), version, sequences, options)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(list_sequences, more[0]) if more else None
+        with read_only_transaction(conn, options.timeouts):
+            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+            uses = list_column_uses(conn, index_facts=options.read_columns)
+            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+        idle.put(conn)  # done here: it reads positions too
+        sequences, read = listing.result() if listing else list_sequences(conn)
+    sequences, uses = _select(sequences, uses, options.filters)
+    if read is None:
+        for extra in more:
+            idle.put(extra)
+        read = _read_positions(idle, len(connections), version, sequences, options)
+    positions, failures = read
+    unreadable = [*_unreadable_sequences(server, sequences), *failures]
     sequences = _positioned(sequences, positions, unreadable)
-    # Each inventory query sees the catalog as it was when it started: a column
-    # whose sequence was created since, or dropped since, is left out.
+    # The sequences and the columns were listed at the same time, each in its
+    # own snapshot: a column whose sequence was created since, or dropped
+    # since, is left out (and a sequence the columns did not see fed is
+    # looked at again below).
     known = {s.oid for s in sequences}
     uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
     if options.read_columns:
         columns = _probe_columns(
-            [conn, *more], server, uses, {s.oid: s for s in sequences}, options, unreadable
+            connections, server, uses, {s.oid: s for s in sequences}, options, unreadable
         )
     uses = [u for u in uses if u.key not in columns.vanished]
     return Snapshot(
         server=server,
-        sequences=tuple(_still_there(conn, sequences, uses, options)),
+        sequences=tuple(_still_unfed(conn, sequences, uses, options)),
         uses=tuple(uses),
         foreign_keys=tuple(foreign_keys),
         extents=columns.extents,
@@ -209,18 +232,47 @@ def read_snapshot(
     )
 
 
-def _still_there(
+def _spread(
+    idle: queue.SimpleQueue[Connection],
+    workers: int,
+    batches: Sequence[Sequence[Item]],
+    read: Callable[[Connection, Sequence[Item]], Result],
+) -> Iterator[tuple[Sequence[Item], Result]]:
+    """Each batch read on whichever connection in *idle* is free, *workers* at a time.
+
+    The results come in the order of the batches. A connection put in *idle*
+    later, by a caller done with it, joins in from then on.
+    """
+
+    def on_idle(batch: Sequence[Item]) -> Result:
+        conn = idle.get()
+        try:
+            return read(conn, batch)
+        finally:
+            idle.put(conn)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from zip(batches, pool.map(on_idle, batches), strict=True)
+
+
+def _still_unfed(
     conn: Connection, sequences: list[SequenceState], uses: list[ColumnUse], options: ReadOptions
 ) -> list[SequenceState]:
-    """The sequences, but those that feed no column and were dropped during the audit."""
+    """The sequences, but those that fed no column and now are gone or feed one.
+
+    Either changed during the audit: a dropped table takes its serial's
+    sequence with it, and a column created since the inventory may be fed by a
+    sequence listed after it. Neither is reported unused; the next audit sees
+    the new column whole.
+    """
     fed = {u.sequence_oid for u in uses}
     unfed = [s.oid for s in sequences if s.oid not in fed]
     if not unfed:
         return sequences
     with read_only_transaction(conn, options.timeouts):
-        rows = conn.execute(load_query("list_existing_relations").encode(), {"oids": unfed})
-        existing = {oid for (oid,) in rows.fetchall()}
-    return [s for s in sequences if s.oid in fed or s.oid in existing]
+        rows = conn.execute(load_query("list_unfed_sequences").encode(), {"oids": unfed})
+        still = {oid for (oid,) in rows.fetchall()}
+    return [s for s in sequences if s.oid in fed or s.oid in still]
 
 
 def _select(
@@ -254,6 +306,7 @@ def _grant_sequence(seq: SequenceState, role: str) -> str:
 
 Position = tuple[int, bool]
 Positions = dict[int, Position | None]
+PositionsRead = tuple[Positions, list[Unreadable]]  # the positions, and the reads that failed
 
 # A sequence's definition, the fields before its position, as one tuple.
 _DEFINITION = operator.attrgetter(
@@ -271,15 +324,9 @@ def _at(sequence: SequenceState, position: Position) -> SequenceState:
     return SequenceState(*values)
 
 
-def _read_positions(
-    conn: Connection, server: ServerInfo, sequences: list[SequenceState], options: ReadOptions
-) -> tuple[Positions, list[Unreadable]]:
-    """The last_value and is_called of every sequence the role may read, and what it may not.
-
-    A position of None means the sequence could not be read or was dropped
-    since the inventory.
-    """
-    unreadable = [
+def _unreadable_sequences(server: ServerInfo, sequences: list[SequenceState]) -> list[Unreadable]:
+    """The sequences whose position the role may not read, each with the GRANT it lacks."""
+    return [
         Unreadable(
             Reason.PRIVILEGE,
             f"role {server.current_user} may not read sequence {seq.qualified}",
@@ -289,11 +336,28 @@ def _read_positions(
         for seq in sequences
         if not seq.readable
     ]
+
+
+def _read_positions(
+    idle: queue.SimpleQueue[Connection],
+    workers: int,
+    server_version_num: int,
+    sequences: list[SequenceState],
+    options: ReadOptions,
+) -> PositionsRead:
+    """The last_value and is_called of every sequence the role may read, and what failed.
+
+    A position of None means the sequence could not be read or was dropped
+    since the inventory.
+    """
     positions: Positions = {}
+    unreadable: list[Unreadable] = []
     readable = [s for s in sequences if s.readable]
-    query = load_query("list_sequence_positions", server.server_version_num).encode()
-    # A sequence costs one lock where a table costs one per index too: bigger batches.
-    for batch in _batches(readable, options.batch_size * 5):
+    query = load_query("list_sequence_positions", server_version_num).encode()
+
+    def read(conn: Connection, batch: Sequence[SequenceState]) -> PositionsRead:
+        found: Positions = {}
+        failures: list[Unreadable] = []
         not_called = []
         try:
             with read_only_transaction(conn, options.timeouts):
@@ -301,14 +365,21 @@ def _read_positions(
             by_oid = {s.oid: s for s in batch}
             for oid, last, called in rows:
                 if last is not None:
-                    positions[oid] = (last, called)
+                    found[oid] = (last, called)
                 elif called is None:
-                    positions[oid] = None  # pg_get_sequence_data(): dropped since the inventory
+                    found[oid] = None  # pg_get_sequence_data(): dropped since the inventory
                 else:
                     not_called.append(by_oid[oid])  # before 18: read the relation itself
         except psycopg.Error:
             not_called = list(batch)  # one sequence locked, dropped or denied spoils the batch
-        positions.update(_read_relations(conn, not_called, options, unreadable))
+        found.update(_read_relations(conn, not_called, options, failures))
+        return found, failures
+
+    # A sequence costs one lock where a table costs one per index too: bigger batches.
+    batches = list(_batches(readable, options.batch_size * 5))
+    for _, (found, failures) in _spread(idle, workers, batches, read):
+        positions.update(found)
+        unreadable += failures
         options.report_progress("sequences", len(positions), len(readable))
     return positions, unreadable
 
@@ -423,22 +494,17 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     for conn in connections:
         idle.put(conn)
 
-    def read(batch: Sequence[ColumnUse]) -> _Read:
-        conn = idle.get()
-        try:
-            return _read_batch(conn, batch, positions, options)
-        finally:
-            idle.put(conn)
+    def read(conn: Connection, batch: Sequence[ColumnUse]) -> _Read:
+        return _read_batch(conn, batch, positions, options)
 
-    batches = list(_batches(probe, options.batch_size))
     total, done = _Read(), 0
-    with ThreadPoolExecutor(max_workers=len(connections)) as pool:
-        for batch, result in zip(batches, pool.map(read, batches), strict=True):
-            total.extents.update(result.extents)
-            total.vanished |= result.vanished
-            unreadable += result.unreadable
-            done += len(batch)
-            options.report_progress("columns", done, len(probe))
+    batches = list(_batches(probe, options.batch_size))
+    for batch, result in _spread(idle, len(connections), batches, read):
+        total.extents.update(result.extents)
+        total.vanished |= result.vanished
+        unreadable += result.unreadable
+        done += len(batch)
+        options.report_progress("columns", done, len(probe))
     return total
 
 

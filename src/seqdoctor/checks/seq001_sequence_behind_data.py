@@ -48,7 +48,7 @@ from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, pl
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         extent = snapshot.extents.get(use.key)
         following = sequence.next_value
         if extent is None or extent.first_collision is None or following is None:

@@ -76,7 +76,7 @@ def range_name(use: ColumnUse | None, limited_by: str) -> str:
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         bounds = column_range(sequence, use)
         if bounds is None or not sequence.position_known:
             continue

@@ -39,7 +39,7 @@ from seqdoctor.checks.base import Check, Finding, Settings, Severity, number
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         if use.type_range is None:
             continue
         low, high = use.type_range

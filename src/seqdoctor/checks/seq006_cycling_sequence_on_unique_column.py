@@ -42,7 +42,7 @@ def _calls_before_wrapping(sequence: SequenceState) -> int | None:
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         if not sequence.cycle or not use.has_unique_index:
             continue
         bound = "MAXVALUE" if sequence.ascending else "MINVALUE"

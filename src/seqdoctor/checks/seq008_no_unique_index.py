@@ -40,7 +40,7 @@ from seqdoctor.checks.base import Check, Finding, Settings, Severity
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         if use.has_unique_index or use.relkind == "f":
             continue
         drift_checked = use.key in snapshot.extents

@@ -42,7 +42,7 @@ from seqdoctor.checks.base import Check, Finding, Settings, Severity
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for sequence, use in snapshot.pairs():
+    for sequence, use in snapshot.pairs:
         if use.kind is not ColumnKind.SERIAL:
             continue
         yield CHECK.finding(

@@ -74,10 +74,10 @@ class Observed:
     edge: int | None  # max() of its columns (min() descending); None when they are empty
 
 
-def _rows(conn: Any, statement: str) -> list[dict[str, Any]]:
+def _rows(conn: Any, statement: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cursor = conn.cursor()
     try:
-        cursor.execute(statement)
+        cursor.execute(statement, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
@@ -90,7 +90,7 @@ def read_fed_sequences(conn: Any) -> tuple[FedSequence, ...]:
         row["oid"]: SequenceState(**row) for row in _rows(conn, load_query("list_sequences"))
     }
     fed: dict[int, list[ColumnUse]] = {}
-    for row in _rows(conn, load_query("list_column_uses")):
+    for row in _rows(conn, load_query("list_column_uses"), {"index_facts": False}):
         use = ColumnUse(**{**row, "kind": ColumnKind(row["kind"])})
         sequence = sequences.get(use.sequence_oid)
         if (

@@ -139,7 +139,7 @@ def add_report(
             )
     for forecast in forecasts(report.snapshot):
         _add_forecast(exposition, report, target, forecast)
-    for sequence, use in report.snapshot.pairs():
+    for sequence, use in report.snapshot.pairs:
         labels = (database, use.schema, use.table, use.column, sequence.schema, sequence.name)
         mode = use.guard or "none"
         exposition.add("seqdoctor_column_guard_info", target, (*labels, mode), 1)

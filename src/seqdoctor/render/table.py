@@ -50,7 +50,7 @@ class Capacity:
 def capacities(report: Report) -> list[Capacity]:
     """Every integer column whose sequence position is known, fullest first."""
     rows = []
-    for sequence, use in report.snapshot.pairs():
+    for sequence, use in report.snapshot.pairs:
         bounds = column_range(sequence, use)
         if bounds is None or not sequence.position_known:
             continue

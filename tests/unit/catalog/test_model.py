@@ -273,7 +273,7 @@ def test_a_snapshot_finds_sequences_and_the_columns_they_feed() -> None:
     assert snap.uses_of(shared) == (gift_cards, vouchers)
     assert snap.uses_of(unused) == ()
     assert snap.use(vouchers.key) == vouchers
-    assert list(snap.pairs()) == [(shared, gift_cards), (shared, vouchers)]
+    assert list(snap.pairs) == [(shared, gift_cards), (shared, vouchers)]
 
 
 def test_a_snapshot_finds_every_sequence_feeding_one_column() -> None:

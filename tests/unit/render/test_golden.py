@@ -12,7 +12,7 @@ import json
 import pytest
 
 from seqdoctor.render import Format, render
-from seqdoctor.render.json import dump
+from seqdoctor.render.json import dump, encode
 from tests.unit.golden import assert_golden
 from tests.unit.render.sample import sample_report
 
@@ -99,10 +99,19 @@ def test_unreadable_sequence_is_unknown_not_healthy() -> None:
     assert not_checked["details"]["reason"] == "privilege"
 
 
-def test_streamed_json_is_what_json_dumps_writes_whatever_the_number_of_records() -> None:
+def test_streamed_json_is_the_whole_record_encoded_whatever_the_number_of_records() -> None:
     # Records go to the encoder a thousand at a time: 2,500 cross two seams.
     many = [{"n": i, "name": f"t{i}"} for i in range(2_500)]
     for records in ([], many[:1], many[:1_000], many):
         out = io.StringIO()
         dump({"checks": ["SEQ001"], "findings": iter(records)}, out)
-        assert out.getvalue() == json.dumps({"checks": ["SEQ001"], "findings": records}) + "\n"
+        whole = {"checks": ["SEQ001"], "findings": records}
+        assert out.getvalue() == json.dumps(whole, separators=(",", ":")) + "\n"
+
+
+def test_integers_past_64_bits_are_written_too() -> None:
+    # A numeric column fed by a sequence may hold values no int8 can.
+    huge = {"max_in_column": 10**30, "message": "n°1"}
+    for compact in (encode(huge), encode(huge, indent=True)):
+        assert json.loads(compact) == huge
+    assert encode(huge) == '{"max_in_column":' + str(10**30) + ',"message":"n°1"}'
