@@ -155,6 +155,26 @@ def test_a_table_created_mid_audit_is_judged_whole_or_not_at_all(
     assert ("SEQ001", "public.t2.id") in {(f.code, str(f.column)) for f in report.findings}
 
 
+def test_a_sequence_that_begins_to_feed_a_column_mid_audit_is_not_reported_unused(
+    conn: Connection, dsn: str
+) -> None:
+    conn.execute("CREATE SEQUENCE invoice_no")
+    conn.execute("CREATE SEQUENCE spare")
+    conn.execute("CREATE TABLE invoices (id int PRIMARY KEY, no bigint)")
+
+    def start_using_invoice_no(phase: str, done: int, total: int) -> None:
+        # Over one connection the columns are listed, then the sequences, then
+        # their positions read: this default comes after the columns were listed.
+        if phase == "sequences":
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute(
+                    "ALTER TABLE invoices ALTER COLUMN no SET DEFAULT nextval('invoice_no')"
+                )
+
+    report = seqdoctor.audit(dsn, connections=1, progress=start_using_invoice_no)
+    assert {str(f.sequence) for f in report.findings if f.code == "SEQ007"} == {"public.spare"}
+
+
 def test_capacity_checks_read_no_table(conn: Connection, dsn: str) -> None:
     tables(conn, 3, behind=1)
     with psycopg.connect(dsn) as holder:
