@@ -196,6 +196,62 @@ def round_trips(dsn: str) -> int:
         )
 
 
+def check_postgres_command(cluster: EphemeralCluster, dbname: str) -> list[str] | None:
+    """check_postgres's sequence action on *dbname*, or None when it is not installed."""
+    executable = shutil.which("check_postgres") or shutil.which("check_postgres.pl")
+    if executable is None:
+        return None
+    return [
+        executable,
+        "--action=sequence",
+        f"--dbhost={cluster.directory}",
+        "--dbuser=postgres",
+        f"--dbname={dbname}",
+        "--warning=75%",
+        "--critical=90%",
+    ]
+
+
+def capacity_command(dsn: str) -> list[str]:
+    selects = [arg for code in CAPACITY_CHECKS for arg in ("--select", code)]
+    return [sys.executable, "-m", "seqdoctor", "check", "--format", "json", *selects, dsn]
+
+
+def startup(cluster: EphemeralCluster, runs: int) -> list[str]:
+    """What each tool costs before it reads anything: the same audits of an empty database."""
+    commands = {
+        "seqdoctor check --select SEQ002-SEQ006": capacity_command(cluster.conninfo()),
+        "check_postgres --action=sequence": check_postgres_command(cluster, "postgres"),
+        "the interpreter importing psycopg, nothing else": [
+            sys.executable,
+            "-c",
+            "import psycopg",
+        ],
+    }
+    installed = {name: command for name, command in commands.items() if command}
+    seconds: dict[str, list[float]] = {name: [] for name in installed}
+    for _ in range(runs):
+        for name, command in installed.items():
+            seconds[name].append(run(command)[0])
+    medians = {name: statistics.median(times) for name, times in seconds.items()}
+    lines = [
+        "### Start-up: the same audits of a database with no tables",
+        "",
+        "| approach | median s |",
+        "|---|---:|",
+        *(f"| {name} | {median:.2f} |" for name, median in medians.items()),
+        "",
+    ]
+    if len(medians) == len(commands):
+        ours, theirs, interpreter = medians.values()
+        lines += [
+            f"With nothing to read, seqdoctor takes {ours - theirs:+.2f} s against "
+            f"check_postgres, {interpreter:.2f} s of it for Python to start and import psycopg.",
+            "",
+        ]
+    return lines
+
+
 def measure(
     cluster: EphemeralCluster, size: int, runs: int
 ) -> tuple[list[Measurement], int, Planted]:
@@ -222,12 +278,11 @@ def measure(
     per_table_runs = runs if size < 100_000 else 1
     check = [python, "-m", "seqdoctor", "check", "--format", "json"]
     no_probe_selects = [arg for code in NO_PROBE_CHECKS for arg in ("--select", code)]
-    capacity_selects = [arg for code in CAPACITY_CHECKS for arg in ("--select", code)]
     for _ in range(runs):
         for measurement, command in (
             (full, [*check, dsn]),
             (no_probe, [*check, *no_probe_selects, dsn]),
-            (capacity, [*check, *capacity_selects, dsn]),
+            (capacity, capacity_command(dsn)),
             (floor, [psql, "-X", "-q", "-c", FLOOR, dsn]),
         ):
             seconds, rss, out, failure = run(command)
@@ -249,19 +304,8 @@ def measure(
             per_table.seconds.append(seconds)
             per_table.peak_rss_mb = max(per_table.peak_rss_mb, rss)
             per_table.note = f"{out.strip()} statements; repairs blindly, reports nothing"
-        executable = shutil.which("check_postgres") or shutil.which("check_postgres.pl")
-        if executable:
-            seconds, rss, out, failure = run(
-                [
-                    executable,
-                    "--action=sequence",
-                    f"--dbhost={cluster.directory}",
-                    "--dbuser=postgres",
-                    "--dbname=bench",
-                    "--warning=75%",
-                    "--critical=90%",
-                ]
-            )
+        if command := check_postgres_command(cluster, "bench"):
+            seconds, rss, out, failure = run(command)
             if failure or "UNKNOWN" in out[:40]:
                 check_postgres.note = f"failed: {failure or out.strip()[:160]}"
                 continue
@@ -317,6 +361,9 @@ def main() -> None:
         "",
     ]
     with EphemeralCluster(installation) as cluster:
+        started = startup(cluster, args.runs)
+        lines += started
+        print("\n".join(started), flush=True)
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"{size:,} tables", flush=True)
             measurements, trips, planted = measure(cluster, size, args.runs)

@@ -7,10 +7,10 @@ print one line on stderr and no traceback.
 
 from __future__ import annotations
 
-import gc
+import os
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -710,10 +710,14 @@ def _fail(message: str) -> None:
 
 
 def run() -> None:
-    """The console-script entry point."""
+    """The console-script entry point: :func:`main`, then the process ends at once."""
     status = main()
-    # Spare the exit a last pass of the cyclic collector over all the command
-    # made, which at 10,000 tables took as long as writing the JSON report:
-    # the process ends here, and everything goes with it.
-    gc.freeze()
-    sys.exit(status)
+    # main() closed everything it opened (connections, files, threads); what is
+    # left is the interpreter's teardown, which frees every module and object
+    # one by one and passes the cyclic collector over them: 7 ms of the 0.2 s an
+    # audit of 1,000 tables takes, and more with every object the audit made.
+    # Only what is still buffered needs writing out.
+    with suppress(BrokenPipeError):  # the reader stopped early (| head): it had what it wanted
+        sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -10,7 +10,6 @@ be reached or read is reported as unknown while the others complete.
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,6 +114,8 @@ def load_targets(path: Path) -> list[Target]:
     ``warning`` and ``critical`` in percent, ``schemas``, ``exclude_schemas``,
     ``tables``, ``select``, ``ignore`` as lists, timeouts in seconds.
     """
+    import tomllib  # noqa: PLC0415 - here: the check of one database needs no TOML parser
+
     try:
         document = tomllib.loads(path.read_text())
     except OSError as error:

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import platformdirs
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -57,6 +56,10 @@ class Store(Protocol):
 
 def default_path() -> Path:
     """The SQLite file used when no ``--history`` is given, in the user's state directory."""
+    # Imported here: every audit names this file and most never open it, and a
+    # small audit's time is mostly start-up.
+    import platformdirs  # noqa: PLC0415
+
     return platformdirs.user_state_path("seqdoctor") / "history.sqlite3"
 
 
