@@ -19,7 +19,7 @@ import click
 import psycopg
 
 from seqdoctor._version import __version__
-from seqdoctor.audit import audit, collector_paused
+from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.catalog.connection import error_message
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError

@@ -10,7 +10,7 @@ import psycopg
 from rich.console import Console
 from rich.markdown import Markdown
 
-from seqdoctor.audit import audit
+from seqdoctor.auditing import audit
 from seqdoctor.checks import REGISTRY
 from seqdoctor.ephemeral import ephemeral_cluster, find_installations
 from seqdoctor.render import Format, render

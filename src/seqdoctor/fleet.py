@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from seqdoctor.audit import audit
+from seqdoctor.auditing import audit
 from seqdoctor.catalog.connection import connect, error_message
 from seqdoctor.checks import REGISTRY, Settings
 from seqdoctor.errors import SeqdoctorError, UsageError

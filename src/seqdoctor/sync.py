@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from seqdoctor.audit import audit
+from seqdoctor.auditing import audit
 from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.dependents import list_fed_columns
 from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from seqdoctor.audit import audit
+from seqdoctor.auditing import audit
 from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.filters import patterns
 from seqdoctor.catalog.model import Snapshot, qualify

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from seqdoctor.audit import collector_paused
+from seqdoctor.auditing import collector_paused
 
 
 @pytest.fixture
