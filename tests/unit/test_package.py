@@ -12,23 +12,19 @@ from seqdoctor.auditing import audit
 from seqdoctor.report import Report, Status
 
 
-def imported_after(statement: str) -> set[str]:
-    """The top-level modules a fresh interpreter has loaded after running *statement*."""
-    done = subprocess.run(
-        [sys.executable, "-c", f"{statement}; import sys; print(*sys.modules)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {name.split(".")[0] for name in done.stdout.split()}
+def python(code: str) -> str:
+    """What a fresh interpreter prints running *code*."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
 
 
 def test_loading_the_pytest_plugin_imports_no_database_driver() -> None:
     # pytest loads the plugin through its entry point in every run of every
     # project that has seqdoctor installed.
-    loaded = imported_after("import seqdoctor.pytest_plugin")
-    assert "seqdoctor" in loaded
-    assert not loaded & {"psycopg", "click", "rich"}
+    loaded = python("import seqdoctor.pytest_plugin, sys; print(*sys.modules)").split()
+    top = {name.split(".")[0] for name in loaded}
+    assert "seqdoctor" in top
+    assert not top & {"psycopg", "click", "rich"}
 
 
 def test_the_public_names_are_the_library_objects() -> None:
@@ -39,11 +35,8 @@ def test_the_public_names_are_the_library_objects() -> None:
 def test_audit_stays_the_function_whatever_was_imported_first() -> None:
     # The function's module is not called "audit": importing a submodule binds
     # its name on the package, and would hide a function of the same name.
-    statement = "import seqdoctor.fleet, seqdoctor.cli, seqdoctor; print(callable(seqdoctor.audit))"
-    done = subprocess.run(
-        [sys.executable, "-c", statement], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "True"
+    code = "import seqdoctor.fleet, seqdoctor.cli, seqdoctor; print(callable(seqdoctor.audit))"
+    assert python(code).strip() == "True"
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
