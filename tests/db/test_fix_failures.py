@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
-from tests.fix_db import blocked_session
+from tests.fix_db import blocked_session, seqdoctor_cli
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 # A sequence behind its data (applied first: safe), then two integer keys near their end.
@@ -121,6 +121,22 @@ def test_a_plan_gone_stale_stops_before_changing_anything(conn: Connection, dsn:
     finishes(dsn)
     # The view came back as it was redefined, not as it was planned.
     assert "WHERE" in str(conn.execute("SELECT pg_get_viewdef('order_ids')").fetchone())
+
+
+def test_a_table_locked_during_the_audit_is_not_called_healthy(conn: Connection, dsn: str) -> None:
+    conn.execute(SETUP)  # users_id_seq is behind its data
+    with psycopg.connect(dsn) as migration:
+        migration.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        fix = plan_fix(dsn, codes=["SEQ001"], lock_timeout=0.1)
+        done = seqdoctor_cli("fix", "--code", "SEQ001", "--lock-timeout", "0.1", dsn)
+        applied = apply_fix(dsn, fix)
+
+    # The lock hid the one problem there is: nothing to repair, but not healthy either.
+    assert (fix.plans, [f.code for f in fix.unrepaired]) == ((), ["SEQ900"])
+    assert int(fix.exit_status) == int(applied.exit_status) == done.returncode == 3
+    assert "could not be (above)" in done.stdout
+    # Once the lock is gone the audit sees it, and fix repairs it.
+    finishes(dsn)
 
 
 @pytest.fixture

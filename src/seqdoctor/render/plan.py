@@ -20,6 +20,7 @@ from rich.text import Text
 
 from seqdoctor.catalog.connection import Timeouts
 from seqdoctor.checks.base import plural
+from seqdoctor.errors import ExitStatus
 from seqdoctor.render.json import dump, finding_record
 from seqdoctor.render.table import print_to
 from seqdoctor.repairs import (
@@ -119,11 +120,10 @@ def _write_plan(fix: FixPlan, console: Console) -> None:
             why = "could not be checked" if finding.code == "SEQ900" else "no automatic repair"
             console.print(_indented(f"{finding.code} ({why}): {finding.message}"))
     console.print()
-    unchecked = sum(f.code == "SEQ900" for f in fix.unrepaired)
-    if not fix.plans and unchecked:
+    if not fix.plans and fix.unchecked:
         console.print(
             Text(
-                f"Nothing to repair in what could be checked; {plural(unchecked, 'object')} "
+                f"Nothing to repair in what could be checked; {plural(fix.unchecked, 'object')} "
                 "could not be (above).",
                 style="bold",
             )
@@ -216,11 +216,20 @@ def _write_result(result: FixResult, console: Console) -> None:
     if result.recheck_error:
         console.print(Text(result.recheck_error, style="bold red"))
     status = result.exit_status
-    verdict = {
-        0: "Done: every repair applied, and checked again.",
-        1: "Some repairs were held back: see above.",
-        2: "Not done: see above. Running seqdoctor fix again picks up where this stopped.",
-    }[int(status)]
+    verdicts = []
+    if status == ExitStatus.CRITICAL:
+        verdicts.append(
+            "Not done: see above. Running seqdoctor fix again picks up where this stopped."
+        )
+    else:
+        if any(r.outcome is Outcome.SKIPPED for r in result.results):
+            verdicts.append("Some repairs were held back: see above.")
+        if unchecked := result.fix.unchecked:
+            verdicts.append(
+                f"Not checked: {plural(unchecked, 'object')} (listed in the plan), "
+                "which fix cannot judge."
+            )
+    verdict = " ".join(verdicts) or "Done: every repair applied, and checked again."
     console.print(Text(verdict, style="bold green" if status == 0 else "bold red"))
 
 

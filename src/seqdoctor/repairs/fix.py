@@ -40,8 +40,20 @@ class FixPlan:
     select: tuple[str, ...]  # the checks that ran: the re-check runs them again
 
     @property
+    def unchecked(self) -> int:
+        """How many objects the audit could not check (SEQ900): fix cannot judge them."""
+        return sum(f.code == NOT_CHECKED for f in self.unrepaired)
+
+    @property
     def exit_status(self) -> ExitStatus:
-        """0 when there is nothing to repair, 1 when repairs are waiting."""
+        """3 when objects could not be checked, 1 when repairs are waiting, else 0.
+
+        As with ``check``, unknown outranks warning: a table locked past the
+        lock timeout may hide just what fix is for, and a script reading 0
+        would take it for healthy.
+        """
+        if self.unchecked:
+            return ExitStatus.UNKNOWN
         return ExitStatus.WARNING if self.plans else ExitStatus.OK
 
 
@@ -66,10 +78,12 @@ class FixResult:
 
     @property
     def exit_status(self) -> ExitStatus:
-        """2 when a plan failed or did not take, 1 when some were held back, else 0."""
+        """2 a plan failed or did not take, 3 objects not checked, 1 plans held back, else 0."""
         outcomes = {r.outcome for r in self.results}
         if Outcome.FAILED in outcomes or self.still_found or self.recheck_error:
             return ExitStatus.CRITICAL
+        if self.fix.unchecked:
+            return ExitStatus.UNKNOWN
         if Outcome.SKIPPED in outcomes:
             return ExitStatus.WARNING
         return ExitStatus.OK
