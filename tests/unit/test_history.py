@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,8 +77,18 @@ def test_a_location_is_a_conninfo_or_a_path(
         "host=db dbname=metrics", "ops"
     )
     assert open_store("history.sqlite3") == SQLiteStore(Path("history.sqlite3"))
-    assert open_store() == SQLiteStore(tmp_path / "seqdoctor" / "history.sqlite3")
+    assert open_store().location == str(tmp_path / "seqdoctor" / "history.sqlite3")
     assert default_path() == tmp_path / "seqdoctor" / "history.sqlite3"
+
+
+def test_the_default_store_costs_an_audit_nothing_until_used() -> None:
+    # Every check names the default store; few audits read or write it.
+    code = (
+        "import sys; from seqdoctor.history import open_store; open_store();"
+        " print('sqlite3' in sys.modules, 'platformdirs' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
 
 
 def test_a_postgresql_store_never_shows_its_password() -> None:

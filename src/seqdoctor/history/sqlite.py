@@ -7,15 +7,19 @@ sample comes back at exactly the moment it was taken.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqdoctor.history.model import Sample
-from seqdoctor.history.store import HistoryError, columns_of, columns_record
+from seqdoctor.history.store import HistoryError, columns_of, columns_record, default_path
+
+if TYPE_CHECKING:
+    import sqlite3
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -43,7 +47,19 @@ def _micros(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class SQLiteStore:
-    path: Path
+    """The samples in the SQLite file *given*, or in :func:`default_path` when None.
+
+    Like every store it is only a location, and costs nothing until used:
+    most audits never read or write the history, and a small audit's time is
+    mostly start-up. So the default path is looked up, and sqlite3 imported,
+    on first use.
+    """
+
+    given: Path | None = None
+
+    @cached_property
+    def path(self) -> Path:
+        return self.given if self.given is not None else default_path()
 
     @property
     def location(self) -> str:
@@ -51,6 +67,8 @@ class SQLiteStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3  # noqa: PLC0415 - see the class
+
         try:
             with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)) as db, db:
                 yield db

@@ -56,9 +56,7 @@ class Store(Protocol):
 
 def default_path() -> Path:
     """The SQLite file used when no ``--history`` is given, in the user's state directory."""
-    # Imported here: every audit names this file and most never open it, and a
-    # small audit's time is mostly start-up.
-    import platformdirs  # noqa: PLC0415
+    import platformdirs  # noqa: PLC0415 - on first use of the default store: see SQLiteStore
 
     return platformdirs.user_state_path("seqdoctor") / "history.sqlite3"
 
@@ -74,7 +72,7 @@ def open_store(location: str | Path | None = None, *, schema: str = DEFAULT_SCHE
     if location is None or isinstance(location, Path) or not _is_conninfo(location):
         from seqdoctor.history.sqlite import SQLiteStore  # noqa: PLC0415
 
-        return SQLiteStore(Path(location) if location is not None else default_path())
+        return SQLiteStore(Path(location) if location is not None else None)
     from seqdoctor.history.postgres import PostgresStore  # noqa: PLC0415
 
     return PostgresStore(location, schema)
