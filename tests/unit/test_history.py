@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from seqdoctor.errors import UsageError
 from seqdoctor.history import ColumnSample, History, Sample, default_path, open_store
 from seqdoctor.history.postgres import PostgresStore
 from seqdoctor.history.sqlite import SQLiteStore
+from tests.unit.fresh import modules_after
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -83,12 +82,8 @@ def test_a_location_is_a_conninfo_or_a_path(
 
 def test_the_default_store_costs_an_audit_nothing_until_used() -> None:
     # Every check names the default store; few audits read or write it.
-    code = (
-        "import sys; from seqdoctor.history import open_store; open_store();"
-        " print('sqlite3' in sys.modules, 'platformdirs' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "False"]
+    loaded = modules_after("from seqdoctor.history import open_store; open_store()")
+    assert not loaded & {"sqlite3", "platformdirs"}
 
 
 def test_a_postgresql_store_never_shows_its_password() -> None:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import seqdoctor
 from seqdoctor.auditing import audit
 from seqdoctor.report import Report, Status
-
-
-def python(code: str) -> str:
-    """What a fresh interpreter prints running *code*."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout
+from tests.unit.fresh import modules_after, python
 
 
 def test_loading_the_pytest_plugin_imports_no_database_driver() -> None:
     # pytest loads the plugin through its entry point in every run of every
     # project that has seqdoctor installed.
-    loaded = python("import seqdoctor.pytest_plugin, sys; print(*sys.modules)").split()
-    top = {name.split(".")[0] for name in loaded}
-    assert "seqdoctor" in top
-    assert not top & {"psycopg", "click", "rich"}
+    loaded = modules_after("import seqdoctor.pytest_plugin")
+    assert "seqdoctor" in loaded
+    assert not loaded & {"psycopg", "click", "rich"}
 
 
 def test_the_public_names_are_the_library_objects() -> None:
