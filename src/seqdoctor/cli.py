@@ -202,10 +202,11 @@ def check(
                     db for t in targets or [Target.of("")] for db in expand_databases(t.conninfo)
                 ]
             fleet = audit_fleet(unique_targets(targets), jobs=jobs, **options)
-            if quiet:
-                click.echo(fleet.headline())
-            else:
-                render_fleet(fleet, Format(output_format), sys.stdout)
+            with _reader_may_stop():
+                if quiet:
+                    click.echo(fleet.headline())
+                else:
+                    render_fleet(fleet, Format(output_format), sys.stdout)
             ctx.exit(fleet.status.exit_status)
         conninfo = conninfos[0] if conninfos else ""
         bar: AbstractContextManager[Callable[[str, int, int], None] | None] = nullcontext()
@@ -216,10 +217,11 @@ def check(
             bar = TerminalProgress()
         with bar as progress:
             report = audit(conninfo, progress=progress, **options)
-        if quiet:
-            click.echo(report.headline())
-        else:
-            render(report, Format(output_format), sys.stdout)
+        with _reader_may_stop():
+            if quiet:
+                click.echo(report.headline())
+            else:
+                render(report, Format(output_format), sys.stdout)
         ctx.exit(report.exit_status)
 
 
@@ -464,7 +466,8 @@ def forecast(ctx: click.Context, /, conninfo: str, **options: Any) -> None:
     from seqdoctor.render.forecast import render as render_forecast  # noqa: PLC0415 - see check
 
     report = audit(conninfo, select="SEQ011", **_history(options))
-    render_forecast(report, sys.stdout)
+    with _reader_may_stop():
+        render_forecast(report, sys.stdout)
     ctx.exit(report.exit_status)
 
 
@@ -707,6 +710,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str) -> None:
     click.echo(f"seqdoctor: {message}", err=True)
+
+
+def _reader_may_stop() -> AbstractContextManager[None]:
+    """Around writing out a verdict: a reader that stops early (``| head``) does not change it.
+
+    Left to Click, the broken pipe would end the command with status 1, a
+    warning, whatever the audit found. What is still buffered is dropped by run().
+    """
+    return suppress(BrokenPipeError)
 
 
 def run() -> None:

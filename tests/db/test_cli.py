@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -67,6 +70,31 @@ def test_json_output_is_the_documented_record(dsn: str, conn: Connection) -> Non
             "guard": None,
         }
     ]
+
+
+def test_a_reader_that_stops_early_leaves_the_verdict(dsn: str, conn: Connection) -> None:
+    # Drift on enough tables that the JSON report outgrows the pipe and every buffer.
+    conn.execute("""
+        DO $$ BEGIN FOR i IN 1..300 LOOP
+            EXECUTE format('CREATE TABLE drifted_%s (id serial PRIMARY KEY)', i);
+            EXECUTE format('INSERT INTO drifted_%s (id) VALUES (1), (2)', i);
+        END LOOP; END $$
+    """)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    # What `seqdoctor check --format json | head -c 100` runs, with pipefail asking for the status.
+    with subprocess.Popen(
+        [sys.executable, "-m", "seqdoctor", "check", "--format", "json", dsn],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean,
+    ) as check:
+        assert check.stdout is not None
+        assert check.stderr is not None
+        assert check.stdout.read(100).startswith(b"{")
+        check.stdout.close()
+        said = check.stderr.read()
+    assert check.returncode == 2, said
+    assert said == b""
 
 
 def test_unknown_outranks_warning_but_not_critical(dsn: str, conn: Connection) -> None:
