@@ -7,7 +7,8 @@ median wall time and peak client RSS:
 
 1. ``seqdoctor check --format json``, the full audit;
 2. ``seqdoctor check --select`` of every check that reads no table, then of the
-   capacity checks alone (SEQ002-SEQ006: what check_postgres looks at too);
+   capacity checks alone (SEQ002-SEQ006: what check_postgres looks at too), and
+   that same audit in a process already running (each round of seqdoctor serve);
 3. the per-table round trips users script today: for every sequence-fed column,
    ``SELECT setval(pg_get_serial_sequence('"t"','id'), coalesce(max("id"), 1),
    max("id") IS NOT null) FROM "t"`` (what Django's sqlsequencereset emits), one
@@ -116,6 +117,26 @@ with psycopg.connect(sys.argv[1]) as conn:
             conn.rollback()  # a default server cannot lock every table in one transaction
     conn.rollback()
     print(len(columns))
+"""
+
+
+# The capacity audit in a process that has started and imported everything
+# already, as each round of `seqdoctor serve` is: new connections every time,
+# no interpreter start-up. It prints each audit's seconds and the last report.
+IN_PROCESS = """
+import io, json, sys, time
+import seqdoctor
+from seqdoctor.render import Format, render
+dsn, codes, runs = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+seqdoctor.audit(dsn, select=codes)  # imports what is imported on first use
+seconds = []
+for _ in range(runs):
+    started = time.monotonic()
+    report = seqdoctor.audit(dsn, select=codes)
+    seconds.append(time.monotonic() - started)
+out = io.StringIO()
+render(report, Format.JSON, out)
+print(json.dumps({"seconds": seconds, "report": json.loads(out.getvalue())}))
 """
 
 
@@ -324,7 +345,26 @@ def measure(
         else:
             check_postgres.note = "not installed: apt-get install check-postgres"
     floor.found = "computes, reports nothing"
-    return [full, no_probe, capacity, per_table, check_postgres, floor], round_trips(dsn), planted
+    running = in_process(dsn, planted, runs)
+    measured = [full, no_probe, capacity, running, per_table, check_postgres, floor]
+    return measured, round_trips(dsn), planted
+
+
+def in_process(dsn: str, planted: Planted, runs: int) -> Measurement:
+    """The capacity audit *runs* times in one process, after one audit to warm it up."""
+    running = Measurement("the same capacity audit in a running process (seqdoctor.audit())")
+    _, rss, out, failure = run(
+        [sys.executable, "-c", IN_PROCESS, dsn, ",".join(CAPACITY_CHECKS), str(runs)]
+    )
+    if failure:
+        running.note = f"failed: {failure}"
+        return running
+    result = json.loads(out)
+    running.seconds = result["seconds"]
+    running.peak_rss_mb = rss
+    running.found = judge(result["report"], planted, drift=False)
+    running.note = "no interpreter start-up: what each round of `seqdoctor serve` costs"
+    return running
 
 
 def machine() -> str:
