@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -222,16 +223,46 @@ def blocked_session(
     raise AssertionError(f"no {application_name} session waited for a lock")
 
 
+def _clean_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return {**clean, "COLUMNS": "120", **(env or {})}
+
+
 def seqdoctor_cli(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed command line as a user would, in a clean environment."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     return subprocess.run(
         [sys.executable, "-m", "seqdoctor", *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
-        env={**clean, "COLUMNS": "120", **(env or {})},
+        env=_clean_environment(env),
     )
+
+
+def seqdoctor_cli_head(*args: str, size: int = 100) -> tuple[int, bytes, str]:
+    """Run ``seqdoctor ARGS | head -c SIZE``: the reader takes SIZE bytes and closes the pipe.
+
+    Returns the exit status (what ``set -o pipefail`` reports), the bytes
+    read, and what the command said on stderr.
+    """
+    # stderr to a file: a command that logs there while the reader waits on stdout
+    # would otherwise fill that pipe too, and wait for ever.
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen(
+            [sys.executable, "-m", "seqdoctor", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=_clean_environment(),
+        ) as command,
+    ):
+        assert command.stdout is not None
+        head = command.stdout.read(size)
+        command.stdout.close()
+        command.wait(timeout=120)
+        stderr.seek(0)
+        said = stderr.read().decode()
+    return command.returncode, head, said

@@ -326,7 +326,8 @@ def fix(
         raise click.BadParameter("--format sql prints a script for psql: use it or --apply")
     planned = plan_fix(conninfo, **options)
     if not apply_ or not any(p.applies for p in planned.plans):
-        render_plan(planned, chosen, sys.stdout)
+        with _reader_may_stop():
+            render_plan(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
         render_plan(planned, chosen, sys.stdout)
@@ -340,7 +341,8 @@ def fix(
         retries=Retries(retries),
         log=lambda step: click.echo(step_line(step), err=True),
     )
-    render_result(result, chosen, sys.stdout)
+    with _reader_may_stop():
+        render_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
 
 
@@ -410,10 +412,12 @@ def sync(
         raise click.BadParameter("--verify only reads: use it after --apply, not with it")
     planned = plan_sync(source, target, **options)
     if verify:
-        render_sync(planned, chosen, sys.stdout, verify=True)
+        with _reader_may_stop():
+            render_sync(planned, chosen, sys.stdout, verify=True)
         ctx.exit(planned.verdict)
     if not apply_ or not any(p.applies for p in planned.plans):
-        render_sync(planned, chosen, sys.stdout)
+        with _reader_may_stop():
+            render_sync(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
         render_sync(planned, chosen, sys.stdout)
@@ -428,7 +432,8 @@ def sync(
         retries=Retries(retries),
         log=lambda step: click.echo(step_line(step), err=True),
     )
-    render_sync_result(result, chosen, sys.stdout)
+    with _reader_may_stop():
+        render_sync_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
 
 
@@ -665,7 +670,8 @@ def _guard_result(ctx: click.Context, result: Any, dry_run: bool, options: dict[
         timeouts = Timeouts(options["lock_timeout"], options["statement_timeout"])
         click.echo(text.script(result.plan, timeouts), nl=False)
         return
-    click.echo(text.outcome(result), nl=False)
+    with _reader_may_stop():
+        click.echo(text.outcome(result), nl=False)
     if not result.ok:
         # Without its functions the guard cannot work at all: as bad as no connection.
         functions_failed = any(
@@ -716,7 +722,9 @@ def _reader_may_stop() -> AbstractContextManager[None]:
     """Around writing out a verdict: a reader that stops early (``| head``) does not change it.
 
     Left to Click, the broken pipe would end the command with status 1, a
-    warning, whatever the audit found. What is still buffered is dropped by run().
+    warning, whatever the audit or the repairs came to. What is still buffered
+    is dropped by run(). Not around the plan that --apply prints before
+    applying: when writing that fails, the command stops before anything changes.
     """
     return suppress(BrokenPipeError)
 

@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 from seqdoctor.cli import main
+from tests.db.test_cli import DRIFTED_TABLES
+from tests.fix_db import seqdoctor_cli, seqdoctor_cli_head
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 BROKEN = """
@@ -132,3 +134,15 @@ def test_json_records_the_plan_and_the_result(
         "before": "1",
         "after": "5",
     } in (record["result"]["comparisons"])
+
+
+def test_apply_finishes_and_exits_0_when_the_reader_stops_early(conn: Connection, dsn: str) -> None:
+    conn.execute(DRIFTED_TABLES)
+
+    # The JSON is written once every repair is made: the reader gone by then changes nothing.
+    status, head, said = seqdoctor_cli_head("fix", "--format", "json", "--apply", "--yes", dsn)
+
+    assert head.startswith(b"{")
+    assert status == 0, said
+    drift = seqdoctor_cli("check", "--quiet", "--select", "SEQ001", dsn)
+    assert drift.stdout == "OK: no findings (300 sequences, 300 columns)\n"
