@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 import click
 import psycopg
@@ -202,11 +202,10 @@ def check(
                     db for t in targets or [Target.of("")] for db in expand_databases(t.conninfo)
                 ]
             fleet = audit_fleet(unique_targets(targets), jobs=jobs, **options)
-            with _reader_may_stop():
-                if quiet:
-                    click.echo(fleet.headline())
-                else:
-                    render_fleet(fleet, Format(output_format), sys.stdout)
+            if quiet:
+                click.echo(fleet.headline())
+            else:
+                render_fleet(fleet, Format(output_format), sys.stdout)
             ctx.exit(fleet.status.exit_status)
         conninfo = conninfos[0] if conninfos else ""
         bar: AbstractContextManager[Callable[[str, int, int], None] | None] = nullcontext()
@@ -217,11 +216,10 @@ def check(
             bar = TerminalProgress()
         with bar as progress:
             report = audit(conninfo, progress=progress, **options)
-        with _reader_may_stop():
-            if quiet:
-                click.echo(report.headline())
-            else:
-                render(report, Format(output_format), sys.stdout)
+        if quiet:
+            click.echo(report.headline())
+        else:
+            render(report, Format(output_format), sys.stdout)
         ctx.exit(report.exit_status)
 
 
@@ -326,8 +324,7 @@ def fix(
         raise click.BadParameter("--format sql prints a script for psql: use it or --apply")
     planned = plan_fix(conninfo, **options)
     if not apply_ or not any(p.applies for p in planned.plans):
-        with _reader_may_stop():
-            render_plan(planned, chosen, sys.stdout)
+        render_plan(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
         render_plan(planned, chosen, sys.stdout)
@@ -341,8 +338,7 @@ def fix(
         retries=Retries(retries),
         log=lambda step: click.echo(step_line(step), err=True),
     )
-    with _reader_may_stop():
-        render_result(result, chosen, sys.stdout)
+    render_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
 
 
@@ -412,12 +408,10 @@ def sync(
         raise click.BadParameter("--verify only reads: use it after --apply, not with it")
     planned = plan_sync(source, target, **options)
     if verify:
-        with _reader_may_stop():
-            render_sync(planned, chosen, sys.stdout, verify=True)
+        render_sync(planned, chosen, sys.stdout, verify=True)
         ctx.exit(planned.verdict)
     if not apply_ or not any(p.applies for p in planned.plans):
-        with _reader_may_stop():
-            render_sync(planned, chosen, sys.stdout)
+        render_sync(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
         render_sync(planned, chosen, sys.stdout)
@@ -432,8 +426,7 @@ def sync(
         retries=Retries(retries),
         log=lambda step: click.echo(step_line(step), err=True),
     )
-    with _reader_may_stop():
-        render_sync_result(result, chosen, sys.stdout)
+    render_sync_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
 
 
@@ -471,8 +464,7 @@ def forecast(ctx: click.Context, /, conninfo: str, **options: Any) -> None:
     from seqdoctor.render.forecast import render as render_forecast  # noqa: PLC0415 - see check
 
     report = audit(conninfo, select="SEQ011", **_history(options))
-    with _reader_may_stop():
-        render_forecast(report, sys.stdout)
+    render_forecast(report, sys.stdout)
     ctx.exit(report.exit_status)
 
 
@@ -670,8 +662,7 @@ def _guard_result(ctx: click.Context, result: Any, dry_run: bool, options: dict[
         timeouts = Timeouts(options["lock_timeout"], options["statement_timeout"])
         click.echo(text.script(result.plan, timeouts), nl=False)
         return
-    with _reader_may_stop():
-        click.echo(text.outcome(result), nl=False)
+    click.echo(text.outcome(result), nl=False)
     if not result.ok:
         # Without its functions the guard cannot work at all: as bad as no connection.
         functions_failed = any(
@@ -718,26 +709,54 @@ def _fail(message: str) -> None:
     click.echo(f"seqdoctor: {message}", err=True)
 
 
-def _reader_may_stop() -> AbstractContextManager[None]:
-    """Around writing out a verdict: a reader that stops early (``| head``) does not change it.
+class _ReaderMayStop:
+    """Standard output whose reader may stop early (``| head``): the rest goes nowhere.
 
-    Left to Click, the broken pipe would end the command with status 1, a
-    warning, whatever the audit or the repairs came to. What is still buffered
-    is dropped by run(). Not around the plan that --apply prints before
-    applying: when writing that fails, the command stops before anything changes.
+    The command goes on, and its exit status stays its verdict. Left to Click,
+    the broken pipe would end any command with status 1, a warning, whatever
+    the audit or the repairs came to. (Click's PacifyFlushWrapper does this for
+    flush() only; a report larger than the buffer breaks in write().)
     """
-    return suppress(BrokenPipeError)
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        # What is still buffered, and all that follows, goes to /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:  # isatty(), encoding, fileno(): the stream's own
+        return getattr(self._stream, name)
 
 
 def run() -> None:
     """The console-script entry point: :func:`main`, then the process ends at once."""
+    sys.stdout = cast(TextIO, _ReaderMayStop(sys.stdout))
     status = main()
     # main() closed everything it opened (connections, files, threads); what is
     # left is the interpreter's teardown, which frees every module and object
     # one by one and passes the cyclic collector over them: 7 ms of the 0.2 s an
     # audit of 1,000 tables takes, and more with every object the audit made.
     # Only what is still buffered needs writing out.
-    with suppress(BrokenPipeError):  # the reader stopped early (| head): it had what it wanted
-        sys.stdout.flush()
+    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

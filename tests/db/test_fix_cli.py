@@ -139,10 +139,10 @@ def test_json_records_the_plan_and_the_result(
 def test_apply_finishes_and_exits_0_when_the_reader_stops_early(conn: Connection, dsn: str) -> None:
     conn.execute(DRIFTED_TABLES)
 
-    # The JSON is written once every repair is made: the reader gone by then changes nothing.
-    status, head, said = seqdoctor_cli_head("fix", "--format", "json", "--apply", "--yes", dsn)
+    # The reader leaves while the plan is printed, before the first repair: fix goes on as asked.
+    status, head, said = seqdoctor_cli_head("fix", "--apply", "--yes", dsn)
 
-    assert head.startswith(b"{")
+    assert b"repairs for database" in head
     assert status == 0, said
     drift = seqdoctor_cli("check", "--quiet", "--select", "SEQ001", dsn)
     assert drift.stdout == "OK: no findings (300 sequences, 300 columns)\n"
