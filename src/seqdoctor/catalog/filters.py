@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from seqdoctor.errors import UsageError
@@ -12,6 +12,9 @@ from seqdoctor.errors import UsageError
 def patterns(value: str | Sequence[str]) -> tuple[str, ...]:
     """One pattern or several: ``schemas="public"`` is one pattern, not six letters."""
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+WILDCARDS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,19 @@ class Filters:
     (True, False)
     >>> Filters(tables=("public.*",)).includes_table("public", "users")
     True
+    >>> dotted = Filters(tables=("a.b", "x.c.d"))  # schema.table, even for a table named c.d
+    >>> dotted.includes_table("x", "a.b"), dotted.includes_table("x", "c.d")
+    (False, True)
     """
 
     schemas: Sequence[str] = ()
     exclude_schemas: Sequence[str] = ()
     tables: Sequence[str] = ()
+    # --table patterns without a wildcard, looked up rather than matched one by one:
+    # fix checks again the tables it repaired, one pattern each, thousands at a time.
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)  # table names
+    _qualified: frozenset[str] = field(init=False, repr=False, compare=False)  # schema.table
+    _globs: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -51,6 +62,10 @@ class Filters:
             for pattern in patterns:
                 if not pattern.strip():
                     raise UsageError(f"{option} needs a non-empty pattern")
+        literal = {p for p in self.tables if not WILDCARDS.intersection(p)}
+        object.__setattr__(self, "_names", frozenset(p for p in literal if "." not in p))
+        object.__setattr__(self, "_qualified", frozenset(p for p in literal if "." in p))
+        object.__setattr__(self, "_globs", tuple(p for p in self.tables if p not in literal))
 
     @property
     def active(self) -> bool:
@@ -66,7 +81,10 @@ class Filters:
             return False
         if not self.tables:
             return True
-        return any(fnmatchcase(f"{schema}.{table}" if "." in p else table, p) for p in self.tables)
+        qualified = f"{schema}.{table}"
+        if table in self._names or qualified in self._qualified:
+            return True
+        return any(fnmatchcase(qualified if "." in p else table, p) for p in self._globs)
 
     def describe(self) -> str:
         parts = [f"--schema {p}" for p in self.schemas]

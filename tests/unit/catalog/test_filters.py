@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.errors import UsageError
@@ -99,3 +103,15 @@ def test_describe_prints_the_options_as_given() -> None:
     filters = Filters(schemas=("shop*",), exclude_schemas=("shop_test",), tables=("public.orders",))
 
     assert filters.describe() == "--schema shop* --exclude-schema shop_test --table public.orders"
+
+
+names = st.text(alphabet="ab.*?[]", min_size=1, max_size=4)
+
+
+@given(st.lists(names, max_size=4), names, names)
+def test_looked_up_patterns_match_as_globs_do(tables: list[str], schema: str, table: str) -> None:
+    """Patterns without a wildcard are looked up, not matched: with the same outcome."""
+    expected = not tables or any(
+        fnmatchcase(f"{schema}.{table}" if "." in p else table, p) for p in tables
+    )
+    assert Filters(tables=tuple(tables)).includes_table(schema, table) is expected
