@@ -163,9 +163,10 @@ class SequenceState:
 
         A nextval() that writes to the WAL writes the position after CACHE + 32
         more calls, and hands out the first of them; the others wait in the
-        calling session's cache (CACHE - 1) or in the sequence (32). A
-        sequence not called since its START or a ``setval()`` is exact: both
-        write the position as it is.
+        calling session's cache (CACHE - 1) or in the sequence (32). Only a
+        sequence not called yet (``is_called`` false) is exact: a ``setval()``
+        logs the position as it is, but the standby cannot tell it from a
+        nextval() that logged ahead.
 
         >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 100, False, 5, True, 40, True)
         >>> s.replayed().ahead_by, replace(s, is_called=False).replayed().ahead_by
