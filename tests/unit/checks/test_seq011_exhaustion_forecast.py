@@ -270,3 +270,16 @@ def test_forecasts_sort_soonest_first_then_fullest() -> None:
 def test_least_squares_slope_is_exact_and_needs_two_times() -> None:
     assert least_squares_slope([(0, 0), (86_400, 10**18)]) == Fraction(10**18, 86_400)
     assert least_squares_slope([(0, 5)]) is None
+
+
+def test_a_forecast_keeps_the_positions_it_had_too_few_of() -> None:
+    # Two audits recorded seconds apart: a history, too short to fit a line through.
+    orders_seq = sequence("orders_id_seq", last_value=1_000)
+    orders_id = column("orders", "id", fed_by=orders_seq)
+    seconds = [(NOW - timedelta(seconds=9), 990), (NOW - timedelta(seconds=4), 995)]
+    snap = with_activity(snapshot(orders_seq, orders_id), history={orders_seq: seconds})
+
+    (forecast,) = [f for f in forecasts(snap) if f.column is not None]
+
+    assert forecast.rate is None
+    assert [(p.at, p.value) for p in forecast.history] == [*seconds, (NOW, 1_000)]
