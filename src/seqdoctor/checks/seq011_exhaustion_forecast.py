@@ -16,7 +16,8 @@ What it checks
     (SEQ010). With no such history, the rate is estimated from the rows
     inserted into its tables since the statistics started counting
     (``pg_stat_user_tables.n_tup_ins``): the finding says so, gives the
-    basis, and is never more than a warning.
+    basis, and is never more than a warning. A hot standby's counters count
+    only its own inserts, none: there, only a history gives a rate.
 
 Why it matters
     A percentage says how full a column is, not when it breaks: 80 % of
@@ -212,6 +213,9 @@ def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -
     since = activity.counted_since
     if not tables or since is None or activity.now - since < MIN_SPAN:
         return None
+    if snapshot.server.in_recovery:
+        return None  # a standby's counters count its own inserts: none, whatever the primary's
+
     if not tables <= activity.rows_inserted.keys():
         return None
     rows = sum(activity.rows_inserted[oid] for oid in tables)

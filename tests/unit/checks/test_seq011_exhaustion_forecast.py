@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -151,6 +152,19 @@ def test_finding_estimated_from_inserts_only_warns() -> None:
     assert finding.details["basis"] == "estimate"
     assert finding.details["rows_inserted"] == 1_000
     assert finding.details["samples"] is None
+
+
+def test_no_estimate_from_a_standby_s_counters() -> None:
+    # A hot standby counts only its own inserts: 0, whatever its primary inserts.
+    tags_seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
+    tags_id = column("tags", "id", fed_by=tags_seq)
+    snap = with_activity(
+        snapshot(tags_seq, tags_id), rows_inserted={tags_id: 0}, counted_since=NOW - 10 * DAY
+    )
+    standby = replace(snap, server=replace(snap.server, in_recovery=True))
+
+    assert rate_of(tags_seq, snap) is not None
+    assert rate_of(tags_seq, standby) is None
 
 
 def test_finding_history_wins_over_the_estimate() -> None:
