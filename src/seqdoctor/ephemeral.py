@@ -8,6 +8,9 @@ server binaries come from whichever installations are present:
 - the ``pgserver`` wheel (PostgreSQL 16),
 - Debian's server packages under ``/usr/lib/postgresql/*/bin``.
 
+A running cluster can give a hot standby of itself (:meth:`EphemeralCluster.standby`),
+streaming its WAL, for the tests of what an audit of a standby says.
+
 PostgreSQL refuses to run as root, so when we are root the server runs as an
 unprivileged system user (``postgres`` when the Debian packages created it).
 """
