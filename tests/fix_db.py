@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -140,6 +141,67 @@ def new_cluster(
     """A cluster in memory when we may: CREATE DATABASE, once per test, is 3-7x faster there."""
     in_memory = not os.environ.get("TMPDIR") and os.access(MEMORY, os.W_OK)
     return EphemeralCluster(installation, settings, parent=Path(MEMORY) if in_memory else None)
+
+
+# A primary that a streaming replica can follow; the defaults since PostgreSQL 10, said
+# explicitly so that a server configured otherwise still gives a readable standby.
+REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "4", "hot_standby": "on"}
+
+
+@dataclass(frozen=True)
+class Replicated:
+    """A primary and its hot standby, each a :class:`Server`: a database created on the
+    primary appears on the standby, read-only, once the standby has replayed it."""
+
+    primary: Server
+    standby: Server
+
+    def caught_up(self, timeout: float = 30) -> None:
+        """Wait until the standby has replayed everything the primary has done so far."""
+        with psycopg.connect(self.primary.dsn, autocommit=True) as conn:
+            # The insert position, not pg_current_wal_lsn() (the write position): with
+            # synchronous_commit off, a commit is in the WAL before it is written out.
+            (target,) = (
+                conn.execute("SELECT pg_catalog.pg_current_wal_insert_lsn()").fetchone() or ()
+            )
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.standby.dsn, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(
+                    "SELECT pg_catalog.pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]
+                ).fetchone()
+                if row and row[0]:
+                    return
+                time.sleep(0.02)
+        raise AssertionError(f"the standby did not replay the primary's WAL up to {target}")
+
+    @contextmanager
+    def database(self) -> Iterator[tuple[str, str]]:
+        """A new database on the primary: its conninfo there and on the standby."""
+        name = f"seqdoctor_standby_{os.getpid()}_{next(_database_numbers)}"
+        with psycopg.connect(self.primary.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield self.primary.conninfo(name), self.standby.conninfo(name)
+        finally:
+            with psycopg.connect(self.primary.dsn, autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def replicated(server: Server) -> Iterator[Replicated]:
+    """A primary and a streaming hot standby of this server's version, for a module's tests.
+
+    Their own pair, not the ``server`` cluster: WAL streaming would slow every
+    other test. Needs the server binaries: skipped with ``SEQDOCTOR_TEST_DSN``.
+    """
+    if server.installation is None:
+        pytest.skip(f"a standby needs server binaries; {DSN_ENV} gives a server only")
+    primary = new_cluster(server.installation, REPLICATION_SETTINGS)
+    with primary, primary.standby() as standby:
+        yield Replicated(
+            replace(server, dsn=primary.conninfo()), replace(server, dsn=standby.conninfo())
+        )
 
 
 _database_numbers = itertools.count(1)

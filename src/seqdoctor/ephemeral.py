@@ -8,6 +8,9 @@ server binaries come from whichever installations are present:
 - the ``pgserver`` wheel (PostgreSQL 16),
 - Debian's server packages under ``/usr/lib/postgresql/*/bin``.
 
+A running cluster can give a hot standby of itself (:meth:`EphemeralCluster.standby`),
+streaming its WAL, for the tests of what an audit of a standby says.
+
 PostgreSQL refuses to run as root, so when we are root the server runs as an
 unprivileged system user (``postgres`` when the Debian packages created it).
 """
@@ -124,13 +127,18 @@ class EphemeralCluster:
         installation: Installation,
         settings: Mapping[str, str] | None = None,
         parent: Path | None = None,
+        primary: EphemeralCluster | None = None,
     ) -> None:
-        """A cluster in a new directory under *parent* (the system's temporary directory)."""
+        """A cluster in a new directory under *parent* (the system's temporary directory).
+
+        With *primary*, a hot standby of that running cluster: a base backup of
+        it, streaming its WAL (see :meth:`standby`).
+        """
         self.installation = installation
         self.settings = {**FAST_SETTINGS, **(settings or {})}
-        self.directory = Path(
-            tempfile.mkdtemp(prefix=f"seqdoctor-{installation.label}-", dir=parent)
-        )
+        self.primary = primary
+        role = "standby" if primary else installation.label
+        self.directory = Path(tempfile.mkdtemp(prefix=f"seqdoctor-{role}-", dir=parent))
         self.datadir = self.directory / "data"
         self.logfile = self.directory / "server.log"
         self._user = _server_user()
@@ -154,20 +162,10 @@ class EphemeralCluster:
         if self._user is not None:
             _let_others_traverse(self.installation.bindir)
             os.chown(self.directory, self._user.pw_uid, self._user.pw_gid)
-        self._run(
-            "initdb",
-            "--pgdata",
-            str(self.datadir),
-            "--username",
-            "postgres",
-            "--auth",
-            "trust",
-            "--encoding",
-            "UTF8",
-            "--locale",
-            "C",
-            "--no-sync",
-        )
+        if self.primary is not None:
+            self._copy(self.primary)
+        else:
+            self._init()
         options = [f"-k {self.directory}", f"-p {SOCKET_PORT}"]
         options += [
             f"-c {name}={value!s}" if value else f"-c {name}="
@@ -185,6 +183,55 @@ class EphemeralCluster:
             "start",
         )
         return self
+
+    def _init(self) -> None:
+        self._run(
+            "initdb",
+            "--pgdata",
+            str(self.datadir),
+            "--username",
+            "postgres",
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C",
+            "--no-sync",
+        )
+
+    def _copy(self, primary: EphemeralCluster) -> None:
+        """A base backup of *primary* that starts as its hot standby.
+
+        ``-R`` writes ``standby.signal`` and a ``primary_conninfo`` naming the
+        primary's socket; ``-X stream`` brings the WAL the backup needs. The
+        trust lines initdb writes let the replication connection in, and the
+        defaults since PostgreSQL 10 (``wal_level = replica``,
+        ``max_wal_senders = 10``, ``hot_standby = on``) let it stream and be read.
+        """
+        self._run(
+            "pg_basebackup",
+            "--pgdata",
+            str(self.datadir),
+            "--host",
+            str(primary.directory),
+            "--port",
+            str(SOCKET_PORT),
+            "--username",
+            "postgres",
+            "--wal-method",
+            "stream",
+            "--checkpoint",
+            "fast",
+            "--write-recovery-conf",
+            "--no-sync",
+        )
+
+    def standby(self) -> EphemeralCluster:
+        """A hot standby of this running cluster, not started yet, beside it on disk."""
+        return EphemeralCluster(
+            self.installation, self.settings, parent=self.directory.parent, primary=self
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError):

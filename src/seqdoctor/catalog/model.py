@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -24,6 +24,10 @@ TYPE_RANGES: Mapping[str, tuple[int, int]] = {
 TYPE_NAMES: Mapping[str, str] = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
 # Types whose values can be compared with a sequence's: probes run only on these.
 NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
+# nextval() writes a sequence's position to the WAL this many calls ahead of the
+# values it hands out (SEQ_LOG_VALS in src/backend/commands/sequence.c): what a
+# hot standby replays, and reads, is up to that far ahead of its primary.
+SEQ_LOG_VALS = 32
 
 
 @lru_cache(maxsize=65536)  # messages of a large audit repeat the same schema names
@@ -99,6 +103,9 @@ class SequenceState:
     readable: bool  # the role may read the position (USAGE on the schema, SELECT on it)
     last_value: int | None = None
     is_called: bool | None = None
+    # How many nextval() calls this position may be ahead of the primary's: read
+    # on a hot standby (see replayed()), 0 where it is exact.
+    ahead_by: int = 0
 
     @property
     def data_type(self) -> str:
@@ -150,6 +157,48 @@ class SequenceState:
         if self.min_value <= candidate <= self.max_value:
             return candidate
         return self.origin if self.cycle else None
+
+    def replayed(self) -> SequenceState:
+        """This position as read on a hot standby: up to :attr:`ahead_by` calls past the primary's.
+
+        A nextval() that writes to the WAL writes the position after CACHE + 32
+        more calls, and hands out the first of them; the others wait in the
+        calling session's cache (CACHE - 1) or in the sequence (32). Only a
+        sequence not called yet (``is_called`` false) is exact: a ``setval()``
+        logs the position as it is, but the standby cannot tell it from a
+        nextval() that logged ahead.
+
+        >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 100, False, 5, True, 40, True)
+        >>> s.replayed().ahead_by, replace(s, is_called=False).replayed().ahead_by
+        (36, 0)
+        """
+        if not self.is_called:
+            return self
+        return replace(self, ahead_by=SEQ_LOG_VALS + self.cache_size - 1)
+
+    @property
+    def earliest(self) -> SequenceState:
+        """The least advanced position the primary can be at: this one when exact.
+
+        On a hot standby, :attr:`ahead_by` calls back, never past where it
+        started from: a sequence at its MINVALUE (MAXVALUE descending) not yet called.
+
+        >>> s = SequenceState(1, "public", "s", "int8", 1, 1, 1, 100, False, 1, True, 33, True, 32)
+        >>> s.earliest.last_value, s.earliest.next_value
+        (1, 2)
+        >>> e = replace(s, last_value=20).earliest
+        >>> e.last_value, e.is_called, e.ahead_by
+        (1, False, 0)
+        >>> d = replace(s, increment_by=-2, min_value=-99, max_value=-1, last_value=-81)
+        >>> d.earliest.last_value, d.earliest.next_value
+        (-17, -19)
+        """
+        if not self.ahead_by or self.last_value is None:
+            return self
+        back = self.last_value - self.ahead_by * self.increment_by
+        if self.min_value <= back <= self.max_value:
+            return replace(self, last_value=back, ahead_by=0)
+        return replace(self, last_value=self.origin, is_called=False, ahead_by=0)
 
     @property
     def exhausted(self) -> bool:
@@ -343,6 +392,9 @@ class ServerInfo:
     server_version: str
     server_version_num: int
     current_user: str
+    # A hot standby (pg_is_in_recovery()): its sequences' positions are replayed
+    # from the primary's WAL, ahead of the primary's (SequenceState.replayed()).
+    in_recovery: bool = False
 
 
 @dataclass(frozen=True)

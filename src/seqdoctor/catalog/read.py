@@ -210,6 +210,8 @@ def read_snapshot(
     positions, failures = read
     unreadable = [*_unreadable_sequences(server, sequences), *failures]
     sequences = _positioned(sequences, positions, unreadable)
+    if server.in_recovery:
+        sequences = [s.replayed() for s in sequences]
     # The sequences and the columns were listed at the same time, each in its
     # own snapshot: a column whose sequence was created since, or dropped
     # since, is left out (and a sequence the columns did not see fed is
@@ -218,8 +220,9 @@ def read_snapshot(
     uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
     if options.read_columns:
+        # On a standby, collisions are looked for from the primary's earliest position.
         columns = _probe_columns(
-            connections, server, uses, {s.oid: s for s in sequences}, options, unreadable
+            connections, server, uses, {s.oid: s.earliest for s in sequences}, options, unreadable
         )
     uses = [u for u in uses if u.key not in columns.vanished]
     return Snapshot(
@@ -313,7 +316,7 @@ _DEFINITION = operator.attrgetter(
     *(
         f.name
         for f in dataclasses.fields(SequenceState)
-        if f.name not in {"last_value", "is_called"}
+        if f.name not in {"last_value", "is_called", "ahead_by"}
     )
 )
 

@@ -8,6 +8,17 @@ What it checks
     will actually reach (same step as its increment, within its limit). The
     column's maximum (minimum when descending) is read through its index.
 
+    On a hot standby the sequence's position is the one its primary wrote to
+    the WAL, which is up to 32 ``nextval()`` calls ahead of the values handed
+    out (plus ``CACHE - 1`` held in the session that made the call): the
+    primary may be anywhere in between. Collisions are then looked for from
+    the primary's earliest possible position. A value the column holds past
+    even the latest position is a certain collision (critical); one only
+    between the two may have been handed out by the primary already, or
+    written there explicitly, which the standby cannot tell: the finding is
+    then ``unknown``, says between which values the primary's next value lies,
+    and asks for the audit on the primary.
+
 Why it matters
     Rows copied with their ids (a migration from a legacy database,
     ``pg_dump --data-only``, logical replication, fixtures, ``INSERT`` with
@@ -42,15 +53,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import Any
 
-from seqdoctor.catalog.model import Snapshot
+from seqdoctor.catalog.model import SequenceState, Snapshot
 from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, plural
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
     for sequence, use in snapshot.pairs:
         extent = snapshot.extents.get(use.key)
-        following = sequence.next_value
+        # On a hot standby, the least advanced position the primary can be at.
+        earliest = sequence.earliest
+        following = earliest.next_value
         if extent is None or extent.first_collision is None or following is None:
             continue
         first = extent.first_collision
@@ -65,18 +79,66 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
                 f"{plural(calls_before, 'nextval() call')} {succeed}, "
                 f"then it returns {number(first)}"
             )
+        edge_name = "max" if sequence.ascending else "min"
+        details: dict[str, Any] = {
+            "next_value": following,
+            "column_max": extent.max_value,
+            "column_min": extent.min_value,
+            "first_collision": first,
+            "nextval_calls_before_collision": calls_before,
+        }
+        behind = f"sequence {sequence.qualified} is behind {use.qualified}"
+        held = f"which the column already holds (column {edge_name} {number(edge)}"
+        if not sequence.ahead_by:
+            yield CHECK.finding(
+                f"{behind}: {when}, {held}, next value {number(following)})",
+                sequence=sequence,
+                column=use,
+                **details,
+            )
+            continue
+        latest = sequence.next_value
+        between = (
+            f"on a hot standby, the primary's next value is between {number(following)} and "
+            + (number(latest) if latest is not None else "its limit")
+        )
+        if _reached(sequence, edge):
+            message = (
+                f"{behind}: the column holds {number(edge)}, which nextval() will return "
+                f"wherever the primary is; {between}; from the earliest, {when}"
+            )
+        else:
+            # Values between the two bounds may have been handed out by the primary or
+            # written there explicitly: only the primary's position tells which.
+            message = (
+                f"sequence {sequence.qualified} may be behind {use.qualified}: {between}, and "
+                f"the column holds values in that range (the first {number(first)}, column "
+                f"{edge_name} {number(edge)}): only the primary's position tells whether "
+                "nextval() will return them; check on the primary"
+            )
         yield CHECK.finding(
-            f"sequence {sequence.qualified} is behind {use.qualified}: {when}, "
-            f"which the column already holds (column {'max' if sequence.ascending else 'min'} "
-            f"{number(edge)}, next value {number(following)})",
+            message,
+            severity=Severity.CRITICAL if _reached(sequence, edge) else Severity.UNKNOWN,
             sequence=sequence,
             column=use,
-            next_value=following,
-            column_max=extent.max_value,
-            column_min=extent.min_value,
-            first_collision=first,
-            nextval_calls_before_collision=calls_before,
+            **details,
+            latest_next_value=latest,
         )
+
+
+def _reached(sequence: SequenceState, value: int) -> bool:
+    """Whether nextval() will return *value* from the sequence's own (latest) position.
+
+    >>> from seqdoctor.catalog.model import SequenceState as S
+    >>> s = S(1, "public", "s", "int8", 1, 2, 1, 100, False, 1, True, 33, True, 32)
+    >>> _reached(s, 35), _reached(s, 36), _reached(s, 31), _reached(s, 101)
+    (True, False, False, False)
+    """
+    latest = sequence.next_value
+    if latest is None or not sequence.min_value <= value <= sequence.max_value:
+        return False
+    calls, off_step = divmod(value - latest, sequence.increment_by)
+    return calls >= 0 and off_step == 0
 
 
 CHECK = Check(

@@ -1,22 +1,31 @@
-"""SEQ010 burn-rate: a sequence has handed out far more values than its tables have rows.
+"""SEQ010 burn-rate: a sequence is far past its START for the rows its tables hold.
 
 What it checks
-    For every sequence that feeds columns, the values it has handed out since
-    its START, against the rows its tables hold (the planner's estimate,
-    ``pg_class.reltuples``; a partitioned table's partitions summed). A
-    finding when it has handed out at least twice as many values as there
-    are rows, and at least 10,000 of them. Sequences that cycle, and tables
-    never analyzed, are left out.
+    For every sequence that feeds columns, how far its position is from its
+    START, in values, against the rows its tables hold (the planner's
+    estimate, ``pg_class.reltuples``; a partitioned table's partitions
+    summed). A finding when the values are at least twice the rows, and at
+    least 10,000. Sequences that cycle, and tables never analyzed, are left
+    out.
+
+    The position alone does not say how the sequence got there. When the
+    history ``seqdoctor check --record`` keeps shows the sequence moving
+    (the measured rate of SEQ011), the finding gives that rate too.
 
 Why it matters
-    ``nextval()`` is never undone. A rolled-back insert, an
+    The values between START and the position that no row holds count
+    towards the sequence's limit all the same. Some were handed out and
+    lost: ``nextval()`` is never undone, so a rolled-back insert, an
     ``INSERT ... ON CONFLICT`` that finds a conflict (the value was drawn
     before the conflict was seen), a bulk load retried, and rows deleted
-    since all use values that no row holds. A table of a million rows can
-    therefore be out of ``integer`` ids: the range runs out at the rate
-    values are handed out, not at the rate rows accumulate. The finding says
-    how many values each row has cost; the exhaustion forecast (SEQ011)
-    counts values, never rows, for this reason.
+    since all leave values no row holds. Others were never handed out: a
+    ``setval()`` past sparse explicit ids (a ``pg_dump`` restore, a script
+    resetting sequences, ``seqdoctor fix``) or an ``ALTER SEQUENCE ...
+    RESTART`` skips them at once. Only the first is a rate at which the range
+    is being used up; a history of positions tells them apart, the audit of
+    one moment cannot. Either way the range runs out with the values, not
+    with the rows, which is why the exhaustion forecast (SEQ011) counts
+    values.
 
 How to fix
     Nothing is broken yet. Check the column has room for the values (SEQ002
@@ -25,12 +34,13 @@ How to fix
         ALTER SEQUENCE public.events_id_seq AS bigint;
         ALTER TABLE public.events ALTER COLUMN id TYPE bigint;
 
-    An upsert that usually conflicts burns less when it first looks for the
-    row (``SELECT``, then ``INSERT`` only when missing), or through ``MERGE``
-    on PostgreSQL 15 and later, which draws a value only for rows it inserts.
+    When values are being drawn and lost, an upsert that usually conflicts
+    uses fewer when it first looks for the row (``SELECT``, then ``INSERT``
+    only when missing), or through ``MERGE`` on PostgreSQL 15 and later,
+    which draws a value only for rows it inserts.
 
 Fix safety
-    Display only: whether the burn matters depends on the range left.
+    Display only: whether the gap matters depends on the range left.
     Widening a column rewrites its table (see SEQ002).
 
 References
@@ -46,15 +56,17 @@ from collections.abc import Iterator
 
 from seqdoctor.catalog.model import SequenceState, Snapshot, handed_out, qualify
 from seqdoctor.checks.base import Check, Finding, Settings, Severity, plural
+from seqdoctor.checks.seq011_exhaustion_forecast import Basis, per_day, rate_of
 
 BURN_RATIO = 2  # values handed out per row from which values are "far more" than rows
 MIN_VALUES = 10_000  # below this, nobody minds a few gaps
 
 
 def values_used(sequence: SequenceState) -> int | None:
-    """How many ``nextval()`` calls the sequence has answered since START; None when unknown.
+    """How many values lie from START to the sequence's position; None when unknown.
 
-    A ``setval()`` past START counts the values it skipped: they are used up all the same.
+    Values handed out and values a ``setval()`` skipped alike: both are used
+    up, as far as the limit is concerned.
 
     >>> from seqdoctor.catalog.model import SequenceState as S
     >>> values_used(S(1, "public", "s", "int4", 1, 1, 1, 100, False, 1, True, 40, True))
@@ -89,16 +101,29 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         names = ", ".join(sorted(tables.values()))
         per_row = round(used / rows, 1) if rows else None
         cost = f"{per_row:,} values per row" if per_row is not None else "no row left"
+        rate = rate_of(sequence, snapshot)
+        if rate is not None and (rate.basis is not Basis.HISTORY or rate.per_day <= 0):
+            rate = None  # no nextval() traffic measured: an estimate counts rows, not values
+        message = (
+            f"sequence {sequence.qualified} is {plural(used, 'value')} past its START for about "
+            f"{plural(rows, 'row')} in {names} ({cost}): the values no row holds, left unused "
+            "by rollbacks, INSERT ... ON CONFLICT or deleted rows, or skipped by a setval() (a "
+            "restore, a script, seqdoctor fix), still count towards its limit"
+        )
+        if rate is not None:
+            message += (
+                f"; its history shows {per_day(rate.per_day)} values handed out a day "
+                f"({rate.describe()})"
+            )
         yield CHECK.finding(
-            f"sequence {sequence.qualified} has handed out {plural(used, 'value')} for about "
-            f"{plural(rows, 'row')} in {names} ({cost}): rollbacks, INSERT ... ON CONFLICT and "
-            "deleted rows burn values that still count towards its limit",
+            message,
             sequence=sequence,
             column=uses[0] if len(uses) == 1 else None,
             values_used=used,
             row_estimate=rows,
             values_per_row=per_row,
             values_without_row=used - rows,
+            values_per_day=round(float(rate.per_day), 1) if rate is not None else None,
         )
 
 
@@ -106,7 +131,7 @@ CHECK = Check(
     code="SEQ010",
     name="burn-rate",
     severity=Severity.INFO,
-    summary="a sequence has handed out far more values than its tables have rows",
+    summary="a sequence is far past its START for the rows its tables hold",
     run=run,
     module=sys.modules[__name__],
     reads_activity=True,

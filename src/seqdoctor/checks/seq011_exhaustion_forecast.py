@@ -16,7 +16,8 @@ What it checks
     (SEQ010). With no such history, the rate is estimated from the rows
     inserted into its tables since the statistics started counting
     (``pg_stat_user_tables.n_tup_ins``): the finding says so, gives the
-    basis, and is never more than a warning.
+    basis, and is never more than a warning. A hot standby's counters count
+    only its own inserts, none: there, only a history gives a rate.
 
 Why it matters
     A percentage says how full a column is, not when it breaks: 80 % of
@@ -112,6 +113,8 @@ class Forecast:
     wraps: bool  # a CYCLE sequence that wraps around before any limit: never runs out
     now: datetime | None  # the audit's clock; None when the activity was not read
     rate: Rate | None  # None: no history and no estimate, or the activity was not read
+    # The positions the rate was fitted to, or would have been: recorded ones, then the current.
+    history: tuple[Position, ...] = ()
 
     @property
     def subject(self) -> str:
@@ -164,13 +167,25 @@ def least_squares_slope(points: Sequence[tuple[int, int]]) -> Fraction | None:
 
 def rate_of(sequence: SequenceState, snapshot: Snapshot) -> Rate | None:
     """The sequence's rate from its history, else estimated from its tables' inserts."""
+    return _rate(sequence, snapshot, history_of(sequence, snapshot))
+
+
+def history_of(sequence: SequenceState, snapshot: Snapshot) -> list[Position]:
+    """The positions a rate is fitted to: those recorded since the sequence last moved
+    backwards, then its current one, oldest first; none without the activity."""
     activity = snapshot.activity
     if activity is None or sequence.last_value is None or sequence.is_called is None:
-        return None
+        return []
     current = Position(
         activity.now, handed_out(sequence.last_value, sequence.is_called, sequence.increment_by)
     )
-    points = _since_last_reset([*activity.history.get(sequence.oid, ()), current], sequence)
+    return _since_last_reset([*activity.history.get(sequence.oid, ()), current], sequence)
+
+
+def _rate(sequence: SequenceState, snapshot: Snapshot, points: Sequence[Position]) -> Rate | None:
+    activity = snapshot.activity
+    if activity is None or not points:
+        return None
     if len(points) >= 2 and points[-1].at - points[0].at >= MIN_SPAN:
         first = points[0]
         slope = least_squares_slope(
@@ -178,7 +193,7 @@ def rate_of(sequence: SequenceState, snapshot: Snapshot) -> Rate | None:
         )
         if slope is not None:
             per_day = slope * (DAY // MICROSECOND) / sequence.increment_by
-            return Rate(per_day, Basis.HISTORY, first.at, current.at, samples=len(points))
+            return Rate(per_day, Basis.HISTORY, first.at, points[-1].at, samples=len(points))
     return _estimate(sequence, snapshot, activity)
 
 
@@ -198,6 +213,9 @@ def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -
     since = activity.counted_since
     if not tables or since is None or activity.now - since < MIN_SPAN:
         return None
+    if snapshot.server.in_recovery:
+        return None  # a standby's counters count its own inserts: none, whatever the primary's
+
     if not tables <= activity.rows_inserted.keys():
         return None
     rows = sum(activity.rows_inserted[oid] for oid in tables)
@@ -222,7 +240,8 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
     for sequence in snapshot.sequences:
         if not sequence.position_known:
             continue
-        rate = rate_of(sequence, snapshot)
+        history = tuple(history_of(sequence, snapshot))
+        rate = _rate(sequence, snapshot, history)
         if moving_only and (rate is None or rate.per_day <= 0):
             continue
         yield Forecast(
@@ -235,6 +254,7 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
             sequence.cycle,
             now,
             rate,
+            history,
         )
         for use in snapshot.uses_of(sequence):
             bounds = column_range(sequence, use)
@@ -251,6 +271,7 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
                 sequence.cycle and limited_by != "column type",
                 now,
                 rate,
+                history,
             )
 
 
@@ -349,6 +370,21 @@ def _duration(span: timedelta) -> str:
     if span < 2 * DAY:
         return plural(round(span / timedelta(hours=1)), "hour")
     return plural(round(span / DAY), "day")
+
+
+def short_duration(span: timedelta) -> str:
+    """A span of seconds to hours, for people.
+
+    >>> short_duration(timedelta(seconds=4.6)), short_duration(timedelta(minutes=5))
+    ('5 seconds', '5 minutes')
+    >>> short_duration(timedelta(hours=1)), short_duration(timedelta(hours=30))
+    ('1 hour', '30 hours')
+    """
+    if span < timedelta(minutes=2):
+        return plural(round(span.total_seconds()), "second")
+    if span < timedelta(hours=1):
+        return plural(round(span / timedelta(minutes=1)), "minute")
+    return _duration(span)
 
 
 CHECK = Check(

@@ -131,7 +131,7 @@ def status(
     """Which sequence-fed columns are guarded, in which mode, and which are not."""
     filters = Filters.of(schemas, exclude_schemas, tables)
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    with guard_session(target) as conn:
+    with guard_session(target, writes=False) as conn:
         inventory = read_inventory(conn, check_schema_name(schema_name), timeouts)
         guardable, _ = planning.select_uses(inventory, filters)
         guarded = [

@@ -48,10 +48,13 @@ Connection = psycopg.Connection[Any]
 
 
 @contextmanager
-def guard_session(target: Target) -> Iterator[Connection]:
-    """A connection for the guard: opened from a conninfo, or the caller's, which must be idle."""
+def guard_session(target: Target, *, writes: bool = True) -> Iterator[Connection]:
+    """A connection for the guard: opened from a conninfo, or the caller's, which must be idle.
+
+    Read-only unless it *writes*: a hot standby refuses a read-write session.
+    """
     with ExitStack() as stack:
-        yield stack.enter_context(session(opened(target, stack), writes=True, who="the guard"))
+        yield stack.enter_context(session(opened(target, stack), writes=writes, who="the guard"))
 
 
 def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> Inventory:

@@ -38,6 +38,7 @@ __all__ = [
     "Sample",
     "Store",
     "default_path",
+    "history_key",
     "open_store",
     "with_activity",
 ]
@@ -62,6 +63,21 @@ class History:
             raise UsageError("the retention must be at least the forecast window")
 
 
+def history_key(database: str, *, in_recovery: bool) -> str:
+    """The key a database's samples are kept under: a hot standby's are kept apart.
+
+    A standby shares its primary's system identifier, but reads positions up
+    to 32 ``nextval()`` calls ahead of the primary's: mixed under one key, the
+    two alternate back and forth, and every step back restarts the forecast's
+    fit. Apart, each measures its own rate; a standby promoted to primary
+    records under the primary's key, whose history it continues.
+
+    >>> history_key("7301/shop", in_recovery=True), history_key("7301/shop", in_recovery=False)
+    ('standby:7301/shop', '7301/shop')
+    """
+    return f"standby:{database}" if in_recovery else database
+
+
 def with_activity(
     conn: psycopg.Connection[Any],
     snapshot: Snapshot,
@@ -76,6 +92,7 @@ def with_activity(
     position, not twice), and samples past the retention are pruned.
     """
     activity, database = read_activity(conn, snapshot, timeouts, now)
+    database = history_key(database, in_recovery=snapshot.server.in_recovery)
     if history is not None:
         samples = history.store.load(database, now - history.window, now)
         activity = replace(activity, history=positions(snapshot, samples))

@@ -12,12 +12,14 @@ from rich.text import Text
 
 from seqdoctor.checks.base import percent, plural
 from seqdoctor.checks.seq011_exhaustion_forecast import (
+    MIN_SPAN,
     Basis,
     Forecast,
     by_days_left,
     in_days,
     judged,
     per_day,
+    short_duration,
 )
 from seqdoctor.render.table import STATUS_STYLES, bar, print_to
 from seqdoctor.report import Report
@@ -75,10 +77,27 @@ def _why_undated(forecast: Forecast) -> str:
         return "cycles before any limit"
     if forecast.values_left == 0:
         return "already exhausted"
+    short = _short_history(forecast)
     if forecast.rate is None:
-        return "no history and no insert counters (record one with seqdoctor check --record)"
+        return (
+            short or "no history and no insert counters (record one with seqdoctor check --record)"
+        )
     if forecast.running_out:
         return "runs out after the year 9999"
     if forecast.rate.basis is Basis.ESTIMATE:
-        return "no rows inserted since the statistics started counting"
+        why = "no rows inserted since the statistics started counting"
+        return f"{why}; {short}" if short else why
     return "not moving forward"
+
+
+def _short_history(forecast: Forecast) -> str:
+    """What history there is, when there is some but too little to measure a rate; else ''."""
+    recorded = forecast.history[:-1]  # the last is the current position
+    if not recorded or (forecast.rate is not None and forecast.rate.basis is Basis.HISTORY):
+        return ""
+    span = forecast.history[-1].at - recorded[0].at
+    return (
+        f"a history too short to measure: {plural(len(recorded), 'recorded position')} over"
+        f" {short_duration(span)}, and a rate needs positions at least"
+        f" {short_duration(MIN_SPAN)} apart (record again later with seqdoctor check --record)"
+    )

@@ -38,6 +38,7 @@ def as_record(report: Report, *, lazy: bool = False) -> dict[str, Any]:
         "database": {
             "name": snapshot.server.database,
             "server_version": snapshot.server.server_version,
+            "in_recovery": snapshot.server.in_recovery,
         },
         "checked_at": report.checked_at.isoformat(timespec="seconds"),
         "status": str(report.status),
@@ -68,6 +69,7 @@ def _sequence_record(report: Report, sequence: SequenceState) -> dict[str, Any]:
         "last_value": sequence.last_value,
         "is_called": sequence.is_called,
         "next_value": sequence.next_value,
+        "position_bounds": _bounds(sequence),
         "used_by": [
             {
                 "schema": use.schema,
@@ -82,6 +84,17 @@ def _sequence_record(report: Report, sequence: SequenceState) -> dict[str, Any]:
             }
             for use in snapshot.uses_of(sequence)
         ],
+    }
+
+
+def _bounds(sequence: SequenceState) -> dict[str, Any] | None:
+    """Where the primary's sequence can be, read on a hot standby; None where exact."""
+    if not sequence.ahead_by:
+        return None
+    return {
+        "nextval_calls": sequence.ahead_by,
+        "earliest_next_value": sequence.earliest.next_value,
+        "latest_next_value": sequence.next_value,
     }
 
 

@@ -32,6 +32,12 @@ STATUS_STYLES = {
     Status.CRITICAL: STYLES[Severity.CRITICAL],
     Status.UNKNOWN: STYLES[Severity.UNKNOWN],
 }
+# What an audit of a hot standby can say, under its header.
+STANDBY_NOTE = (
+    "Hot standby: each sequence's position is its primary's as written to the WAL, up to 32"
+    " nextval() calls (plus CACHE - 1) ahead of the primary's own. Collisions are looked for"
+    " from the primary's earliest possible position, capacity from the latest."
+)
 BAR_WIDTH = 20
 CAPACITY_ROWS = 30
 
@@ -157,6 +163,8 @@ def _write(report: Report, console: Console) -> None:
         f" · {report.duration_seconds:.2f} s",
         markup=True,
     )
+    if snapshot.server.in_recovery:
+        console.print(STANDBY_NOTE)
     for severity in SEVERITY_ORDER:
         findings = [f for f in report.findings if f.severity is severity]
         if not findings:

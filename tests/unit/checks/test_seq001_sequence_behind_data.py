@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from seqdoctor.checks import Severity
+from dataclasses import replace
+
+from seqdoctor.checks import Finding, Severity
 from seqdoctor.checks.base import ColumnRef, SequenceRef
 from seqdoctor.checks.seq001_sequence_behind_data import CHECK
 from tests.unit.factories import column, empty, findings, holding, sequence, snapshot
@@ -150,3 +152,50 @@ def test_ok_when_the_sequence_is_exhausted() -> None:
     snap = snapshot(full, full_id, extents={full_id: holding(1, 100, first_collision=100)})
 
     assert findings(CHECK, snap) == []
+
+
+def on_standby(last_value: int, high: int, first_collision: int) -> list[Finding]:
+    """SEQ001 on a hot standby that read *last_value* (bigint, step 1, called), 32 calls ahead."""
+    seq = sequence("users_id_seq", type_name="int8", last_value=last_value).replayed()
+    users_id = column("users", "id", fed_by=seq)
+    extent = holding(1, high, first_collision=first_collision)
+    return findings(CHECK, snapshot(seq, users_id, extents={users_id: extent}))
+
+
+def test_on_a_standby_data_between_the_bounds_cannot_be_judged() -> None:
+    (finding,) = on_standby(133, 120, first_collision=102)
+
+    assert finding.severity is Severity.UNKNOWN
+    assert finding.message == (
+        "sequence public.users_id_seq may be behind public.users.id: on a hot standby, the "
+        "primary's next value is between 102 and 134, and the column holds values in that range"
+        " (the first 102, column max 120): only the primary's position tells whether nextval()"
+        " will return them; check on the primary"
+    )
+    assert finding.details["next_value"] == 102
+    assert finding.details["latest_next_value"] == 134
+
+
+def test_on_a_standby_data_past_its_position_is_critical() -> None:
+    (finding,) = on_standby(133, 500, first_collision=110)
+
+    assert finding.severity is Severity.CRITICAL
+    assert finding.message == (
+        "sequence public.users_id_seq is behind public.users.id: the column holds 500, which "
+        "nextval() will return wherever the primary is; on a hot standby, the primary's next "
+        "value is between 102 and 134; from the earliest, 8 nextval() calls succeed, then it "
+        "returns 110"
+    )
+
+
+def test_on_a_standby_data_behind_the_earliest_position_is_fine() -> None:
+    # The probe finds no collision from the earliest position: nothing to say.
+    seq = sequence("users_id_seq", type_name="int8", last_value=1_000).replayed()
+    users_id = column("users", "id", fed_by=seq)
+    assert findings(CHECK, snapshot(seq, users_id, extents={users_id: holding(1, 900)})) == []
+
+
+def test_a_cache_widens_the_standby_bounds() -> None:
+    seq = replace(sequence("s", type_name="int8", last_value=1_000), cache_size=20).replayed()
+    assert seq.ahead_by == 32 + 19
+    assert seq.earliest.next_value == 1_000 - 51 + 1

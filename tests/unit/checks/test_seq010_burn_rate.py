@@ -5,7 +5,7 @@ from __future__ import annotations
 from seqdoctor.checks import Severity
 from seqdoctor.checks.base import ColumnRef, SequenceRef
 from seqdoctor.checks.seq010_burn_rate import CHECK, values_used
-from tests.unit.activity import with_activity
+from tests.unit.activity import DAY, NOW, with_activity
 from tests.unit.factories import column, findings, sequence, snapshot
 
 
@@ -18,9 +18,10 @@ def test_finding_when_values_far_outnumber_rows() -> None:
     (finding,) = findings(CHECK, snap)
 
     assert finding.message == (
-        "sequence public.events_id_seq has handed out 1,000,000 values for about 10,000 rows in "
-        "public.events (100.0 values per row): rollbacks, INSERT ... ON CONFLICT and deleted rows "
-        "burn values that still count towards its limit"
+        "sequence public.events_id_seq is 1,000,000 values past its START for about 10,000 rows"
+        " in public.events (100.0 values per row): the values no row holds, left unused by "
+        "rollbacks, INSERT ... ON CONFLICT or deleted rows, or skipped by a setval() (a restore,"
+        " a script, seqdoctor fix), still count towards its limit"
     )
     assert finding.severity is Severity.INFO
     assert finding.sequence == SequenceRef("public", "events_id_seq")
@@ -30,7 +31,49 @@ def test_finding_when_values_far_outnumber_rows() -> None:
         "row_estimate": 10_000,
         "values_per_row": 100.0,
         "values_without_row": 990_000,
+        "values_per_day": None,
     }
+
+
+def test_a_history_of_nextval_traffic_gives_the_rate() -> None:
+    events_seq = sequence("events_id_seq", type_name="int8", last_value=1_000_000)
+    events_id = column("events", "id", fed_by=events_seq)
+    snap = with_activity(
+        snapshot(events_seq, events_id),
+        row_estimates={events_id: 10_000},
+        history={events_seq: [(NOW - 10 * DAY, 900_000)]},
+    )
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.message.endswith(
+        "still count towards its limit; its history shows 10,000 values handed out a day "
+        "(least squares over 2 positions in 10 days)"
+    )
+    assert finding.details["values_per_day"] == 10_000.0
+
+
+def test_no_rate_from_a_history_that_does_not_move_or_from_insert_counters() -> None:
+    # A setval() from 3 to 100,000,010 before the history began: the position stands still.
+    jumped = sequence("t_id_seq", type_name="int8", last_value=100_000_010)
+    t_id = column("t", "id", fed_by=jumped)
+    still = with_activity(
+        snapshot(jumped, t_id),
+        row_estimates={t_id: 3},
+        history={jumped: [(NOW - 2 * DAY, 100_000_010)]},
+    )
+    counted = with_activity(
+        snapshot(jumped, t_id),
+        row_estimates={t_id: 3},
+        rows_inserted={t_id: 3},
+        counted_since=NOW - 30 * DAY,
+    )
+
+    for snap in (still, counted):
+        (finding,) = findings(CHECK, snap)
+        assert "history shows" not in finding.message
+        assert "burn" not in finding.message
+        assert finding.details["values_per_day"] is None
 
 
 def test_finding_at_exactly_twice_as_many_values_as_rows() -> None:

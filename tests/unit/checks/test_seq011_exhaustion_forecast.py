@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -153,6 +154,19 @@ def test_finding_estimated_from_inserts_only_warns() -> None:
     assert finding.details["samples"] is None
 
 
+def test_no_estimate_from_a_standby_s_counters() -> None:
+    # A hot standby counts only its own inserts: 0, whatever its primary inserts.
+    tags_seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
+    tags_id = column("tags", "id", fed_by=tags_seq)
+    snap = with_activity(
+        snapshot(tags_seq, tags_id), rows_inserted={tags_id: 0}, counted_since=NOW - 10 * DAY
+    )
+    standby = replace(snap, server=replace(snap.server, in_recovery=True))
+
+    assert rate_of(tags_seq, snap) is not None
+    assert rate_of(tags_seq, standby) is None
+
+
 def test_finding_history_wins_over_the_estimate() -> None:
     seq = sequence("tags_id_seq", type_name="int2", last_value=30_000)
     use = column("tags", "id", fed_by=seq)
@@ -270,3 +284,16 @@ def test_forecasts_sort_soonest_first_then_fullest() -> None:
 def test_least_squares_slope_is_exact_and_needs_two_times() -> None:
     assert least_squares_slope([(0, 0), (86_400, 10**18)]) == Fraction(10**18, 86_400)
     assert least_squares_slope([(0, 5)]) is None
+
+
+def test_a_forecast_keeps_the_positions_it_had_too_few_of() -> None:
+    # Two audits recorded seconds apart: a history, too short to fit a line through.
+    orders_seq = sequence("orders_id_seq", last_value=1_000)
+    orders_id = column("orders", "id", fed_by=orders_seq)
+    seconds = [(NOW - timedelta(seconds=9), 990), (NOW - timedelta(seconds=4), 995)]
+    snap = with_activity(snapshot(orders_seq, orders_id), history={orders_seq: seconds})
+
+    (forecast,) = [f for f in forecasts(snap) if f.column is not None]
+
+    assert forecast.rate is None
+    assert [(p.at, p.value) for p in forecast.history] == [*seconds, (NOW, 1_000)]

@@ -58,6 +58,7 @@ def test_json_follows_the_documented_shape() -> None:
         "last_value",
         "is_called",
         "next_value",
+        "position_bounds",
         "used_by",
     ]
     assert list(sequence["used_by"][0]) == [
