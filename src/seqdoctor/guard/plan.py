@@ -95,15 +95,28 @@ _SECURITY_DEFINER = re.compile(r"\bSECURITY\s+DEFINER\b", re.IGNORECASE)
 
 
 def expected_function(schema_name: str) -> FunctionDefinition:
-    """What pg_proc records of the guard's trigger function once this seqdoctor created it.
-
-    Read from :func:`function_statements`, so that it follows the SQL: the
-    body (prosrc) as written between its dollar quotes, and the SET clauses
-    as PostgreSQL stores them (``SET search_path = a,b`` as
-    ``search_path=a, b``).
-    """
+    """What pg_proc records of the guard's trigger function once this seqdoctor created it:
+    read from :func:`function_statements`, so that it follows the SQL."""
     (statement,) = function_statements(schema_name)
-    found = _CREATE_FUNCTION.search(statement.as_string())
+    return definition_of(statement.as_string())
+
+
+def definition_of(statement: str) -> FunctionDefinition:
+    r"""What pg_proc records of the function a CREATE OR REPLACE FUNCTION statement creates.
+
+    The body (prosrc) as written between its dollar quotes, and the SET
+    clauses as PostgreSQL stores them:
+
+    >>> found = definition_of(
+    ...     "CREATE OR REPLACE FUNCTION s.f() RETURNS trigger\n"
+    ...     "LANGUAGE plpgsql\n"
+    ...     "SET search_path TO pg_catalog,pg_temp\n"
+    ...     "AS $body$\nBEGIN RETURN NULL; END\n$body$"
+    ... )
+    >>> found.config, found.language, found.security_definer
+    (('search_path=pg_catalog, pg_temp',), 'plpgsql', False)
+    """
+    found = _CREATE_FUNCTION.search(statement)
     if found is None:
         raise ValueError("guard_trigger.sql: no CREATE OR REPLACE FUNCTION ... AS $tag$...$tag$")
     header = re.sub(r"--[^\n]*", "", found["header"])
