@@ -94,6 +94,7 @@ _LANGUAGE = re.compile(r"\bLANGUAGE\s+(\w+)", re.IGNORECASE)
 _SECURITY_DEFINER = re.compile(r"\bSECURITY\s+DEFINER\b", re.IGNORECASE)
 
 
+@cache
 def expected_function(schema_name: str) -> FunctionDefinition:
     """What pg_proc records of the guard's trigger function once this seqdoctor created it:
     read from :func:`function_statements`, so that it follows the SQL."""
@@ -173,6 +174,15 @@ def _settings(config: tuple[str, ...]) -> str:
     return "; ".join(f"SET {setting}" for setting in config) or "no SET clause"
 
 
+def _roles(names: Iterable[str]) -> str:
+    """Roles as GRANT and REVOKE name them.
+
+    >>> _roles(["PUBLIC", "Ops Team"])
+    'PUBLIC, "Ops Team"'
+    """
+    return ", ".join("PUBLIC" if name == "PUBLIC" else qualify(name) for name in names)
+
+
 def _trusted(owner: str, owner_superuser: bool, inventory: Inventory) -> bool:
     """Whether an owner of the guard's schema or function may be trusted by this install:
     the installing role itself, or a superuser."""
@@ -199,7 +209,7 @@ def refusals(inventory: Inventory) -> list[str]:
             f"schema {name} belongs to role {qualify(schema.owner)}, neither {me} nor a superuser"
         )
     if schema.creators:
-        roles = ", ".join("PUBLIC" if r == "PUBLIC" else qualify(r) for r in schema.creators)
+        roles = _roles(schema.creators)
         found.append(
             f"{roles} may create objects in schema {name} "
             f"(REVOKE CREATE ON SCHEMA {name} FROM {roles};)"
@@ -425,8 +435,7 @@ def schema_notes(inventory: Inventory) -> Iterator[str]:
     who else may create objects in it."""
     schema = inventory.schema
     if schema.creators:
-        name = qualify(schema.name)
-        roles = ", ".join("PUBLIC" if r == "PUBLIC" else qualify(r) for r in schema.creators)
+        name, roles = qualify(schema.name), _roles(schema.creators)
         yield (
             f"{roles} may create objects in schema {name}, where the guard's function lives: "
             f"guard install refuses it until REVOKE CREATE ON SCHEMA {name} FROM {roles};"
