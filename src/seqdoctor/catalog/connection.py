@@ -9,17 +9,38 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
 APPLICATION_NAME = "seqdoctor"
 
+# Where every name seqdoctor sends resolves: the system catalog, then the
+# session's own temporary objects, listed last or they would come first for
+# relations (and are never searched for functions and operators). A role that
+# may create objects in a schema of the caller's search_path (public, often)
+# could otherwise plant an operator such as =(oid, regclass), which matches
+# catalog queries more exactly than PostgreSQL's own, and run it as seqdoctor's
+# role, a superuser as often as not.
+# https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATTERNS
+SEARCH_PATH = "pg_catalog, pg_temp"
+PINNED_SEARCH_PATH = sql.Composed([sql.SQL("SET LOCAL search_path = pg_catalog, pg_temp")])
 
 # Run first in every transaction, with Timeouts.settings(): SET LOCAL, so that a
 # connection handed to us by a library user keeps its own settings afterwards.
+# Qualified: it runs before the search path is pinned.
 SET_TIMEOUTS = (
-    b"SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
+    b"SELECT pg_catalog.set_config('lock_timeout', %s, true),"
+    b" pg_catalog.set_config('statement_timeout', %s, true),"
+    b" pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)"
 )
+# The search path of a session as it was, read as it is pinned for seqdoctor's
+# use: one round trip. The target list is evaluated left to right.
+_PIN_SEARCH_PATH = (
+    b"SELECT pg_catalog.current_setting('search_path'),"
+    b" pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
+)
+_SET_SEARCH_PATH = b"SELECT pg_catalog.set_config('search_path', %s, false)"
 
 
 @dataclass(frozen=True)
@@ -43,16 +64,22 @@ class Timeouts:
             raise UsageError("timeouts must be at least 0.001 seconds (0 would mean no limit)")
 
 
-def timeout_statements(timeouts: Timeouts) -> tuple[sql.Composed, sql.Composed]:
-    """The timeouts as the first statements of a changing transaction, readable in a psql script.
+def timeout_statements(timeouts: Timeouts) -> tuple[sql.Composed, ...]:
+    """The first statements of a changing transaction, readable in a psql script: the
+    timeouts, and the pinned search path, so that a psql user's own search_path
+    (~/.psqlrc, ALTER ROLE) binds the names of a printed script as seqdoctor's run does.
 
-    >>> [s.as_string() for s in timeout_statements(Timeouts(0.5, 30))]
-    ["SET LOCAL lock_timeout = '500ms'", "SET LOCAL statement_timeout = '30000ms'"]
+    >>> for statement in timeout_statements(Timeouts(0.5, 30)):
+    ...     print(statement.as_string())
+    SET LOCAL lock_timeout = '500ms'
+    SET LOCAL statement_timeout = '30000ms'
+    SET LOCAL search_path = pg_catalog, pg_temp
     """
     lock, statement = timeouts.settings()
     return (
         sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock)),
         sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(statement)),
+        PINNED_SEARCH_PATH,
     )
 
 
@@ -62,10 +89,12 @@ def connect(
     """Connect with anything libpq accepts: a URI, ``key=value`` pairs, ``service=``, PG* variables.
 
     An empty *conninfo* means "whatever the environment says", as with psql.
-    Failures become :class:`ConnectionFailed` with libpq's own message.
+    Failures become :class:`ConnectionFailed` with libpq's own message. The
+    session's search path is pinned (:data:`SEARCH_PATH`) before anything else
+    runs, whatever ALTER ROLE or the conninfo's options set.
     """
     try:
-        return psycopg.connect(
+        conn = psycopg.connect(
             conninfo,
             autocommit=True,
             application_name=APPLICATION_NAME,
@@ -75,6 +104,12 @@ def connect(
         raise UsageError(f"invalid connection string: {first_line(error)}") from None
     except psycopg.OperationalError as error:
         raise ConnectionFailed(f"cannot connect: {first_line(error)}") from None
+    try:
+        conn.execute(_PIN_SEARCH_PATH)
+    except psycopg.Error as error:
+        conn.close()
+        raise ConnectionFailed(f"cannot connect: {error_message(error)}") from None
+    return conn
 
 
 # What commands take to reach a database: a conninfo, or the caller's open connection.
@@ -130,7 +165,8 @@ def read_only_transaction(
 def session(
     conn: psycopg.Connection[Any], *, writes: bool, who: str
 ) -> Iterator[psycopg.Connection[Any]]:
-    """Put *conn* in autocommit mode, read-only unless *who* writes, and give it back as it was.
+    """Put *conn* in autocommit mode, read-only unless *who* writes, with its search path
+    pinned (:data:`SEARCH_PATH`), and give it back as it was.
 
     A connection handed over inside a transaction is refused: what *who* does
     would join that transaction, and its rollback would undo it.
@@ -140,10 +176,26 @@ def session(
     saved = (conn.autocommit, conn.read_only)
     conn.autocommit, conn.read_only = True, not writes
     try:
-        yield conn
+        with _pinned_search_path(conn):
+            yield conn
     finally:
         if not conn.closed and not conn.broken:
             conn.autocommit, conn.read_only = saved
+
+
+@contextmanager
+def _pinned_search_path(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """*conn*'s search path pinned, then set back as it was (SET, not SET LOCAL: it is idle)."""
+    with conn.cursor(row_factory=tuple_row) as cursor:  # whatever the caller's row factory
+        row = cursor.execute(_PIN_SEARCH_PATH).fetchone()
+    path = row[0] if row else SEARCH_PATH
+    try:
+        yield
+    finally:
+        usable = not conn.closed and not conn.broken
+        idle = usable and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if idle and path != SEARCH_PATH:
+            conn.execute(_SET_SEARCH_PATH, [path])
 
 
 def audit_session(conn: psycopg.Connection[Any]) -> AbstractContextManager[psycopg.Connection[Any]]:

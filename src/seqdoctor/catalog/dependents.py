@@ -16,14 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from seqdoctor.catalog.connection import Timeouts, read_only_transaction
+from seqdoctor.catalog.connection import PINNED_SEARCH_PATH, Timeouts, read_only_transaction
 from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn, qualify
 from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 
 Connection = psycopg.Connection[Any]
-PINNED_SEARCH_PATH = sql.SQL("SET LOCAL search_path = pg_catalog, pg_temp")
 
 
 @dataclass(frozen=True)

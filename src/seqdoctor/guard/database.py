@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -30,6 +31,8 @@ from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,
+    SCHEMA_MARKER,
+    GuardFunction,
     GuardMode,
     GuardPlan,
     GuardResult,
@@ -72,8 +75,12 @@ def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> In
             conn,
             load_sql("get_guard_schema"),
             GuardSchema,
-            {"name": schema_name, "functions": list(FUNCTIONS)},
+            {"name": schema_name, "functions": list(FUNCTIONS), "marker": SCHEMA_MARKER},
         )
+        functions = fetch(
+            conn, load_sql("get_guard_function"), GuardFunction, {"name": schema_name}
+        )
+    schema = replace(schema, function=functions[0] if functions else None)
     return Inventory(server, tuple(sequences), tuple(uses), tuple(triggers), schema)
 
 

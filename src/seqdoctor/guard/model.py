@@ -6,7 +6,7 @@ Nothing here touches a connection: plans are built from these objects by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -43,6 +43,9 @@ class GuardState(StrEnum):
     NOT_GUARDED = "not guarded"
     DISABLED = "disabled"  # ALTER TABLE ... DISABLE TRIGGER
     STALE = "stale"  # half of it, another sequence, or another guard schema: install again
+    # Its function is not the one this seqdoctor installs, or belongs to a role
+    # that may not create triggers on the table: what runs is someone else's.
+    TAMPERED = "tampered"
     UNSUPPORTED = "not guardable"
 
 
@@ -91,10 +94,41 @@ class GuardTrigger:
     sequence_oid: int | None  # its second argument
     attnum: int | None  # its third argument
     enabled: bool  # not ALTER TABLE ... DISABLE TRIGGER
+    # The owner of its function is a superuser or may create triggers on the
+    # table: whatever the function runs, its owner could have run there anyway.
+    function_owner_trusted: bool = True
 
     @property
     def table_name(self) -> str:
         return qualify(self.schema, self.table)
+
+
+@dataclass(frozen=True)
+class FunctionDefinition:
+    """What decides what the guard's function runs, as pg_proc records it."""
+
+    source_hash: str  # sha256 of its body (prosrc), in hex
+    config: tuple[str, ...]  # its SET clauses (proconfig): "search_path=pg_catalog, pg_temp"
+    security_definer: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class GuardFunction:
+    """The guard's trigger function ``<schema>.guard()`` as found (get_guard_function.sql)."""
+
+    owner: str
+    owner_superuser: bool
+    source_hash: str
+    config: Sequence[str]
+    security_definer: bool
+    language: str
+
+    @property
+    def definition(self) -> FunctionDefinition:
+        return FunctionDefinition(
+            self.source_hash, tuple(self.config), self.security_definer, self.language
+        )
 
 
 @dataclass(frozen=True)
@@ -105,8 +139,16 @@ class GuardSchema:
     exists: bool
     comment: str | None  # starts with SCHEMA_MARKER when the guard created it
     other_objects: int  # objects in it that are not the guard's functions
-    function_version: str | None  # the comment on its guard() function (plan.functions_version)
+    # Which body its guard() function has (plan.functions_version), from the body itself.
+    function_version: str | None
     public_usage: bool  # every role may use it, so every writer can run the guard's functions
+    owner: str | None = None
+    owner_superuser: bool = False
+    # Roles other than its owner and the current one that may create objects in
+    # it (PUBLIC for every role); superusers, who may anyway, are left out.
+    creators: Sequence[str] = ()
+    current_user_superuser: bool = False
+    function: GuardFunction | None = None  # its guard() function, when there is one
 
     @property
     def ours(self) -> bool:

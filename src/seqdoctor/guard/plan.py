@@ -39,6 +39,7 @@ Remove the guard from the table first, and install it again after.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -47,10 +48,12 @@ from psycopg import sql
 
 from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.model import ColumnUse, SequenceState, qualify
+from seqdoctor.errors import UsageError
 from seqdoctor.guard.model import (
     EVENTS,
     SCHEMA_MARKER,
     ColumnGuard,
+    FunctionDefinition,
     GuardMode,
     GuardPlan,
     GuardState,
@@ -80,14 +83,152 @@ def function_statements(schema_name: str) -> tuple[sql.Composed, ...]:
     return (sql.SQL(load_sql("guard_trigger")).format(schema=sql.Identifier(schema_name)),)
 
 
-def functions_version(schema_name: str) -> str:
-    """The comment on the guard's trigger function: which function bodies are installed.
+# The parts of CREATE FUNCTION that pg_proc keeps: the clauses before AS, and
+# the dollar-quoted body, which it keeps as written (prosrc).
+_CREATE_FUNCTION = re.compile(
+    r"^CREATE OR REPLACE FUNCTION\b(?P<header>.*?)\bAS\s+\$(?P<tag>\w*)\$(?P<body>.*?)\$(?P=tag)\$",
+    re.DOTALL | re.MULTILINE,
+)
+_SETTING = re.compile(r"\bSET\s+(\w+)\s*(?:=|\bTO\b)\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_LANGUAGE = re.compile(r"\bLANGUAGE\s+(\w+)", re.IGNORECASE)
+_SECURITY_DEFINER = re.compile(r"\bSECURITY\s+DEFINER\b", re.IGNORECASE)
 
-    Install compares it with what it would create, so that a second install
-    does nothing and a new seqdoctor replaces what changed.
+
+@cache
+def expected_function(schema_name: str) -> FunctionDefinition:
+    """What pg_proc records of the guard's trigger function once this seqdoctor created it:
+    read from :func:`function_statements`, so that it follows the SQL."""
+    (statement,) = function_statements(schema_name)
+    return definition_of(statement.as_string())
+
+
+def definition_of(statement: str) -> FunctionDefinition:
+    r"""What pg_proc records of the function a CREATE OR REPLACE FUNCTION statement creates.
+
+    The body (prosrc) as written between its dollar quotes, and the SET
+    clauses as PostgreSQL stores them:
+
+    >>> found = definition_of(
+    ...     "CREATE OR REPLACE FUNCTION s.f() RETURNS trigger\n"
+    ...     "LANGUAGE plpgsql\n"
+    ...     "SET search_path TO pg_catalog,pg_temp\n"
+    ...     "AS $body$\nBEGIN RETURN NULL; END\n$body$"
+    ... )
+    >>> found.config, found.language, found.security_definer
+    (('search_path=pg_catalog, pg_temp',), 'plpgsql', False)
     """
-    text = "\n".join(s.as_string() for s in function_statements(schema_name))
-    return f"{SCHEMA_MARKER} {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    found = _CREATE_FUNCTION.search(statement)
+    if found is None:
+        raise ValueError("guard_trigger.sql: no CREATE OR REPLACE FUNCTION ... AS $tag$...$tag$")
+    header = re.sub(r"--[^\n]*", "", found["header"])
+    language = _LANGUAGE.search(header)
+    return FunctionDefinition(
+        source_hash=hashlib.sha256(found["body"].encode()).hexdigest(),
+        config=tuple(
+            f"{name.lower()}={', '.join(part.strip() for part in value.split(','))}"
+            for name, value in _SETTING.findall(header)
+        ),
+        security_definer=_SECURITY_DEFINER.search(header) is not None,
+        language=language[1].lower() if language else "sql",
+    )
+
+
+def functions_version(schema_name: str) -> str:
+    """Which body of the guard's trigger function this seqdoctor installs, for people.
+
+    Status shows the version of the body installed (get_guard_schema.sql
+    computes it the same way), and install puts it in the function's comment.
+    What decides is the whole definition: see :func:`function_problems`.
+    """
+    return f"{SCHEMA_MARKER} {expected_function(schema_name).source_hash[:12]}"
+
+
+def function_problems(inventory: Inventory) -> tuple[str, ...]:
+    """How the guard's function differs from the one this seqdoctor creates; () when it does not.
+
+    Its body, the settings it runs with (the pinned search path), whether it
+    runs as its owner, and its language: everything that decides what every
+    writer of a guarded table runs. Not its comment, which its owner can keep.
+    """
+    found = inventory.schema.function
+    if found is None:
+        return ("it does not exist",)
+    expected = expected_function(inventory.schema.name)
+    problems = []
+    if found.source_hash != expected.source_hash:
+        problems.append("its body is not the one this seqdoctor installs")
+    if tuple(found.config) != expected.config:
+        problems.append(
+            f"it runs with {_settings(tuple(found.config))}, not {_settings(expected.config)}"
+        )
+    if found.security_definer != expected.security_definer:
+        problems.append(
+            "it is SECURITY DEFINER" if found.security_definer else "it is not SECURITY DEFINER"
+        )
+    if found.language != expected.language:
+        problems.append(f"it is written in {found.language}, not {expected.language}")
+    return tuple(problems)
+
+
+def _settings(config: tuple[str, ...]) -> str:
+    return "; ".join(f"SET {setting}" for setting in config) or "no SET clause"
+
+
+def _roles(names: Iterable[str]) -> str:
+    """Roles as GRANT and REVOKE name them.
+
+    >>> _roles(["PUBLIC", "Ops Team"])
+    'PUBLIC, "Ops Team"'
+    """
+    return ", ".join("PUBLIC" if name == "PUBLIC" else qualify(name) for name in names)
+
+
+def _trusted(owner: str, owner_superuser: bool, inventory: Inventory) -> bool:
+    """Whether an owner of the guard's schema or function may be trusted by this install:
+    the installing role itself, or a superuser."""
+    return owner_superuser or owner == inventory.server.current_user
+
+
+def refusals(inventory: Inventory) -> list[str]:
+    """Why install must not use the guard's schema or function as they are; [] when it may.
+
+    Whoever owns the function, or may create it first in the schema, decides
+    what every writer of a guarded table runs, superusers included: the
+    schema and the function must belong to the installing role or to a
+    superuser, no other role may create objects in the schema, and a function
+    that differs is replaced only by its owner (or a superuser's by a superuser).
+    """
+    schema = inventory.schema
+    if not schema.exists:
+        return []
+    name = qualify(schema.name)
+    me = qualify(inventory.server.current_user)
+    found: list[str] = []
+    if schema.owner is not None and not _trusted(schema.owner, schema.owner_superuser, inventory):
+        found.append(
+            f"schema {name} belongs to role {qualify(schema.owner)}, neither {me} nor a superuser"
+        )
+    if schema.creators:
+        roles = _roles(schema.creators)
+        found.append(
+            f"{roles} may create objects in schema {name} "
+            f"(REVOKE CREATE ON SCHEMA {name} FROM {roles};)"
+        )
+    function = schema.function
+    if function is not None:
+        owner = qualify(function.owner)
+        if not _trusted(function.owner, function.owner_superuser, inventory):
+            found.append(
+                f"function {name}.guard() belongs to role {owner}, neither {me} nor a superuser"
+            )
+        elif function_problems(inventory) and not (
+            function.owner == inventory.server.current_user or schema.current_user_superuser
+        ):
+            found.append(
+                f"function {name}.guard() is not the one this seqdoctor installs, and only its "
+                f"owner {owner} or a superuser may replace it"
+            )
+    return found
 
 
 def regclass(*names: str) -> sql.Composed:
@@ -118,8 +259,14 @@ def _triggers_of(inventory: Inventory, use: ColumnUse) -> dict[str, GuardTrigger
     return {names[t.name]: t for t in inventory.triggers_on(use.table_oid) if t.name in names}
 
 
-def column_guard(inventory: Inventory, use: ColumnUse) -> ColumnGuard:
-    """The state of one column's guard, judged from its triggers."""
+def column_guard(
+    inventory: Inventory, use: ColumnUse, *, function_replaced: bool = False
+) -> ColumnGuard:
+    """The state of one column's guard, judged from its triggers and the function they call.
+
+    *function_replaced*: judge it as it will be once install has replaced the
+    guard's function with its own.
+    """
     sequence = inventory.sequence(use.sequence_oid)
     why_not = unsupported_reason(use)
     if why_not:
@@ -127,18 +274,22 @@ def column_guard(inventory: Inventory, use: ColumnUse) -> ColumnGuard:
     found = _triggers_of(inventory, use)
     if not found:
         return ColumnGuard(use, sequence.qualified, GuardState.NOT_GUARDED)
+    modes = {t.mode for t in found.values()}
+    mode = GuardMode(modes.pop()) if len(modes) == 1 and modes <= set(GuardMode) else None
+    schema = inventory.schema.name
+    ours = [t for t in found.values() if (t.function_schema, t.function_name) == (schema, "guard")]
+    tampered = _tampering(inventory, use, ours, function_replaced)
+    if tampered:
+        return ColumnGuard(use, sequence.qualified, GuardState.TAMPERED, mode, tampered)
     problems = []
     if set(found) != set(EVENTS):
         missing = ", ".join(e.upper() for e in EVENTS if e not in found)
         problems.append(f"no trigger on {missing}")
-    modes = {t.mode for t in found.values()}
-    mode = GuardMode(modes.pop()) if len(modes) == 1 and modes <= set(GuardMode) else None
     if mode is None:
         problems.append(f"modes {', '.join(sorted(t.mode for t in found.values()))}")
     if any(t.sequence_oid != use.sequence_oid for t in found.values()):
         problems.append(f"checks another sequence than {sequence.qualified}")
-    schema = inventory.schema.name
-    if any((t.function_schema, t.function_name) != (schema, "guard") for t in found.values()):
+    if len(ours) != len(found):
         problems.append(f"not a trigger of the guard in schema {schema}")
     if problems:
         detail = "; ".join(problems) + ": run seqdoctor guard install again"
@@ -152,6 +303,29 @@ def column_guard(inventory: Inventory, use: ColumnUse) -> ColumnGuard:
             "its triggers are disabled (ALTER TABLE ... ENABLE TRIGGER turns them back on)",
         )
     return ColumnGuard(use, sequence.qualified, GuardState.GUARDED, mode)
+
+
+def _tampering(
+    inventory: Inventory, use: ColumnUse, ours: Sequence[GuardTrigger], function_replaced: bool
+) -> str:
+    """Why what the guard's triggers on *use* run is not to be trusted; "" when it is."""
+    if not ours:
+        return ""
+    function = f"{qualify(inventory.schema.name)}.guard()"
+    problems = () if function_replaced else function_problems(inventory)
+    if problems:
+        return (
+            f"function {function} is not what seqdoctor installs: {'; '.join(problems)} "
+            "(changed by its owner, or by another version of seqdoctor): run seqdoctor guard "
+            "install again, and find out who changed it"
+        )
+    if not all(t.function_owner_trusted for t in ours):
+        owner = inventory.schema.function.owner if inventory.schema.function else "?"
+        return (
+            f"function {function} belongs to role {qualify(owner)}, who may not create triggers "
+            f"on {qualify(use.schema, use.table)}: it decides what every write there runs"
+        )
+    return ""
 
 
 def status(
@@ -191,12 +365,23 @@ def plan_install(
     A column is left unguarded while a role that may write its table may not
     read its sequence: the guard reads the sequence as the writer, and would
     stop every write of that role, generated ids included.
+
+    A schema or function the installing role may not trust is refused, before
+    anything changes, with :class:`UsageError` (see :func:`refusals`).
     """
+    refused = refusals(inventory)
+    if refused:
+        raise UsageError(
+            f"guard install refuses schema {qualify(inventory.schema.name)}: "
+            + "; ".join(refused)
+            + ". Whoever owns the guard's function decides what every writer runs, superusers "
+            "included: choose another --schema-name, or have a superuser look into it"
+        )
     schema_name = inventory.schema.name
     steps: list[Step] = []
-    wanted = functions_version(schema_name)
-    if inventory.schema.function_version != wanted:
-        steps.append(_functions_step(inventory, wanted))
+    replacing = bool(function_problems(inventory))
+    if replacing:
+        steps.append(_functions_step(inventory, functions_version(schema_name)))
     guardable, unsupported = select_uses(inventory, filters)
     blocked = _blocked_by_writers(inventory, writers)
     left_out = [(u.qualified, unsupported_reason(u) or "") for u in unsupported]
@@ -205,7 +390,7 @@ def plan_install(
     unchanged: list[str] = []
     by_table: dict[int, list[tuple[ColumnUse, bool]]] = {}
     for use in guardable:
-        current = column_guard(inventory, use)
+        current = column_guard(inventory, use, function_replaced=replacing)
         if current.state is GuardState.GUARDED and current.mode is mode:
             unchanged.append(use.qualified)
             continue
@@ -246,8 +431,15 @@ def plan_install(
 
 
 def schema_notes(inventory: Inventory) -> Iterator[str]:
-    """What writers lack when the guard's functions live in a schema PUBLIC may not use."""
+    """What writers lack when the guard's functions live in a schema PUBLIC may not use, and
+    who else may create objects in it."""
     schema = inventory.schema
+    if schema.creators:
+        name, roles = qualify(schema.name), _roles(schema.creators)
+        yield (
+            f"{roles} may create objects in schema {name}, where the guard's function lives: "
+            f"guard install refuses it until REVOKE CREATE ON SCHEMA {name} FROM {roles};"
+        )
     if schema.exists and not schema.public_usage:
         name = qualify(schema.name)
         yield (

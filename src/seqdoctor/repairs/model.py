@@ -15,7 +15,7 @@ from enum import StrEnum
 from psycopg import sql
 
 from seqdoctor.catalog.connection import Timeouts, timeout_statements
-from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH, ColumnDependents
+from seqdoctor.catalog.dependents import ColumnDependents
 from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn
 from seqdoctor.checks import Finding
 from seqdoctor.errors import UsageError
@@ -92,14 +92,10 @@ class RepairContext:
 
 def transaction(plan: Plan, timeouts: Timeouts) -> tuple[Statement, ...]:
     """The statements of *plan* as one transaction runs them, after BEGIN and before COMMIT."""
-    return (
-        *timeout_statements(timeouts),
-        # View and rule definitions were read under this search path (every
-        # name qualified) and are created again under it: a search_path set
-        # in ~/.psqlrc or by ALTER ROLE cannot change what they mean.
-        PINNED_SEARCH_PATH,
-        *plan.statements,
-    )
+    # timeout_statements() pins the search path too: view and rule definitions
+    # were read under it (every name qualified) and are created again under it,
+    # so a search_path set in ~/.psqlrc or by ALTER ROLE cannot change what they mean.
+    return (*timeout_statements(timeouts), *plan.statements)
 
 
 def sentences(*parts: str) -> str:

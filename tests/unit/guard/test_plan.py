@@ -11,6 +11,7 @@ from seqdoctor.catalog.filters import Filters
 from seqdoctor.catalog.model import ColumnUse, SequenceState
 from seqdoctor.errors import UsageError
 from seqdoctor.guard.model import (
+    GuardFunction,
     GuardMode,
     GuardSchema,
     GuardState,
@@ -24,6 +25,8 @@ from seqdoctor.guard.model import (
 )
 from seqdoctor.guard.plan import (
     column_guard,
+    expected_function,
+    function_problems,
     functions_version,
     plan_install,
     plan_remove,
@@ -41,17 +44,40 @@ REMOTE = column("remote_orders", fed_by=ORDERS_SEQ, relkind="f")
 SERVER_16 = replace(SERVER, server_version_num=160004)
 
 
+def installed_function(**changes: Any) -> GuardFunction:
+    """The guard's function as this seqdoctor creates it, owned by a superuser."""
+    expected = expected_function("seqdoctor")
+    function = GuardFunction(
+        owner="postgres",
+        owner_superuser=True,
+        source_hash=expected.source_hash,
+        config=list(expected.config),
+        security_definer=expected.security_definer,
+        language=expected.language,
+    )
+    return replace(function, **changes)
+
+
 def schema(
-    *, exists: bool = False, installed: bool = False, other_objects: int = 0, ours: bool = True
+    *,
+    exists: bool = False,
+    installed: bool = False,
+    other_objects: int = 0,
+    ours: bool = True,
+    **changes: Any,
 ) -> GuardSchema:
-    return GuardSchema(
+    found = GuardSchema(
         name="seqdoctor",
         exists=exists or installed,
         comment="seqdoctor guard: functions" if ours and (exists or installed) else None,
         other_objects=other_objects,
         function_version=functions_version("seqdoctor") if installed else None,
         public_usage=exists or installed,
+        owner="postgres" if exists or installed else None,
+        owner_superuser=exists or installed,
+        function=installed_function() if installed else None,
     )
+    return replace(found, **changes)
 
 
 def trigger(
@@ -83,7 +109,7 @@ def inventory(*triggers: GuardTrigger, guard_schema: GuardSchema | None = None) 
         sequences=(ORDERS_SEQ, DOWN_SEQ, CODES_SEQ),
         uses=(LINES, ORDERS, CODES, REMOTE),
         triggers=triggers,
-        schema=guard_schema or schema(),
+        schema=guard_schema or schema(installed=bool(triggers)),
     )
 
 
@@ -128,9 +154,119 @@ def test_first_install_creates_schema_functions_and_two_triggers_per_column() ->
     )
 
 
-def test_the_functions_version_follows_their_text_and_schema() -> None:
-    assert functions_version("seqdoctor") == functions_version("seqdoctor")
-    assert functions_version("seqdoctor") != functions_version("ops")
+def test_the_expected_function_follows_its_sql() -> None:
+    expected = expected_function("seqdoctor")
+
+    assert expected.language == "plpgsql"
+    assert not expected.security_definer
+    assert functions_version("ops") == f"seqdoctor guard {expected.source_hash[:12]}"
+    assert function_problems(inventory(guard_schema=schema(installed=True))) == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"source_hash": "0" * 64}, "its body is not the one this seqdoctor installs"),
+        (
+            {"config": ["search_path=public"]},
+            "it runs with SET search_path=public, not "
+            + (
+                "; ".join(f"SET {c}" for c in expected_function("seqdoctor").config)
+                or "no SET clause"
+            ),
+        ),
+        ({"security_definer": True}, "it is SECURITY DEFINER"),
+        ({"language": "plperlu"}, "it is written in plperlu, not plpgsql"),
+    ],
+)
+def test_a_function_changed_in_what_it_runs_is_tampered_never_guarded(
+    changes: dict[str, Any], problem: str
+) -> None:
+    changed = schema(
+        installed=True, function=installed_function(**changes), current_user_superuser=True
+    )
+    guarded = inventory(trigger(ORDERS, "insert"), trigger(ORDERS, "update"), guard_schema=changed)
+
+    judged = column_guard(guarded, ORDERS)
+    assert function_problems(guarded) == (problem,)
+    assert (judged.state, judged.mode) == (GuardState.TAMPERED, GuardMode.RAISE)
+    assert judged.detail.startswith(
+        f"function seqdoctor.guard() is not what seqdoctor installs: {problem} ("
+    )
+    # Install, as the function's owner or a superuser, replaces the function and
+    # leaves the triggers as they are.
+    plan = plan_install(guarded, GuardMode.RAISE, Filters(tables=("orders",)))
+    assert [s.kind for s in plan.steps] == [StepKind.FUNCTIONS]
+    assert plan.unchanged == ("public.orders.id",)
+
+
+def test_a_function_whose_owner_may_not_create_triggers_on_the_table_is_tampered() -> None:
+    guarded = inventory(
+        trigger(ORDERS, "insert"),
+        trigger(ORDERS, "update", function_owner_trusted=False),
+        guard_schema=schema(installed=True, function=installed_function(owner="app")),
+    )
+
+    judged = column_guard(guarded, ORDERS)
+
+    assert judged.state is GuardState.TAMPERED
+    assert judged.detail == (
+        "function seqdoctor.guard() belongs to role app, who may not create triggers on "
+        "public.orders: it decides what every write there runs"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        (
+            {"owner": "mallory", "owner_superuser": False},
+            "schema seqdoctor belongs to role mallory, neither monitoring nor a superuser",
+        ),
+        (
+            {"creators": ["PUBLIC", "mallory"]},
+            "PUBLIC, mallory may create objects in schema seqdoctor "
+            "(REVOKE CREATE ON SCHEMA seqdoctor FROM PUBLIC, mallory;)",
+        ),
+        (
+            {"function": installed_function(owner="mallory", owner_superuser=False)},
+            "function seqdoctor.guard() belongs to role mallory, neither monitoring nor a "
+            "superuser",
+        ),
+        (
+            {"function": installed_function(source_hash="0" * 64)},
+            "function seqdoctor.guard() is not the one this seqdoctor installs, and only its "
+            "owner postgres or a superuser may replace it",
+        ),
+    ],
+)
+def test_install_refuses_a_schema_or_function_it_may_not_trust(
+    changes: dict[str, Any], refusal: str
+) -> None:
+    untrusted = inventory(guard_schema=schema(installed=True, **changes))
+
+    with pytest.raises(UsageError) as raised:
+        plan_install(untrusted, GuardMode.RAISE, Filters())
+
+    assert str(raised.value) == (
+        f"guard install refuses schema seqdoctor: {refusal}. Whoever owns the guard's function "
+        "decides what every writer runs, superusers included: choose another --schema-name, "
+        "or have a superuser look into it"
+    )
+
+
+def test_install_trusts_its_own_role_and_superusers() -> None:
+    mine = installed_function(owner="monitoring", owner_superuser=False, source_hash="0" * 64)
+    own = schema(installed=True, owner="monitoring", owner_superuser=False, function=mine)
+    superuser_replaces = schema(
+        installed=True,
+        function=installed_function(source_hash="0" * 64),
+        current_user_superuser=True,
+    )
+
+    for trusted in (own, superuser_replaces):
+        plan = plan_install(inventory(guard_schema=trusted), GuardMode.RAISE, Filters())
+        assert plan.steps[0].kind is StepKind.FUNCTIONS
 
 
 def test_installed_as_asked_is_left_alone_and_other_modes_are_replaced() -> None:

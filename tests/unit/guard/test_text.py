@@ -47,6 +47,7 @@ def test_a_plan_is_a_psql_script_of_one_transaction_per_step() -> None:
         "BEGIN;\n"
         "SET LOCAL lock_timeout = '2000ms';\n"
         "SET LOCAL statement_timeout = '30000ms';\n"
+        "SET LOCAL search_path = pg_catalog, pg_temp;\n"
         'CREATE TRIGGER x AFTER INSERT ON "orders" FOR EACH ROW;\n'
         "COMMIT;\n"
         "-- note: a note\n"

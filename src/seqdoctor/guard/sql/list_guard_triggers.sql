@@ -7,9 +7,14 @@
 -- ones its WHEN condition names, which PostgreSQL records in pg_depend: a
 -- column of its table (refobjsubid > 0) and a sequence. Everything comes from
 -- the catalog's own columns: pg_get_triggerdef() would open the table and
--- wait behind any lock on it. Clones PostgreSQL keeps on the partitions of a
--- partitioned table (tgparentid <> 0) come and go with their parent's
--- trigger: left out.
+-- wait behind any lock on it.
+--
+-- Whether the owner of its function may create triggers on the table (as its
+-- owner, a superuser, or by the TRIGGER privilege): if not, that role decides
+-- what the table's writers run, which it could not do otherwise.
+--
+-- Clones PostgreSQL keeps on the partitions of a partitioned table
+-- (tgparentid <> 0) come and go with their parent's trigger: left out.
 SELECT
     t.tgrelid::int8 AS table_oid,
     n.nspname AS schema,
@@ -17,7 +22,7 @@ SELECT
     t.tgname AS name,
     pn.nspname AS function_schema,
     p.proname AS function_name,
-    split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mode,
+    pg_catalog.split_part(pg_catalog.encode(t.tgargs, 'escape'), '\000', 1) AS mode,
     (
         SELECT d.refobjid::int8
         FROM pg_catalog.pg_depend AS d
@@ -34,7 +39,9 @@ SELECT
           AND d.refobjsubid > 0
         LIMIT 1
     ) AS attnum,
-    t.tgenabled <> 'D' AS enabled
+    t.tgenabled <> 'D' AS enabled,
+    coalesce(pg_catalog.has_table_privilege(p.proowner, t.tgrelid, 'TRIGGER'), false)
+        AS function_owner_trusted
 FROM pg_catalog.pg_trigger AS t
 JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -5,7 +5,8 @@
 -- The writers are the grantees of INSERT or UPDATE in the table's ACL
 -- (aclexplode; grantee 0 is PUBLIC), less its owner and superusers, who are
 -- never refused. has_sequence_privilege() takes the role by name, which is
--- how PUBLIC can be asked.
+-- how PUBLIC can be asked. unnest() of several arrays is syntax, not a
+-- function, and cannot be qualified.
 SELECT DISTINCT
     g.table_oid::int8 AS table_oid,
     g.sequence_oid::int8 AS sequence_oid,
