@@ -31,6 +31,7 @@ def test_finding_when_the_next_value_is_already_in_the_column() -> None:
         "column_min": 1,
         "first_collision": 42,
         "nextval_calls_before_collision": 0,
+        "evidence": "index",
     }
 
 

@@ -23,7 +23,7 @@ def test_finding_for_an_indexed_column_without_a_unique_index() -> None:
     assert finding.severity is Severity.WARNING
     assert finding.sequence == SequenceRef("public", "events_id_seq")
     assert finding.column == ColumnRef("public", "events", "id")
-    assert finding.details == {"drift_checked": True, "has_index": True}
+    assert finding.details == {"drift_checked": True, "has_index": True, "unique_with": None}
 
 
 def test_finding_says_when_drift_could_not_be_checked() -> None:
@@ -36,7 +36,11 @@ def test_finding_says_when_drift_could_not_be_checked() -> None:
         "public.events.id takes ids from public.events_id_seq but has no unique index: "
         "duplicate ids go unnoticed; drift not checked (no index to read max() from)"
     )
-    assert finding.details == {"drift_checked": False, "has_index": False}
+    assert finding.details == {
+        "drift_checked": False,
+        "has_index": False,
+        "unique_with": None,
+    }
 
 
 def test_finding_for_a_partitioned_table() -> None:
@@ -90,4 +94,4 @@ def test_finding_does_not_blame_a_missing_index_when_the_column_has_one() -> Non
         "public.events.id takes ids from public.events_id_seq but has no unique index: "
         "duplicate ids go unnoticed; drift not checked (it could not be read)"
     )
-    assert finding.details == {"drift_checked": False, "has_index": True}
+    assert finding.details == {"drift_checked": False, "has_index": True, "unique_with": None}
