@@ -149,14 +149,17 @@ def _from_statistics(
     """The finding the planner's statistics give for a column whose values were not read."""
     earliest = sequence.earliest
     following = earliest.next_value
-    found = first_sampled(earliest, snapshot.statistics.get(use.key, ()))
+    samples = snapshot.statistics.get(use.key, ())
+    found = first_sampled(earliest, samples)
     if found is None or following is None:
         return
     first, sample = found
     calls_before = (first - following) // sequence.increment_by
-    # On a hot standby, a value only between the primary's possible positions may be
-    # one it handed out already: unknown, as for a value read through an index.
-    certain = not sequence.ahead_by or _reached(sequence, first)
+    # On a hot standby, values only between the primary's possible positions may be
+    # ones it handed out already: unknown, as for values read through an index.
+    certain = not sequence.ahead_by or any(
+        _reached(sequence, value) for s in samples for value in s.values
+    )
     message = (
         f"sequence {sequence.qualified} is likely behind {use.qualified}: the planner's "
         f"statistics of {sample.qualified} ({analyzed([sample])}) show the column held "
