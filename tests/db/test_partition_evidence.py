@@ -68,6 +68,7 @@ def test_statistics_that_hold_ids_ahead_of_the_sequence_say_it_is_likely_behind(
         "sequence public.payment_payment_id_seq is likely behind public.payment.payment_id: "
         "the planner's statistics of public.payment"
     )
+    assert "show the column held 1 (sampled max 1,000)" in finding.message
     assert "(--allow-seqscan reads it)" in finding.message
     assert finding.details["evidence"] == "statistics"
     assert finding.details["next_value"] == 1

@@ -155,6 +155,9 @@ def _from_statistics(
         return
     first, sample = found
     calls_before = (first - following) // sequence.increment_by
+    edge_name, edge = (
+        ("max", sample.values[-1]) if sequence.ascending else ("min", sample.values[0])
+    )
     # On a hot standby, values only between the primary's possible positions may be
     # ones it handed out already: unknown, as for values read through an index.
     certain = not sequence.ahead_by or any(
@@ -163,7 +166,8 @@ def _from_statistics(
     message = (
         f"sequence {sequence.qualified} is likely behind {use.qualified}: the planner's "
         f"statistics of {sample.qualified} ({analyzed([sample])}) show the column held "
-        f"{number(first)}, and {_when(calls_before, first)} (next value {number(following)}), "
+        f"{number(first)} (sampled {edge_name} {number(edge)}), and {_when(calls_before, first)} "
+        f"(next value {number(following)}), "
         "unless a value the sample missed comes first; no index leads with the column, so "
         "its max() was not read (--allow-seqscan reads it)"
     )

@@ -220,9 +220,9 @@ def test_statistics_showing_a_value_ahead_say_the_sequence_is_likely_behind() ->
     assert finding.message == (
         "sequence public.payment_payment_id_seq is likely behind public.payment.payment_id: "
         "the planner's statistics of public.payment_p2022_02 (analyzed 2026-12-03 00:53:31 "
-        "UTC) show the column held 13, and 1 nextval() call succeeds, then it returns 13 "
-        "(next value 11), unless a value the sample missed comes first; no index leads with "
-        "the column, so its max() was not read (--allow-seqscan reads it)"
+        "UTC) show the column held 13 (sampled max 500), and 1 nextval() call succeeds, then "
+        "it returns 13 (next value 11), unless a value the sample missed comes first; no index "
+        "leads with the column, so its max() was not read (--allow-seqscan reads it)"
     )
     assert finding.details["evidence"] == "statistics"
     assert finding.details["first_collision"] == 13
