@@ -13,8 +13,9 @@
 -- read, the partitions found through pg_inherits, which locks nothing
 -- (pg_partition_tree() locks every partition). A plain table is judged on its
 -- own rows, as read.table_sql reads it: its inherited = false row only.
--- The time is the table's last ANALYZE or autoanalyze (greatest() skips
--- NULLs); before 14 a partitioned table's own is not recorded.
+-- The time is the table's last ANALYZE or autoanalyze, from the functions
+-- behind pg_stat_all_tables (the view aggregates over every table); greatest()
+-- skips NULLs. Before 14 a partitioned table's own is not recorded.
 WITH RECURSIVE wanted AS (
     SELECT w.i, w.table_oid, w.column_name
     FROM unnest(%(indexes)s::int[], %(tables)s::oid[], %(columns)s::text[])
@@ -34,23 +35,32 @@ SELECT
     t.i,
     n.nspname AS schema,
     c.relname AS table,
-    greatest(st.last_analyze, st.last_autoanalyze) AS analyzed_at,
-    ARRAY(
+    greatest(
+        pg_catalog.pg_stat_get_last_analyze_time(c.oid),
+        pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid)
+    ) AS analyzed_at,
+    s.sampled
+FROM tree AS t
+JOIN pg_catalog.pg_class AS c ON c.oid = t.relid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    -- One look-up per table, through the catalog indexes: OFFSET 0 keeps the
+    -- planner from flattening this into a join, which read all of pg_statistic
+    -- and pg_attribute per batch (2.5 s a batch at 3,000 tables).
+    SELECT ARRAY(
         SELECT DISTINCT v::int8
         FROM unnest(
-            coalesce(s.histogram_bounds::text::numeric[], '{}')
-            || coalesce(s.most_common_vals::text::numeric[], '{}')
+            coalesce(st.histogram_bounds::text::numeric[], '{}')
+            || coalesce(st.most_common_vals::text::numeric[], '{}')
         ) AS v
         -- NaN and infinities sort above every number: BETWEEN leaves them out.
         WHERE v BETWEEN -9223372036854775808 AND 9223372036854775807 AND v = trunc(v)
         ORDER BY 1
     ) AS sampled
-FROM tree AS t
-JOIN pg_catalog.pg_class AS c ON c.oid = t.relid
-JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_stats AS s
-  ON s.schemaname = n.nspname
- AND s.tablename = c.relname
- AND s.attname = t.column_name
- AND s.inherited = (c.relkind = 'p')
-LEFT JOIN pg_catalog.pg_stat_all_tables AS st ON st.relid = c.oid
+    FROM pg_catalog.pg_stats AS st
+    WHERE st.schemaname = n.nspname
+      AND st.tablename = c.relname
+      AND st.attname = t.column_name
+      AND st.inherited = (c.relkind = 'p')
+    OFFSET 0
+) AS s
