@@ -173,6 +173,9 @@ def test_fix_holds_a_repair_from_statistics_back_until_a_scan_is_allowed(
     result = apply_fix(dsn, fix)
     assert [r.outcome for r in result.results] == [Outcome.APPLIED]
     assert result.still_found == ()
+    # Checked again by the same scan: judged, and clean.
+    (findings,) = [c for c in result.comparisons if c.aspect == "findings"]
+    assert (findings.before, findings.after) == ("SEQ001", "none")
     for _ in range(20):
         (new_id,) = conn.execute(NEW_PAYMENT).fetchone() or (None,)
         assert new_id is not None

@@ -38,9 +38,8 @@ class FixPlan:
     unrepaired: tuple[Finding, ...]  # no automatic repair, or could not be checked
     options: RepairOptions
     select: tuple[str, ...]  # the checks that ran: the re-check runs them again
-    allow_seqscan: bool = (
-        False  # the audit scanned tables no index let it read: so does the re-check
-    )
+    # The audit scanned the tables no index let it read: so does the re-check.
+    allow_seqscan: bool = False
 
     @property
     def unchecked(self) -> int:
