@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
@@ -258,6 +258,12 @@ class ColumnUse:
     readable: bool  # the role may SELECT the column (and USAGE its schema)
     row_security: bool  # row-level security hides rows from this role
     guard: str | None = None  # 'raise' | 'heal' | 'warn': the seqdoctor guard's mode on it
+    # When no unique index holds the column alone: the other key columns of the
+    # narrowest unique index that holds it (a partitioned table's primary key
+    # must hold the partition key), as people read them ("payment_date").
+    # Unique only together with them, the same id can repeat. None when the
+    # column is unique alone, in no unique index, or the index facts were not read.
+    unique_with: str | None = None
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -314,6 +320,85 @@ class ColumnExtent:
     # The first value the sequence will hand out that already exists in the
     # column, when the column holds values at or past the sequence's next value.
     first_collision: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticsSample:
+    """Values a column held when one table was last analyzed: the planner's statistics.
+
+    From ``pg_stats``: the histogram bounds and most common values of the
+    rows ANALYZE sampled. Each value really was in the column then (the
+    bounds include the sample's min and max), but it is a sample: the column
+    may have held others too, and rows may have changed since.
+    """
+
+    schema: str
+    table: str  # the table or partition analyzed
+    analyzed_at: datetime | None  # its last ANALYZE (or autoanalyze); None: not recorded
+    values: tuple[int, ...]  # the distinct integral values, ascending
+
+    @property
+    def qualified(self) -> str:
+        return qualify(self.schema, self.table)
+
+
+def first_sampled(
+    sequence: SequenceState, samples: Iterable[StatisticsSample]
+) -> tuple[int, StatisticsSample] | None:
+    """The first value the sequence will hand out that the statistics show, and whose they are.
+
+    Like the probe for the first collision (read._collisions_query): a value
+    at or past the next value, in the sequence's direction, on its step,
+    within its limit.
+
+    >>> s = SequenceState(1, "public", "s", "int4", 1, 2, 1, 100, False, 1, True, 9, True)
+    >>> sample = StatisticsSample("public", "t", None, (3, 10, 12, 13, 500))
+    >>> first_sampled(s, [sample])[0]  # next value 11: 12 is off its step, 500 past its limit
+    13
+    >>> first_sampled(replace(s, last_value=13), [sample]) is None
+    True
+    """
+    following = sequence.next_value
+    if following is None:
+        return None
+    low, high = sorted((following, sequence.limit))
+    found: tuple[int, StatisticsSample] | None = None
+    for sample in samples:
+        for value in sample.values:
+            if low <= value <= high and (value - following) % sequence.increment_by == 0:
+                nearer = found is None or (
+                    value < found[0] if sequence.ascending else value > found[0]
+                )
+                if nearer:
+                    found = (value, sample)
+    return found
+
+
+def analyzed(samples: Iterable[StatisticsSample]) -> str:
+    """When statistics were gathered, for a message: one time, or the span of several.
+
+    >>> from datetime import UTC
+    >>> at = datetime(2026, 12, 3, 0, 53, 31, tzinfo=UTC)
+    >>> analyzed([StatisticsSample("public", "t", at, ())])
+    'analyzed 2026-12-03 00:53:31 UTC'
+    >>> unrecorded = StatisticsSample("public", "u", None, ())
+    >>> analyzed([StatisticsSample("public", "t", at, ()), unrecorded])
+    'analyzed 2026-12-03 00:53:31 UTC (another at a time not recorded)'
+    """
+    times = sorted({_utc(s.analyzed_at) for s in samples if s.analyzed_at is not None})
+    unrecorded = sum(s.analyzed_at is None for s in samples)
+    if not times:
+        return "analyzed at a time not recorded"
+    text = f"analyzed {times[0]}" if len(times) == 1 else f"analyzed {times[0]} to {times[-1]}"
+    if unrecorded:
+        text += (
+            f" ({'another' if unrecorded == 1 else f'{unrecorded} others'} at a time not recorded)"
+        )
+    return text
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class Reason(StrEnum):
@@ -408,6 +493,13 @@ class Snapshot:
     extents: Mapping[tuple[int, int, int], ColumnExtent] = field(default_factory=dict)
     unreadable: tuple[Unreadable, ...] = ()
     activity: Activity | None = None  # None: no check that needs it ran
+    # The planner's statistics of the columns whose values were not read (no
+    # index led with them, and no --allow-seqscan), by column key: one sample
+    # per table analyzed (a partitioned table's own and its partitions'); an
+    # empty tuple when none has statistics yet. Absent: not looked at.
+    statistics: Mapping[tuple[int, int, int], tuple[StatisticsSample, ...]] = field(
+        default_factory=dict
+    )
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:

@@ -37,7 +37,10 @@ from seqdoctor.catalog.model import (
     SequenceState,
     ServerInfo,
     Snapshot,
+    StatisticsSample,
     Unreadable,
+    analyzed,
+    first_sampled,
     qualify,
     quote_ident,
 )
@@ -232,6 +235,7 @@ def read_snapshot(
         foreign_keys=tuple(foreign_keys),
         extents=columns.extents,
         unreadable=tuple(unreadable),
+        statistics=columns.statistics,
     )
 
 
@@ -460,6 +464,10 @@ def _number(value: int | Decimal | None, rounding: Callable[[Decimal], int]) -> 
     return rounding(value)
 
 
+# The planner's statistics of columns, by column key: one sample per table analyzed.
+Statistics = dict[tuple[int, int, int], tuple[StatisticsSample, ...]]
+
+
 @dataclass
 class _Read:
     """What reading one batch of columns gave."""
@@ -467,6 +475,7 @@ class _Read:
     extents: dict[tuple[int, int, int], ColumnExtent] = field(default_factory=dict)
     vanished: set[tuple[int, int, int]] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
+    statistics: Statistics = field(default_factory=dict)
 
 
 def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct role
@@ -484,14 +493,16 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     next, and this process composes and reads results in between.
     """
     probe = []
+    unindexed: list[tuple[ColumnUse, Unreadable]] = []
     for use in uses:
         if not use.comparable or use.relkind == "f":
             continue  # text ids, or rows on another server: nothing to compare here
         why_not = _why_not_probe(use, server, options)
         if why_not is None:
             probe.append(use)
-        elif why_not.reason is not Reason.NO_INDEX or use.has_unique_index:
-            # Without a unique index the column gets SEQ008, which says drift is unchecked.
+        elif why_not.reason is Reason.NO_INDEX:
+            unindexed.append((use, why_not))
+        else:
             unreadable.append(why_not)
     idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
     for conn in connections:
@@ -499,6 +510,9 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
 
     def read(conn: Connection, batch: Sequence[ColumnUse]) -> _Read:
         return _read_batch(conn, batch, positions, options)
+
+    def read_statistics(conn: Connection, batch: Sequence[ColumnUse]) -> Statistics:
+        return _read_statistics(conn, batch, options.timeouts)
 
     total, done = _Read(), 0
     batches = list(_batches(probe, options.batch_size))
@@ -508,6 +522,19 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
         unreadable += result.unreadable
         done += len(batch)
         options.report_progress("columns", done, len(probe))
+    unread = [use for use, _ in unindexed]
+    for _, found in _spread(
+        idle, len(connections), list(_batches(unread, options.batch_size)), read_statistics
+    ):
+        total.statistics.update(found)
+    for use, why_not in unindexed:
+        sequence = positions[use.sequence_oid]
+        samples = total.statistics.get(use.key)
+        if samples and first_sampled(sequence, samples):
+            continue  # judged from the statistics: SEQ001 says the sequence is likely behind
+        if use.has_unique_index:
+            # Without a unique index the column gets SEQ008, which says drift is unchecked.
+            unreadable.append(_unjudged(why_not, use, sequence, samples))
     return total
 
 
@@ -587,6 +614,58 @@ def _read_collisions(
         except psycopg.Error as error:
             result.unreadable.append(_failed(error, f"column {use.qualified}", column_key=use.key))
             del result.extents[use.key]
+
+
+def _read_statistics(
+    conn: Connection, batch: Sequence[ColumnUse], timeouts: Timeouts
+) -> Statistics:
+    """The planner's statistics of each column in *batch*; none at all when they cannot be read.
+
+    They come from the catalog and lock no table.
+    """
+    params = {
+        "indexes": list(range(len(batch))),
+        "tables": [use.table_oid for use in batch],
+        "columns": [use.column for use in batch],
+    }
+    try:
+        with read_only_transaction(conn, timeouts):
+            rows = conn.execute(load_query("list_column_statistics").encode(), params).fetchall()
+    except psycopg.Error:
+        return {}  # unread statistics are no evidence: the columns stay not checked
+    found: dict[tuple[int, int, int], list[StatisticsSample]] = {use.key: [] for use in batch}
+    for i, schema, table, analyzed_at, sampled in rows:
+        sample = StatisticsSample(schema, table, analyzed_at, tuple(sampled))
+        found[batch[i].key].append(sample)
+    return {key: tuple(samples) for key, samples in found.items()}
+
+
+def _unjudged(
+    why_not: Unreadable,
+    use: ColumnUse,
+    sequence: SequenceState,
+    samples: tuple[StatisticsSample, ...] | None,
+) -> Unreadable:
+    """*why_not*, saying what the statistics showed: absence of evidence is not health."""
+    if samples is None:
+        return why_not
+    table = qualify(use.schema, use.table)
+    if not samples:
+        shown = (
+            f"{table} has no planner statistics yet: ANALYZE {table} would let the audit "
+            "judge it from them, --allow-seqscan reads its max()"
+        )
+    else:
+        values = [v for s in samples for v in s.values]
+        edge = (max if sequence.ascending else min)(values, default=None)
+        sampled = (
+            "no value" if edge is None else f"{'max' if sequence.ascending else 'min'} {edge:,}"
+        )
+        shown = (
+            f"the planner's statistics ({analyzed(samples)}) show no value nextval() will "
+            f"return (sampled {sampled}), but they are a sample: not fully checked"
+        )
+    return replace(why_not, detail=f"{why_not.detail}; {shown}")
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:

@@ -6,11 +6,12 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from enum import StrEnum
 from types import ModuleType
 from typing import Any
 
-from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, qualify
+from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, StatisticsSample, qualify
 from seqdoctor.errors import UsageError
 
 
@@ -168,3 +169,19 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     ('1 column', '2 columns', '1,000 nextval() calls')
     """
     return f"{number(count)} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def statistics_details(samples: Iterable[StatisticsSample]) -> list[dict[str, Any]]:
+    """The planner's statistics a finding rests on, for its details: one object per table."""
+    return [
+        {
+            "schema": sample.schema,
+            "table": sample.table,
+            "analyzed_at": sample.analyzed_at.astimezone(UTC).isoformat()
+            if sample.analyzed_at
+            else None,
+            "sampled_min": sample.values[0] if sample.values else None,
+            "sampled_max": sample.values[-1] if sample.values else None,
+        }
+        for sample in samples
+    ]

@@ -6,7 +6,17 @@ What it checks
     column already holds a value the sequence will hand out: the first value at
     or past the sequence's next value, in its direction, that ``nextval()``
     will actually reach (same step as its increment, within its limit). The
-    column's maximum (minimum when descending) is read through its index.
+    column's maximum (minimum when descending) is read through its index, or
+    with ``--allow-seqscan`` by scanning a table no index leads with.
+
+    Without either, the planner's statistics are evidence: the histogram
+    bounds and most common values ``ANALYZE`` sampled (``pg_stats``; a
+    partitioned table's own and each partition's) are values the column held
+    then. One the sequence will hand out means it is likely behind: the
+    finding says so, and from the statistics of which table, analyzed when.
+    Statistics that show no such value prove nothing (a sample can miss the
+    one row ahead, and rows written since are not in it): the column is then
+    reported not checked (SEQ900), saying what the statistics showed.
 
     On a hot standby the sequence's position is the one its primary wrote to
     the WAL, which is up to 32 ``nextval()`` calls ahead of the values handed
@@ -55,8 +65,16 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from seqdoctor.catalog.model import SequenceState, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, plural
+from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, analyzed, first_sampled
+from seqdoctor.checks.base import (
+    Check,
+    Finding,
+    Settings,
+    Severity,
+    number,
+    plural,
+    statistics_details,
+)
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -65,20 +83,16 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
         # On a hot standby, the least advanced position the primary can be at.
         earliest = sequence.earliest
         following = earliest.next_value
-        if extent is None or extent.first_collision is None or following is None:
+        if extent is None:
+            yield from _from_statistics(snapshot, sequence, use)
+            continue
+        if extent.first_collision is None or following is None:
             continue
         first = extent.first_collision
         calls_before = (first - following) // sequence.increment_by
         edge = extent.max_value if sequence.ascending else extent.min_value
         assert edge is not None
-        if calls_before == 0:
-            when = f"the next nextval() returns {number(first)}"
-        else:
-            succeed = "succeeds" if calls_before == 1 else "succeed"
-            when = (
-                f"{plural(calls_before, 'nextval() call')} {succeed}, "
-                f"then it returns {number(first)}"
-            )
+        when = _when(calls_before, first)
         edge_name = "max" if sequence.ascending else "min"
         details: dict[str, Any] = {
             "next_value": following,
@@ -86,9 +100,12 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             "column_min": extent.min_value,
             "first_collision": first,
             "nextval_calls_before_collision": calls_before,
+            "evidence": "index" if use.has_probe_index else "scan",
         }
         behind = f"sequence {sequence.qualified} is behind {use.qualified}"
         held = f"which the column already holds (column {edge_name} {number(edge)}"
+        if not use.has_probe_index:
+            held += ", read by scanning the table"
         if not sequence.ahead_by:
             yield CHECK.finding(
                 f"{behind}: {when}, {held}, next value {number(following)})",
@@ -124,6 +141,64 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
             **details,
             latest_next_value=latest,
         )
+
+
+def _from_statistics(
+    snapshot: Snapshot, sequence: SequenceState, use: ColumnUse
+) -> Iterator[Finding]:
+    """The finding the planner's statistics give for a column whose values were not read."""
+    earliest = sequence.earliest
+    following = earliest.next_value
+    samples = snapshot.statistics.get(use.key, ())
+    found = first_sampled(earliest, samples)
+    if found is None or following is None:
+        return
+    first, sample = found
+    calls_before = (first - following) // sequence.increment_by
+    edge_name, edge = (
+        ("max", sample.values[-1]) if sequence.ascending else ("min", sample.values[0])
+    )
+    # On a hot standby, values only between the primary's possible positions may be
+    # ones it handed out already: unknown, as for values read through an index.
+    certain = not sequence.ahead_by or any(
+        _reached(sequence, value) for s in samples for value in s.values
+    )
+    message = (
+        f"sequence {sequence.qualified} is likely behind {use.qualified}: the planner's "
+        f"statistics of {sample.qualified} ({analyzed([sample])}) show the column held "
+        f"{number(first)} (sampled {edge_name} {number(edge)}), and {_when(calls_before, first)} "
+        f"(next value {number(following)}), "
+        "unless a value the sample missed comes first; no index leads with the column, so "
+        "its max() was not read (--allow-seqscan reads it)"
+    )
+    if not certain:
+        message += "; on a hot standby: only the primary's position tells whether it will"
+    yield CHECK.finding(
+        message,
+        severity=Severity.CRITICAL if certain else Severity.UNKNOWN,
+        sequence=sequence,
+        column=use,
+        next_value=following,
+        column_max=None,
+        column_min=None,
+        first_collision=first,
+        nextval_calls_before_collision=calls_before,
+        evidence="statistics",
+        statistics=statistics_details((sample,)),
+        **({"latest_next_value": sequence.next_value} if sequence.ahead_by else {}),
+    )
+
+
+def _when(calls_before: int, first: int) -> str:
+    """When nextval() returns *first*, in words.
+
+    >>> _when(0, 42), _when(3, 45)
+    ('the next nextval() returns 42', '3 nextval() calls succeed, then it returns 45')
+    """
+    if calls_before == 0:
+        return f"the next nextval() returns {number(first)}"
+    succeed = "succeeds" if calls_before == 1 else "succeed"
+    return f"{plural(calls_before, 'nextval() call')} {succeed}, then it returns {number(first)}"
 
 
 def _reached(sequence: SequenceState, value: int) -> bool:

@@ -6,7 +6,11 @@ What it checks
     rows (``max()`` would be wrong); a lock held by another session past
     ``--lock-timeout``; a probe past ``--statement-timeout``; a unique column
     with no index to read its maximum from (``--allow-seqscan`` reads it
-    anyway).
+    anyway). Such a column is judged from the planner's statistics when they
+    show a value its sequence will hand out (SEQ001, "likely"); when they show
+    none it stays not checked, and the finding says what they showed, or that
+    there are none yet (``ANALYZE`` gathers them): a sample that holds no
+    value ahead of the sequence does not prove the column holds none.
 
 Why it matters
     An object that cannot be read is not healthy, it is unknown. Monitoring
@@ -38,21 +42,28 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, statistics_details
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
     for entry in snapshot.unreadable:
         use = snapshot.use(entry.column_key) if entry.column_key else None
         oid = use.sequence_oid if use else entry.sequence_oid
+        # A column whose planner statistics were looked at: what they showed.
+        samples = snapshot.statistics.get(entry.column_key) if entry.column_key else None
+        seen: dict[str, Any] = {}
+        if samples is not None:
+            seen["statistics"] = statistics_details(samples)
         yield CHECK.finding(
             f"not checked: {entry.detail}",
             sequence=snapshot.sequence(oid) if oid is not None else None,
             column=use,
             reason=str(entry.reason),
             remedy=entry.remedy,
+            **seen,
         )
 
 

@@ -31,6 +31,12 @@ for the instant it takes. Neither stops another session calling ``nextval()``
 between the read of the position and the ``setval()`` (microseconds) from
 being undone; with ``--lock`` that can only be code calling ``nextval()``
 outside an INSERT into those tables.
+
+A finding judged from the planner's statistics (no index leads with the
+column, and the audit did not scan) holds the plan back: its ``max()`` would
+scan the table, which only ``--allow-seqscan`` allows; with it, the audit
+reads the real maximum by that scan, bounded by the statement timeout, and
+the plan applies.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from psycopg import sql
 
-from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence, qualify
+from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence, qualify, quote_ident
 from seqdoctor.catalog.read import table_sql
 from seqdoctor.checks import Finding
 from seqdoctor.repairs.model import (
@@ -112,8 +118,20 @@ def plan(
         findings=findings,
         tables=tuple((u.schema, u.table) for u in _distinct_tables(judged)),
         notes=tuple(_notes(fed, options)),
+        held_back=_held_back(findings, judged),
         moves=True,
         settle=not options.lock,
+    )
+
+
+def _held_back(findings: Sequence[Finding], judged: Sequence[ColumnUse]) -> str | None:
+    """Why a plan resting on the planner's statistics is not applied: its max() would scan."""
+    if not any(f.details.get("evidence") == "statistics" for f in findings):
+        return None
+    unindexed = ", ".join(u.qualified for u in judged if not u.has_probe_index)
+    return (
+        f"judged from the planner's statistics: no index leads with {unindexed}, and reading "
+        "the real max() scans the table; run fix with --allow-seqscan to read it and apply"
     )
 
 
@@ -192,6 +210,13 @@ def _notes(fed: Sequence[ColumnUse], options: RepairOptions) -> Iterator[str]:
             )
         elif not use.has_probe_index:
             yield f"no index leads with {use.qualified}: reading its max() scans the table"
+        if use.unique_with is not None:
+            yield (
+                f"{use.qualified} is unique only together with {use.unique_with}: ids handed "
+                "out while the sequence was behind may already repeat, which this does not "
+                f"undo; find them with SELECT {quote_ident(use.column)}, count(*) FROM "
+                f"{qualify(use.schema, use.table)} GROUP BY 1 HAVING count(*) > 1"
+            )
     if not options.lock:
         yield (
             "without --lock, rows inserted with explicit ids while it runs can land past it: "

@@ -31,7 +31,11 @@ def plans(snapshot: Snapshot, findings: Iterable[tuple[SequenceState, Finding]])
                     column.table,
                     column.column,
                 ):
-                    yield _unique_index(use, finding)
+                    yield (
+                        _index(use, finding)
+                        if use.relkind == "p" and use.unique_with is not None
+                        else _unique_index(use, finding)
+                    )
 
 
 def _no_cycle(sequence: SequenceState, finding: Finding) -> Plan:
@@ -52,6 +56,43 @@ def _no_cycle(sequence: SequenceState, finding: Finding) -> Plan:
         locks=(f"SHARE ROW EXCLUSIVE on the sequence {sequence.qualified} for an instant",),
         findings=(finding,),
         held_back="display only: whether the sequence should wrap around is a design decision",
+    )
+
+
+def _index(use: ColumnUse, finding: Finding) -> Plan:
+    """For a partitioned table already unique on the column with its partition key.
+
+    No index can make the column unique alone there; one led by it lets the
+    audit read its max(), and the guard stops explicit ids ahead of the sequence.
+    """
+    table = sql.Identifier(use.schema, use.table)
+    column = sql.Identifier(use.column)
+    return Plan(
+        kind="unique-index",
+        title=f"Add an index led by {use.qualified}",
+        reason=sentences(
+            finding.message,
+            "A partitioned table cannot be unique on it alone: an index led by it lets "
+            "seqdoctor check read its max() and see a sequence behind its data",
+        ),
+        safety=Safety.DISPLAY_ONLY,
+        statements=(
+            sql.SQL("SELECT {column}, count(*) FROM {table} GROUP BY 1 HAVING count(*) > 1").format(
+                column=column, table=table
+            ),
+            sql.SQL("CREATE INDEX ON {table} ({column})").format(table=table, column=column),
+        ),
+        locks=(f"SHARE on {qualify(use.schema, use.table)} while the index builds",),
+        findings=(finding,),
+        tables=((use.schema, use.table),),
+        notes=(
+            "a partitioned table's index cannot be built CONCURRENTLY: build it on each "
+            "partition first, then on the parent (CREATE INDEX ON ONLY, ALTER INDEX ... "
+            "ATTACH PARTITION)",
+            f"seqdoctor guard install --table {qualify(use.schema, use.table)} catches explicit "
+            "ids ahead of the sequence as they are inserted",
+        ),
+        held_back="display only: building an index takes time and I/O",
     )
 
 

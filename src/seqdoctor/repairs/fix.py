@@ -38,6 +38,8 @@ class FixPlan:
     unrepaired: tuple[Finding, ...]  # no automatic repair, or could not be checked
     options: RepairOptions
     select: tuple[str, ...]  # the checks that ran: the re-check runs them again
+    # The audit scanned the tables no index let it read: so does the re-check.
+    allow_seqscan: bool = False
 
     @property
     def unchecked(self) -> int:
@@ -129,7 +131,7 @@ def plan_fix(
         except psycopg.Error as error:
             raise stopped("could not read what the repairs need", error, conn) from None
     plans = plan_repairs(report, context, options)
-    return FixPlan(report, plans, unrepaired(report, plans), options, select)
+    return FixPlan(report, plans, unrepaired(report, plans), options, select, allow_seqscan)
 
 
 def _repairable(codes: tuple[str, ...]) -> tuple[str, ...]:
@@ -172,6 +174,7 @@ def apply_fix(
                 select=fix.select,
                 lock_timeout=fix.options.timeouts.lock,
                 statement_timeout=fix.options.timeouts.statement,
+                allow_seqscan=fix.allow_seqscan,
             )
         except (SeqdoctorError, psycopg.Error) as error:
             return FixResult(fix, results, None, (), (), f"could not check again: {error}")
@@ -196,16 +199,24 @@ def _key(finding: Finding) -> tuple[str, str, str]:
 
 
 def _compare(before: Snapshot, after: Report, plans: Sequence[Plan]) -> Iterator[Comparison]:
-    """What changed on the objects the plans were about, and which of their findings remain."""
+    """What changed on the objects the plans were about, and which of their findings remain.
+
+    An object an audit could not judge (SEQ900: no index to read a column
+    from, a lock, a privilege) shows "not checked" beside its findings:
+    "none" would call it clean.
+    """
     remaining = {_key(f) for f in after.findings}
+    unjudged_before, unjudged_after = _unjudged(before), _unjudged(after.snapshot)
     objects: dict[str, list[Finding]] = {}
     for plan in plans:
         for finding in plan.findings:
             objects.setdefault(str(finding.column or finding.sequence), []).append(finding)
     for name, findings in objects.items():
         left = sorted({f.code for f in findings if _key(f) in remaining})
-        codes = ", ".join(sorted({f.code for f in findings}))
-        yield Comparison(name, "findings", codes, ", ".join(left) or "none")
+        codes = sorted({f.code for f in findings})
+        then = [*codes, *(["not checked"] if name in unjudged_before else [])]
+        still = [*left, *(["not checked"] if name in unjudged_after else [])]
+        yield Comparison(name, "findings", ", ".join(then), ", ".join(still) or "none")
     touched = {table for plan in plans for table in plan.tables}
     sequences = {str(f.sequence) for plan in plans for f in plan.findings if f.sequence}
     new_sequences = {s.qualified: s for s in after.snapshot.sequences}
@@ -224,6 +235,17 @@ def _compare(before: Snapshot, after: Report, plans: Sequence[Plan]) -> Iterator
         new_type = new_types.get(column)
         if column[:2] in touched and new_type is not None and new_type != old_type:
             yield Comparison(qualify(*column), "type", old_type, new_type)
+
+
+def _unjudged(snapshot: Snapshot) -> set[str]:
+    """The objects, as findings name them, that *snapshot*'s audit could not read (SEQ900)."""
+    names = set()
+    for entry in snapshot.unreadable:
+        if entry.column_key is not None:
+            names.add(snapshot.use(entry.column_key).qualified)
+        elif entry.sequence_oid is not None:
+            names.add(snapshot.sequence(entry.sequence_oid).qualified)
+    return names
 
 
 def _column_types(snapshot: Snapshot) -> Iterator[tuple[tuple[str, str, str], str]]:

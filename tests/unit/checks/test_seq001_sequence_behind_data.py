@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from seqdoctor.catalog.model import StatisticsSample
 from seqdoctor.checks import Finding, Severity
 from seqdoctor.checks.base import ColumnRef, SequenceRef
 from seqdoctor.checks.seq001_sequence_behind_data import CHECK
@@ -31,6 +33,7 @@ def test_finding_when_the_next_value_is_already_in_the_column() -> None:
         "column_min": 1,
         "first_collision": 42,
         "nextval_calls_before_collision": 0,
+        "evidence": "index",
     }
 
 
@@ -199,3 +202,75 @@ def test_a_cache_widens_the_standby_bounds() -> None:
     seq = replace(sequence("s", type_name="int8", last_value=1_000), cache_size=20).replayed()
     assert seq.ahead_by == 32 + 19
     assert seq.earliest.next_value == 1_000 - 51 + 1
+
+
+ANALYZED = datetime(2026, 12, 3, 0, 53, 31, tzinfo=UTC)
+
+
+def test_statistics_showing_a_value_ahead_say_the_sequence_is_likely_behind() -> None:
+    # Increment 2 from 11: 12 is off its step, 500 past its MAXVALUE, 13 is handed out.
+    seq = sequence("payment_payment_id_seq", increment=2, max_value=100, last_value=9)
+    payment_id = column("payment", "payment_id", fed_by=seq, indexed=False, relkind="p")
+    sample = StatisticsSample("public", "payment_p2022_02", ANALYZED, (3, 10, 12, 13, 500))
+    snap = replace(snapshot(seq, payment_id), statistics={payment_id.key: (sample,)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert finding.severity is Severity.CRITICAL
+    assert finding.message == (
+        "sequence public.payment_payment_id_seq is likely behind public.payment.payment_id: "
+        "the planner's statistics of public.payment_p2022_02 (analyzed 2026-12-03 00:53:31 "
+        "UTC) show the column held 13 (sampled max 500), and 1 nextval() call succeeds, then "
+        "it returns 13 (next value 11), unless a value the sample missed comes first; no index "
+        "leads with the column, so its max() was not read (--allow-seqscan reads it)"
+    )
+    assert finding.details["evidence"] == "statistics"
+    assert finding.details["first_collision"] == 13
+    assert finding.details["column_max"] is None
+    assert finding.details["statistics"] == [
+        {
+            "schema": "public",
+            "table": "payment_p2022_02",
+            "analyzed_at": "2026-12-03T00:53:31+00:00",
+            "sampled_min": 3,
+            "sampled_max": 500,
+        }
+    ]
+
+
+def test_statistics_showing_nothing_ahead_raise_nothing_here() -> None:
+    seq = sequence("payment_payment_id_seq", last_value=1000)
+    payment_id = column("payment", "payment_id", fed_by=seq, indexed=False)
+    sample = StatisticsSample("public", "payment", None, (1, 500, 1000))
+    snap = replace(snapshot(seq, payment_id), statistics={payment_id.key: (sample,)})
+
+    assert findings(CHECK, snap) == []
+
+
+def test_a_value_read_by_scanning_says_so() -> None:
+    seq = sequence("log_id_seq", last_value=41)
+    log_id = column("log", "id", fed_by=seq, unique=False, indexed=False)
+    snap = snapshot(seq, log_id, extents={log_id: holding(1, 100, first_collision=42)})
+
+    (finding,) = findings(CHECK, snap)
+
+    assert "(column max 100, read by scanning the table, next value 42)" in finding.message
+    assert finding.details["evidence"] == "scan"
+
+
+def test_on_a_standby_statistics_between_the_bounds_cannot_be_judged() -> None:
+    seq = sequence("users_id_seq", type_name="int8", last_value=133).replayed()
+    users_id = column("users", "id", fed_by=seq, indexed=False)
+    between = StatisticsSample("public", "users", None, (1, 110))
+    past = StatisticsSample("public", "users", None, (1, 110, 500))
+
+    (unsure,) = findings(
+        CHECK, replace(snapshot(seq, users_id), statistics={users_id.key: (between,)})
+    )
+    (sure,) = findings(CHECK, replace(snapshot(seq, users_id), statistics={users_id.key: (past,)}))
+
+    assert unsure.severity is Severity.UNKNOWN
+    assert unsure.message.endswith("only the primary's position tells whether it will")
+    assert unsure.details["latest_next_value"] == 134
+    assert sure.severity is Severity.CRITICAL
+    assert sure.details["first_collision"] == 110

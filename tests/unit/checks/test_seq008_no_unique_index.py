@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from seqdoctor.catalog.model import Reason, Unreadable
 from seqdoctor.checks import Severity
 from seqdoctor.checks.base import ColumnRef, SequenceRef
@@ -23,7 +25,7 @@ def test_finding_for_an_indexed_column_without_a_unique_index() -> None:
     assert finding.severity is Severity.WARNING
     assert finding.sequence == SequenceRef("public", "events_id_seq")
     assert finding.column == ColumnRef("public", "events", "id")
-    assert finding.details == {"drift_checked": True, "has_index": True}
+    assert finding.details == {"drift_checked": True, "has_index": True, "unique_with": None}
 
 
 def test_finding_says_when_drift_could_not_be_checked() -> None:
@@ -36,7 +38,11 @@ def test_finding_says_when_drift_could_not_be_checked() -> None:
         "public.events.id takes ids from public.events_id_seq but has no unique index: "
         "duplicate ids go unnoticed; drift not checked (no index to read max() from)"
     )
-    assert finding.details == {"drift_checked": False, "has_index": False}
+    assert finding.details == {
+        "drift_checked": False,
+        "has_index": False,
+        "unique_with": None,
+    }
 
 
 def test_finding_for_a_partitioned_table() -> None:
@@ -90,4 +96,23 @@ def test_finding_does_not_blame_a_missing_index_when_the_column_has_one() -> Non
         "public.events.id takes ids from public.events_id_seq but has no unique index: "
         "duplicate ids go unnoticed; drift not checked (it could not be read)"
     )
-    assert finding.details == {"drift_checked": False, "has_index": True}
+    assert finding.details == {"drift_checked": False, "has_index": True, "unique_with": None}
+
+
+def test_finding_for_a_column_unique_only_with_the_partition_key() -> None:
+    # pagila's payment: PRIMARY KEY (payment_date, payment_id), partitioned by payment_date.
+    seq = sequence("payment_payment_id_seq")
+    payment_id = replace(
+        column("payment", "payment_id", fed_by=seq, indexed=False, relkind="p"),
+        unique_with="payment_date",
+    )
+
+    (finding,) = findings(CHECK, snapshot(seq, payment_id))
+
+    assert finding.message == (
+        "public.payment.payment_id takes ids from public.payment_payment_id_seq but is unique "
+        "only together with payment_date: the same id can be inserted again with another "
+        "payment_date, and duplicate ids go unnoticed; drift not checked (no index to read "
+        "max() from)"
+    )
+    assert finding.details["unique_with"] == "payment_date"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from seqdoctor.catalog.model import Reason, Unreadable
+from dataclasses import replace
+
+from seqdoctor.catalog.model import Reason, StatisticsSample, Unreadable
 from seqdoctor.checks import Severity
 from seqdoctor.checks.base import ColumnRef, SequenceRef
 from seqdoctor.checks.seq900_not_checked import CHECK
@@ -88,3 +90,31 @@ def test_ok_when_everything_was_read() -> None:
     orders_id = column("orders", "id", fed_by=orders_seq)
 
     assert findings(CHECK, snapshot(orders_seq, orders_id)) == []
+
+
+def test_a_column_judged_from_statistics_says_what_they_showed() -> None:
+    seq = sequence("payment_payment_id_seq", last_value=1000)
+    payment_id = column("payment", "payment_id", fed_by=seq, indexed=False, relkind="p")
+    no_index = Unreadable(
+        Reason.NO_INDEX,
+        "no btree index leads with public.payment.payment_id",
+        column_key=payment_id.key,
+    )
+    sample = StatisticsSample("public", "payment", None, (1, 1000))
+    snap = snapshot(seq, payment_id, unreadable=[no_index])
+
+    (unread,) = findings(CHECK, snap)
+    (judged,) = findings(CHECK, replace(snap, statistics={payment_id.key: (sample,)}))
+    (none_yet,) = findings(CHECK, replace(snap, statistics={payment_id.key: ()}))
+
+    assert "statistics" not in unread.details
+    assert judged.details["statistics"] == [
+        {
+            "schema": "public",
+            "table": "payment",
+            "analyzed_at": None,
+            "sampled_min": 1,
+            "sampled_max": 1000,
+        }
+    ]
+    assert none_yet.details["statistics"] == []

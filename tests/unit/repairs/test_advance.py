@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from seqdoctor.catalog.model import ColumnKind
+from dataclasses import replace
+
+from seqdoctor.catalog.model import ColumnKind, StatisticsSample
+from seqdoctor.checks import Settings, run_checks
 from seqdoctor.repairs import Safety
 from tests.unit.factories import column, holding, sequence
 from tests.unit.repairs.helpers import one, plans_for, report_of, text
@@ -139,3 +142,28 @@ def test_names_that_need_quoting_are_quoted_everywhere() -> None:
     assert 'FROM "Sales Dept"."Order ""Lines""_seq" AS d' in statement
     assert """'"Sales Dept"."Order ""Lines""_seq"'::regclass""" in statement
     assert 'SELECT max("Line Id") FROM ONLY "Sales Dept"."Order Lines"' in statement
+
+
+def test_a_finding_from_statistics_holds_the_plan_back_until_a_scan_is_allowed() -> None:
+    seq = sequence("payment_payment_id_seq")
+    payment_id = replace(
+        column("payment", "payment_id", fed_by=seq, indexed=False, relkind="p"),
+        unique_with="payment_date",
+    )
+    report = report_of(seq, payment_id)
+    sample = StatisticsSample("public", "payment", None, (1, 1000))
+    snap = replace(report.snapshot, statistics={payment_id.key: (sample,)})
+    report = replace(report, snapshot=snap, findings=tuple(run_checks(snap, Settings())))
+
+    plan = one(plans_for(report), "advance")
+
+    assert plan.held_back == (
+        "judged from the planner's statistics: no index leads with public.payment.payment_id, "
+        "and reading the real max() scans the table; run fix with --allow-seqscan to read it "
+        "and apply"
+    )
+    assert (
+        "public.payment.payment_id is unique only together with payment_date: ids handed out "
+        "while the sequence was behind may already repeat, which this does not undo; find them "
+        "with SELECT payment_id, count(*) FROM public.payment GROUP BY 1 HAVING count(*) > 1"
+    ) in plan.notes

@@ -93,7 +93,17 @@ SELECT
                 AND d.refclassid = 'pg_catalog.pg_class'::regclass
                 AND d.refobjid = f.sequence_oid
           )
-    ) AS guard
+    ) AS guard,
+    -- Unique only together with other columns: their names, from the narrowest
+    -- such index (its key columns but this one; expressions are left out).
+    CASE WHEN q.index_facts AND NOT ix.unique_alone AND ix.unique_index IS NOT NULL THEN (
+        SELECT string_agg(quote_ident(ka.attname), ', ' ORDER BY k.n)
+        FROM pg_catalog.pg_index AS ui
+        CROSS JOIN LATERAL unnest((ui.indkey::int2[])[0:ui.indnkeyatts - 1])
+            WITH ORDINALITY AS k (attnum, n)
+        JOIN pg_catalog.pg_attribute AS ka ON ka.attrelid = ui.indrelid AND ka.attnum = k.attnum
+        WHERE ui.indexrelid = ix.unique_index AND k.attnum <> a.attnum
+    ) END AS unique_with
 FROM fed AS f
 JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
@@ -121,6 +131,16 @@ LEFT JOIN LATERAL (
             AND (i.indkey::int2[])[0:i.indnkeyatts - 1]
                 <@ (ARRAY[a.attnum] || coalesce(pt.partattrs::int2[], '{}'))
         ) AS has_unique_index,
+        -- Unique on the column alone, partition keys or not.
+        coalesce(bool_or(
+            i.indisunique AND i.indpred IS NULL AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
+        ), false) AS unique_alone,
+        -- The unique index with the fewest key columns that holds the column.
+        (array_agg(i.indexrelid ORDER BY i.indnkeyatts, i.indexrelid) FILTER (
+            WHERE i.indisunique
+              AND i.indpred IS NULL
+              AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+        ))[1] AS unique_index,
         -- max() and min() are answered from a valid btree index led by the column.
         bool_or(
             ic.relam = btree.oid AND i.indkey[0] = a.attnum AND i.indpred IS NULL AND i.indisvalid
