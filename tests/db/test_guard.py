@@ -272,7 +272,7 @@ def test_ddl_that_would_strand_the_guard_is_refused(dsn: str, conn: Connection) 
 # --- warn -------------------------------------------------------------------------------
 
 
-def test_warn_lets_the_row_in_with_one_warning_per_statement(
+def test_warn_lets_the_row_in_with_a_warning_for_each_row_ahead(
     dsn: str, conn: Connection, warnings: list[tuple[str | None, str | None]]
 ) -> None:
     conn.execute("CREATE TABLE t (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY)")
@@ -283,17 +283,15 @@ def test_warn_lets_the_row_in_with_one_warning_per_statement(
         copy.write("".join(f"{i}\n" for i in range(51, 101)))
 
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (100,)
+    # One per row: remembering that a statement was warned about would need
+    # state the writer could forge (test_guard_attack.py).
     assert warnings == [
         (
             guard.SQLSTATE,
-            "public.t.id = 1 is ahead of its sequence public.t_id_seq (next value 1): "
-            "nextval() would hand out 1 again",
-        ),
-        (
-            guard.SQLSTATE,
-            "public.t.id = 51 is ahead of its sequence public.t_id_seq (next value 1): "
-            "nextval() would hand out 51 again",
-        ),
+            f"public.t.id = {i} is ahead of its sequence public.t_id_seq (next value 1): "
+            f"nextval() would hand out {i} again",
+        )
+        for i in range(1, 101)
     ]
     assert next_value(conn, "t_id_seq") == 1  # warned, not moved
 
@@ -366,7 +364,8 @@ def test_heal_is_correct_when_many_sessions_write_ahead_at_once(dsn: str, conn: 
 
     top = writers * per_writer
     assert conn.execute("SELECT count(*), max(id) FROM t").fetchone() == (top, top)
-    assert next_value(conn, "t_id_seq") == top + 1
+    # Past every row; two heals racing for nearby values may both step it, burning values.
+    assert next_value(conn, "t_id_seq") > top
     assert seen == sorted(seen), "the sequence moved backwards"
 
     def burst(_: int) -> None:
