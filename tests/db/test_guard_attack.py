@@ -98,8 +98,8 @@ def test_the_guard_looks_up_no_operator_function_or_type_by_search_path(
     )
     assert types == []
     operators, functions, kinds = qualified_names(statements)
-    assert {">", "<", "<>", "=", "->>", "+", "-", "*", "/", "%"} <= operators
-    assert {"nextval", "to_jsonb", "pg_sequence_last_value", "format", "max", "min"} <= functions
+    assert {">", "<", "<>", "=", "->>", "+", "-", "*", "%"} <= operators
+    assert {"nextval", "to_jsonb", "pg_sequence_last_value", "format"} <= functions
     assert {"numeric", "text", "int8", "regclass", "oid", "bool", "name"} <= kinds
 
 
@@ -339,9 +339,12 @@ def test_heal_never_moves_the_sequence_back_while_others_call_nextval(
     def sample(_: int) -> None:
         with psycopg.connect(dsn, autocommit=True) as session:
             while time.monotonic() < deadline:
-                row = session.execute("SELECT last_value FROM t_id_seq").fetchone()
-                assert row is not None
-                positions.append(row[0])
+                # Not SELECT last_value FROM the sequence: that reads its tuple without the
+                # buffer lock, and may catch nextval() in the instant it has the tuple hold
+                # the value it logs ahead to the WAL, up to 32 past the real one.
+                row = session.execute("SELECT pg_sequence_last_value('t_id_seq')").fetchone()
+                if row is not None and row[0] is not None:  # NULL until first called
+                    positions.append(row[0])
 
     with ThreadPoolExecutor(7) as pool:
         jobs = [pool.submit(copy_ahead, i) for i in range(3)]

@@ -64,8 +64,10 @@ DECLARE
     last pg_catalog.numeric;
     following pg_catalog.numeric;
     steps pg_catalog.numeric;  -- nextval() calls until it hands the value out
-    chunk pg_catalog.int8;
-    reached pg_catalog.numeric;  -- the furthest value nextval() handed to heal
+    ascending pg_catalog.bool;
+    target pg_catalog.int8;  -- the value, once known to be one nextval() returns
+    reached pg_catalog.int8;  -- the value nextval() last handed to heal
+    previous pg_catalog.int8;
     table_schema pg_catalog.name;
     table_name pg_catalog.name;
     column_name pg_catalog.text;  -- qualified, for messages
@@ -145,25 +147,20 @@ BEGIN
         IF mode OPERATOR(pg_catalog.=) 'heal'
            AND steps OPERATOR(pg_catalog.<=) 1000000
            AND pg_catalog.has_sequence_privilege(seq, 'USAGE,UPDATE') THEN
-            -- In chunks, each ending at or short of the value: other sessions'
-            -- nextval() calls meanwhile only bring it nearer.
-            LOOP
-                chunk := LEAST(steps, 10000)::pg_catalog.int8;
-                SELECT CASE WHEN step OPERATOR(pg_catalog.>) 0
-                            THEN pg_catalog.max(handed.v) ELSE pg_catalog.min(handed.v) END
-                INTO reached
-                FROM (SELECT pg_catalog.nextval(seq) AS v
-                      FROM pg_catalog.generate_series(1::pg_catalog.int8, chunk)) AS handed;
-                -- Done when it handed the value out, or went past its limit
-                -- (CYCLE) and so through the value.
-                EXIT WHEN (reached OPERATOR(pg_catalog.-) value)
-                    OPERATOR(pg_catalog.*) pg_catalog.sign(step) OPERATOR(pg_catalog.>=) 0;
-                EXIT WHEN (reached OPERATOR(pg_catalog.-) following)
-                    OPERATOR(pg_catalog.*) pg_catalog.sign(step) OPERATOR(pg_catalog.<) 0;
-                following := reached;
-                -- Rounded up: a setval() meanwhile may have put the sequence off the value's step.
-                steps := pg_catalog.ceil(
-                    (value OPERATOR(pg_catalog.-) reached) OPERATOR(pg_catalog./) step);
+            -- One nextval() at a time: a PL/pgSQL loop steps faster than a query
+            -- (about 0.25 to 1 microsecond a value), and stops as soon as other
+            -- sessions' calls have brought the sequence to the value.
+            target := value::pg_catalog.int8;  -- between MINVALUE and MAXVALUE: fits
+            ascending := step OPERATOR(pg_catalog.>) 0;
+            FOR i IN 1..steps::pg_catalog.int4 LOOP
+                reached := pg_catalog.nextval(seq);
+                -- Handed out: by this call, or before it by another session's.
+                EXIT WHEN CASE WHEN ascending THEN reached OPERATOR(pg_catalog.>=) target
+                               ELSE reached OPERATOR(pg_catalog.<=) target END;
+                -- Past its limit and round again (CYCLE): through the value on the way.
+                EXIT WHEN cycles AND CASE WHEN ascending THEN reached OPERATOR(pg_catalog.<) previous
+                                          ELSE reached OPERATOR(pg_catalog.>) previous END;
+                previous := reached;
             END LOOP;
             RETURN NULL;
         END IF;
