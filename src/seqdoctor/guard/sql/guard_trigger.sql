@@ -2,7 +2,8 @@
 --
 -- A guard trigger is AFTER INSERT (or UPDATE) FOR EACH ROW, and its WHEN
 -- condition does the per-row work, with builtins only (see guard/plan.py):
---     (NEW.id OPERATOR(pg_catalog.>) pg_catalog.pg_sequence_last_value('seq'::regclass)) IS NOT FALSE
+--     (NEW.id OPERATOR(pg_catalog.>)
+--      pg_catalog.pg_sequence_last_value('seq'::pg_catalog.regclass)) IS NOT FALSE
 -- That is false for every value at or behind the sequence's last_value (every
 -- generated one among them), and then nothing else happens: no function call,
 -- no event queued. It is true for a value past last_value, or when last_value
@@ -60,6 +61,7 @@ DECLARE
     low pg_catalog.numeric;
     high pg_catalog.numeric;
     cycles pg_catalog.bool;
+    cache pg_catalog.int8;
     first pg_catalog.numeric;
     last pg_catalog.numeric;
     following pg_catalog.numeric;
@@ -86,8 +88,8 @@ BEGIN
         JOIN chain ON t.oid OPERATOR(pg_catalog.=) chain.tgparentid
     )
     SELECT chain.tgrelid, a.attname, s.seqrelid, s.seqincrement, s.seqmin, s.seqmax,
-           s.seqcycle, s.seqstart
-    INTO root, attribute, seq, step, low, high, cycles, first
+           s.seqcycle, s.seqstart, s.seqcache
+    INTO root, attribute, seq, step, low, high, cycles, first, cache
     FROM chain
     JOIN pg_catalog.pg_depend AS dc
       ON dc.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
@@ -152,14 +154,18 @@ BEGIN
             -- sessions' calls have brought the sequence to the value.
             target := value::pg_catalog.int8;  -- between MINVALUE and MAXVALUE: fits
             ascending := step OPERATOR(pg_catalog.>) 0;
-            FOR i IN 1..steps::pg_catalog.int4 LOOP
+            -- With CACHE, this session's nextval() first hands out what it had
+            -- cached, behind the position read above: up to cache calls more
+            -- (a cache of over a million values is not one to step through).
+            FOR i IN 1..(steps OPERATOR(pg_catalog.+) LEAST(cache, 1000000))::pg_catalog.int4 LOOP
                 reached := pg_catalog.nextval(seq);
                 -- Handed out: by this call, or before it by another session's.
                 EXIT WHEN CASE WHEN ascending THEN reached OPERATOR(pg_catalog.>=) target
                                ELSE reached OPERATOR(pg_catalog.<=) target END;
                 -- Past its limit and round again (CYCLE): through the value on the way.
-                EXIT WHEN cycles AND CASE WHEN ascending THEN reached OPERATOR(pg_catalog.<) previous
-                                          ELSE reached OPERATOR(pg_catalog.>) previous END;
+                EXIT WHEN cycles
+                    AND CASE WHEN ascending THEN reached OPERATOR(pg_catalog.<) previous
+                             ELSE reached OPERATOR(pg_catalog.>) previous END;
                 previous := reached;
             END LOOP;
             RETURN NULL;
