@@ -478,6 +478,23 @@ def test_a_table_whose_writer_may_not_read_the_sequence_is_left_alone_until_gran
         conn.execute("INSERT INTO t (id) VALUES (100)")
 
 
+def test_heal_moves_the_sequence_for_a_writer_that_may_call_nextval(
+    dsn: str, conn: Connection, writer: str
+) -> None:
+    """USAGE, which a serial column's writers have anyway, is all heal needs: it calls nextval()."""
+    conn.execute("CREATE TABLE t (id serial PRIMARY KEY)")
+    conn.execute(f"GRANT INSERT ON t TO {writer}; GRANT USAGE ON t_id_seq TO {writer}")
+
+    result = install(dsn, mode="heal")
+
+    assert result.plan.notes == ()
+    conn.execute(f"SET ROLE {writer}")
+    conn.execute("INSERT INTO t (id) VALUES (10)")
+    conn.execute("INSERT INTO t DEFAULT VALUES")
+    conn.execute("RESET ROLE")
+    assert conn.execute("SELECT array_agg(id ORDER BY id) FROM t").fetchone() == ([10, 11],)
+
+
 def test_a_writer_granted_after_the_guard_is_stopped_with_the_grant_it_needs(
     dsn: str, conn: Connection, writer: str
 ) -> None:
