@@ -307,8 +307,9 @@ def _create_triggers(
     # leaves the tables of the writers it knows of unguarded, and says why.
     # Operators are qualified: PostgreSQL resolves them when the trigger is
     # created, and one another role made in a schema on the installer's
-    # search_path must not be the one stored (IS DISTINCT FROM would look its
-    # = up there; a NULL on either side goes to the function, which lets it by).
+    # search_path must not be the one stored. Hence <> IS NOT FALSE rather than
+    # IS DISTINCT FROM, whose = is looked up by name: it answers the same but
+    # when both values are NULL, and then the function returns at once.
     past = sql.SQL(
         "(NEW.{column} OPERATOR(pg_catalog.{beyond}) "
         "pg_catalog.pg_sequence_last_value({sequence})) IS NOT FALSE"

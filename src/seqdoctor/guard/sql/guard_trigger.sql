@@ -32,7 +32,7 @@
 -- (setval() after a read overwrites what they handed out in between, and
 -- moves the sequence back). Each value stepped over is handed out to this
 -- function and burnt, so no value is handed out twice, the sequence only moves
--- forward, and no lock is held beyond nextval()'s own. Stepping costs about a
+-- forward, and no lock is held beyond nextval()'s own. Stepping costs under a
 -- microsecond per value, so heal refuses (SD001) a value more than
 -- 1,000,000 steps ahead rather than stall the writer, with the setval() to
 -- run instead while nothing else calls nextval().
