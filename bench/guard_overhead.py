@@ -284,11 +284,12 @@ def report(
         "### Heal on a bulk load ahead of the sequence (the slow path)",
         "",
         f"COPY of {BULK_ROWS:,} rows whose explicit ids are all ahead of the sequence, so "
-        "that every row goes to the guard's function, which moves the sequence (advisory "
-        f"lock, re-read, setval): {measured.heal_ahead:.2f} µs/row with heal, "
+        "that every row goes to the guard's function, which reads the trigger's column and "
+        "sequence from the catalog and steps the sequence with nextval() to the row's value: "
+        f"{measured.heal_ahead:.2f} µs/row with heal, "
         f"{measured.copy_ahead_plain:.2f} µs/row without the guard (which leaves the "
-        "sequence behind). Raise stops such a load with its first row; warn says so once "
-        "per statement.",
+        "sequence behind). Raise stops such a load with its first row; warn sends a WARNING "
+        "for each row.",
         "",
     ]
     return "\n".join(lines)

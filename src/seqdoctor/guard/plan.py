@@ -11,7 +11,8 @@ A guarded column gets two triggers, both ``AFTER ... FOR EACH ROW``:
 
 The per-row work is the trigger's WHEN condition, built from builtins only::
 
-    (NEW.id > pg_catalog.pg_sequence_last_value('public.users_id_seq'::regclass)) IS NOT FALSE
+    (NEW.id OPERATOR(pg_catalog.>)
+     pg_catalog.pg_sequence_last_value('public.users_id_seq'::pg_catalog.regclass)) IS NOT FALSE
 
 which is false for every value at or behind the sequence's last_value, every
 generated one among them: then no function runs and no event is queued. The
@@ -234,10 +235,14 @@ def refusals(inventory: Inventory) -> list[str]:
 def regclass(*names: str) -> sql.Composed:
     """A relation as a ``regclass`` constant: a trigger condition holding one depends on it.
 
+    The type is qualified too: a type named regclass in a schema before
+    pg_catalog on the installer's search_path would be the one used.
+
     >>> print(regclass("public", "Order Lines").as_string())
-    '"public"."Order Lines"'::regclass
+    '"public"."Order Lines"'::pg_catalog.regclass
     """
-    return sql.SQL("{}::regclass").format(sql.Literal(sql.Identifier(*names).as_string()))
+    name = sql.Literal(sql.Identifier(*names).as_string())
+    return sql.SQL("{}::pg_catalog.regclass").format(name)
 
 
 def select_uses(inventory: Inventory, filters: Filters) -> tuple[list[ColumnUse], list[ColumnUse]]:
@@ -492,8 +497,14 @@ def _create_triggers(
     # it) is not false either: the function tells those apart. Before 18,
     # pg_sequence_last_value() raises for such a role instead: plan_install()
     # leaves the tables of the writers it knows of unguarded, and says why.
+    # Operators are qualified: PostgreSQL resolves them when the trigger is
+    # created, and one another role made in a schema on the installer's
+    # search_path must not be the one stored. Hence <> IS NOT FALSE rather than
+    # IS DISTINCT FROM, whose = is looked up by name: it answers the same but
+    # when both values are NULL, and then the function returns at once.
     past = sql.SQL(
-        "(NEW.{column} {beyond} pg_catalog.pg_sequence_last_value({sequence})) IS NOT FALSE"
+        "(NEW.{column} OPERATOR(pg_catalog.{beyond}) "
+        "pg_catalog.pg_sequence_last_value({sequence})) IS NOT FALSE"
     ).format(
         column=column,
         beyond=sql.SQL(">" if sequence.ascending else "<"),
@@ -501,9 +512,9 @@ def _create_triggers(
     )
     conditions = {
         "insert": past,
-        "update": sql.SQL("OLD.{column} IS DISTINCT FROM NEW.{column} AND {past}").format(
-            column=column, past=past
-        ),
+        "update": sql.SQL(
+            "(OLD.{column} OPERATOR(pg_catalog.<>) NEW.{column}) IS NOT FALSE AND {past}"
+        ).format(column=column, past=past),
     }
     for event in EVENTS:
         yield sql.SQL(

@@ -133,15 +133,19 @@ def test_first_install_creates_schema_functions_and_two_triggers_per_column() ->
     assert orders.title == "guard public.orders.id (raise)"
     assert sql_of(orders) == [
         'CREATE TRIGGER "seqdoctor_guard_insert_1" AFTER INSERT ON "public"."orders" FOR EACH ROW\n'
-        'WHEN ((NEW."id" > pg_catalog.pg_sequence_last_value('
-        '\'"public"."orders_id_seq"\'::regclass)) IS NOT FALSE)\n'
+        'WHEN ((NEW."id" OPERATOR(pg_catalog.>) pg_catalog.pg_sequence_last_value('
+        '\'"public"."orders_id_seq"\'::pg_catalog.regclass)) IS NOT FALSE)\n'
         'EXECUTE FUNCTION "seqdoctor"."guard"(\'raise\')',
         'CREATE TRIGGER "seqdoctor_guard_update_1" AFTER UPDATE ON "public"."orders" FOR EACH ROW\n'
-        'WHEN (OLD."id" IS DISTINCT FROM NEW."id" AND (NEW."id" > '
-        'pg_catalog.pg_sequence_last_value(\'"public"."orders_id_seq"\'::regclass)) IS NOT FALSE)\n'
+        'WHEN ((OLD."id" OPERATOR(pg_catalog.<>) NEW."id") IS NOT FALSE AND '
+        '(NEW."id" OPERATOR(pg_catalog.>) pg_catalog.pg_sequence_last_value('
+        '\'"public"."orders_id_seq"\'::pg_catalog.regclass)) IS NOT FALSE)\n'
         'EXECUTE FUNCTION "seqdoctor"."guard"(\'raise\')',
     ]
-    assert '(NEW."Line Id" < pg_catalog.pg_sequence_last_value(' in sql_of(lines)[0]
+    assert (
+        '(NEW."Line Id" OPERATOR(pg_catalog.<) pg_catalog.pg_sequence_last_value('
+        in sql_of(lines)[0]
+    )
     assert plan.unsupported == (
         (
             "public.vouchers.code",

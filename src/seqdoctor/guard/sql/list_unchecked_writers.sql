@@ -1,5 +1,6 @@
 -- Roles that may write a table the guard watches but may not read its sequence
--- (or, to heal, move it): their writes fail, or only warn, until granted.
+-- (or, to heal, move it with nextval(): USAGE or UPDATE): their writes fail,
+-- or only warn, until granted.
 -- Minimum server version: 10.
 --
 -- The writers are the grantees of INSERT or UPDATE in the table's ACL
@@ -21,5 +22,5 @@ WHERE acl.privilege_type IN ('INSERT', 'UPDATE')
   AND NOT coalesce(r.rolsuper, false)
   AND NOT pg_catalog.has_sequence_privilege(
       coalesce(r.rolname, 'public'), g.sequence_oid,
-      CASE %(privilege)s WHEN 'UPDATE' THEN 'UPDATE' ELSE 'SELECT,USAGE' END)
+      CASE %(privilege)s WHEN 'UPDATE' THEN 'USAGE,UPDATE' ELSE 'SELECT,USAGE' END)
 ORDER BY 1, 2, 3
