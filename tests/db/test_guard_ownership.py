@@ -190,3 +190,41 @@ def test_a_function_given_to_a_role_that_may_not_create_triggers_is_tampered(
         "public.orders: it decides what every write there runs"
     )
     assert f"function seqdoctor.guard() belongs to role {mallory}" in refused(dsn)
+
+
+def test_a_trigger_bound_to_a_planted_operator_is_tampered_and_installed_again(
+    dsn: str, conn: Connection, new_role: NewRole
+) -> None:
+    """A trigger made by hand, or by a seqdoctor from before its conditions were qualified,
+    under a search_path listing public first: its WHEN condition runs the planted operator."""
+    conn.execute("CREATE TABLE orders (id serial PRIMARY KEY)")
+    install(dsn)
+    mallory, _ = new_role("mallory")
+    conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(mallory)))
+    as_role(
+        conn,
+        mallory,
+        """
+        CREATE FUNCTION public.later(integer, bigint) RETURNS boolean
+            LANGUAGE sql AS 'SELECT $1 OPERATOR(pg_catalog.>) $2';
+        CREATE OPERATOR public.> (LEFTARG = integer, RIGHTARG = bigint, FUNCTION = public.later);
+        """,
+    )
+    conn.execute(
+        """
+        SET search_path = public, pg_catalog;
+        DROP TRIGGER seqdoctor_guard_insert_1 ON orders;
+        CREATE TRIGGER seqdoctor_guard_insert_1 AFTER INSERT ON orders FOR EACH ROW
+        WHEN ((NEW.id > pg_catalog.pg_sequence_last_value('orders_id_seq'::regclass)) IS NOT FALSE)
+        EXECUTE FUNCTION seqdoctor.guard('raise');
+        RESET search_path;
+        """
+    )
+
+    (orders,) = guard.status(dsn).columns
+    assert orders.state is GuardState.TAMPERED
+    assert orders.detail.startswith(
+        "its triggers' WHEN condition calls operator public.>(integer,bigint), not PostgreSQL's own"
+    )
+    install(dsn)  # replaces the column's triggers
+    assert states(dsn) == {"public.orders.id": "raise"}

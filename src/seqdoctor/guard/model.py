@@ -97,6 +97,12 @@ class GuardTrigger:
     # The owner of its function is a superuser or may create triggers on the
     # table: whatever the function runs, its owner could have run there anyway.
     function_owner_trusted: bool = True
+    # Objects its WHEN condition calls that are not PostgreSQL's own: what a
+    # trigger bound under a hostile search_path runs on every write.
+    condition_calls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "condition_calls", tuple(self.condition_calls))  # a list, read
 
     @property
     def table_name(self) -> str:

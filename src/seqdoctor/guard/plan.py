@@ -324,6 +324,12 @@ def _tampering(
             "(changed by its owner, or by another version of seqdoctor): run seqdoctor guard "
             "install again, and find out who changed it"
         )
+    calls = sorted({call for t in ours for call in t.condition_calls})
+    if calls:
+        return (
+            f"its triggers' WHEN condition calls {', '.join(calls)}, not PostgreSQL's own, on "
+            "every write: run seqdoctor guard install again, and find out who created it"
+        )
     if not all(t.function_owner_trusted for t in ours):
         owner = inventory.schema.function.owner if inventory.schema.function else "?"
         return (

@@ -13,6 +13,13 @@
 -- owner, a superuser, or by the TRIGGER privilege): if not, that role decides
 -- what the table's writers run, which it could not do otherwise.
 --
+-- What its WHEN condition calls besides PostgreSQL's own objects: the column
+-- and the sequence are relations (pg_class) and the function is its own, while
+-- built-in operators, functions and types are pinned and never recorded in
+-- pg_depend. Anything else -- an operator planted in public that a trigger
+-- created under a search_path listing public first bound to -- runs in every
+-- write's WHEN condition, as the writer.
+--
 -- Clones PostgreSQL keeps on the partitions of a partitioned table
 -- (tgparentid <> 0) come and go with their parent's trigger: left out.
 SELECT
@@ -41,7 +48,15 @@ SELECT
     ) AS attnum,
     t.tgenabled <> 'D' AS enabled,
     coalesce(pg_catalog.has_table_privilege(p.proowner, t.tgrelid, 'TRIGGER'), false)
-        AS function_owner_trusted
+        AS function_owner_trusted,
+    ARRAY(
+        SELECT pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)
+        FROM pg_catalog.pg_depend AS d
+        WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = t.oid
+          AND d.refclassid <> 'pg_catalog.pg_class'::regclass
+          AND NOT (d.refclassid = 'pg_catalog.pg_proc'::regclass AND d.refobjid = t.tgfoid)
+        ORDER BY 1
+    ) AS condition_calls
 FROM pg_catalog.pg_trigger AS t
 JOIN pg_catalog.pg_class AS c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
