@@ -248,7 +248,11 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 @cli.command(context_settings=CONTEXT)
 @click.argument("conninfo", default="", metavar="[CONNINFO]")
 @click.option(
-    "--code", "codes", multiple=True, metavar="CODE", help="Repair only findings of these checks."
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="CODE",
+    help="Repair only findings of these checks, and apply them even if not urgent.",
 )
 @click.option(
     "--format",
@@ -304,8 +308,11 @@ def fix(
     terminal. Each repair runs in its own transaction under the lock and
     statement timeouts, is tried again when its locks are not granted, and the
     first failure stops the run; running fix again picks up where it stopped.
-    Table rewrites over --rewrite-threshold, and repairs that are a design
-    decision, are only shown.
+    By default --apply runs only urgent repairs: of findings at warning or
+    critical, and a table rewrite only when a column it changes is running
+    out; the others (SEQ004 ...) are shown and run when asked for with
+    --code. Table rewrites over --rewrite-threshold, and repairs that are a
+    design decision, are only shown.
 
     Exit status: 0 nothing to repair, or every repair applied and checked
     again; 1 repairs waiting (not applied, held back, or declined); 2 a repair
@@ -327,7 +334,7 @@ def fix(
         render_plan(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
-        render_plan(planned, chosen, sys.stdout)
+        render_plan(planned, chosen, sys.stdout, applying=yes)
     count = sum(p.applies for p in planned.plans)
     database = planned.report.snapshot.server.database
     if not _confirmed(yes, f"Apply {count} repairs to database {database}?"):

@@ -23,7 +23,7 @@ from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
 from seqdoctor.repairs.context import read_context
 from seqdoctor.repairs.model import GIGABYTE, Plan, RepairOptions
-from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, unrepaired
+from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, serious, unrepaired
 from seqdoctor.report import Report
 
 NOT_CHECKED = "SEQ900"
@@ -54,7 +54,13 @@ class FixPlan:
         """
         if self.unchecked:
             return ExitStatus.UNKNOWN
-        return ExitStatus.WARNING if self.plans else ExitStatus.OK
+        waiting = any(p.applies or self.waits(p) for p in self.plans)
+        return ExitStatus.WARNING if waiting else ExitStatus.OK
+
+    def waits(self, plan: Plan) -> bool:
+        """Whether *plan*, left unapplied, leaves a repair waiting (exit 1): it repairs a
+        warning or worse, or its check was asked for. Info alone is not (as for check)."""
+        return serious(plan) or bool(self.options.asked.intersection(plan.codes))
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class FixResult:
             return ExitStatus.CRITICAL
         if self.fix.unchecked:
             return ExitStatus.UNKNOWN
-        if Outcome.SKIPPED in outcomes:
+        if any(r.outcome is Outcome.SKIPPED and self.fix.waits(r.plan) for r in self.results):
             return ExitStatus.WARNING
         return ExitStatus.OK
 
@@ -108,9 +114,10 @@ def plan_fix(
     *codes* limits the repairs to findings of those checks (codes or names);
     the filters are those of :func:`seqdoctor.audit`.
     """
-    select = _repairable(patterns(codes))
+    asked = _asked(patterns(codes))
+    select = tuple(sorted((asked or REPAIRABLE) | {NOT_CHECKED}))
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts)
+    options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts, asked)
     with ExitStack() as stack:
         conn = opened(target, stack)
         report = audit(
@@ -132,16 +139,16 @@ def plan_fix(
     return FixPlan(report, plans, unrepaired(report, plans), options, select)
 
 
-def _repairable(codes: tuple[str, ...]) -> tuple[str, ...]:
-    """The checks to run: those asked for (each must have a repair), or every repairable one,
-    and the not-checked report, so that what could not be read is said."""
+def _asked(codes: tuple[str, ...]) -> frozenset[str]:
+    """The codes of the checks asked for (each must have a repair). Only they run, with the
+    not-checked report, so that what could not be read is said; none asked: every
+    repairable one runs."""
     chosen = [REGISTRY.get(code) for code in codes]
     for check in chosen:
         if check.code not in REPAIRABLE:
             known = ", ".join(sorted(REPAIRABLE))
             raise UsageError(f"{check.code} {check.name} has no repair (repairable: {known})")
-    wanted = {c.code for c in chosen} or set(REPAIRABLE)
-    return tuple(sorted(wanted | {NOT_CHECKED}))
+    return frozenset(c.code for c in chosen)
 
 
 def apply_fix(

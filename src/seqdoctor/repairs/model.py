@@ -73,6 +73,8 @@ class RepairOptions:
     allow_rewrite: bool = False  # apply table rewrites over the threshold
     rewrite_threshold: int = GIGABYTE  # bytes rewritten by one plan before it needs allow_rewrite
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Codes asked for by name (--code): their repairs apply even when they would not by default.
+    asked: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.rewrite_threshold < 0:
