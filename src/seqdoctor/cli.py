@@ -7,6 +7,7 @@ print one line on stderr and no traceback.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +24,15 @@ from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.catalog.connection import error_message
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
-from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
+from seqdoctor.fleet import (
+    DEFAULT_JOBS,
+    MAX_DAYS,
+    SECONDS,
+    Target,
+    audit_fleet,
+    load_targets,
+    unique_targets,
+)
 from seqdoctor.fleet import all_databases as expand_databases
 from seqdoctor.history import DEFAULT_SCHEMA, History, open_store
 from seqdoctor.render import Format, render, render_fleet
@@ -55,12 +64,20 @@ def _threshold(name: str, default: float, meaning: str) -> Callable[[Command], C
     )
 
 
+def _number(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # FloatRange lets nan through: no comparison with it is ever true.
+    if math.isnan(value):
+        raise click.BadParameter("must be a number, not nan")
+    return value
+
+
 def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
     return click.option(
         name,
-        type=click.FloatRange(min=0.001),
+        type=click.FloatRange(*SECONDS),
         default=default,
         show_default=True,
+        callback=_number,
         metavar="SECONDS",
         help=meaning,
     )
@@ -69,9 +86,10 @@ def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Com
 def _days(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
     return click.option(
         name,
-        type=click.FloatRange(min=0, min_open=True),
+        type=click.FloatRange(min=0, min_open=True, max=MAX_DAYS),
         default=default,
         show_default=True,
+        callback=_number,
         metavar="DAYS",
         help=meaning,
     )
@@ -503,9 +521,10 @@ forecast.params.extend(
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=SECONDS[1]),
     default=60.0,
     show_default=True,
+    callback=_number,
     metavar="SECONDS",
     help="Time between the starts of two rounds of audits.",
 )
