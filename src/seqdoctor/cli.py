@@ -7,6 +7,7 @@ print one line on stderr and no traceback.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -709,6 +710,9 @@ def guard_status(conninfo: str, **options: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status; only :func:`run` exits."""
+    # psycopg logs the errors it ignores while rolling back after one we report ourselves:
+    # without a handler, Python would print them on stderr, in psycopg's words.
+    logging.getLogger("psycopg").addHandler(_QUIET)
     try:
         status = cli.main(
             args=list(argv) if argv is not None else None,
@@ -729,6 +733,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.UNKNOWN
     # Without standalone mode Click returns ctx.exit()'s status, or the command's None.
     return status if isinstance(status, int) else ExitStatus.OK
+
+
+_QUIET = logging.NullHandler()
 
 
 def _fail(message: str) -> None:

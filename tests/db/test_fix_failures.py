@@ -14,6 +14,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from seqdoctor.auditing import audit
+from seqdoctor.errors import ConnectionFailed
 from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
 from tests.fix_db import blocked_session, seqdoctor_cli
 
@@ -161,3 +163,14 @@ def test_a_role_without_privileges_gets_a_clear_outcome(tenant: str) -> None:
         "permission denied for sequence users_id_seq: run it as the owner of the objects it "
         "changes (or a superuser); nothing was changed"
     )
+
+
+def test_a_connection_the_server_ended_is_reported_as_lost(conn: Connection, dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as doomed:
+        conn.execute("SELECT pg_terminate_backend(%s)", [doomed.info.backend_pid])
+        with pytest.raises(psycopg.OperationalError):
+            doomed.execute("SELECT 1")  # how psycopg learns it
+
+        for command in (lambda: audit(doomed), lambda: plan_fix(doomed)):
+            with pytest.raises(ConnectionFailed, match=r"^lost the connection"):
+                command()

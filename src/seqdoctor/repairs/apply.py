@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from seqdoctor.catalog.connection import error_message, session
+from seqdoctor.catalog.connection import error_message, session, transaction_block
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, Statement, transaction
 
@@ -173,7 +173,7 @@ def _attempt(conn: Connection, plan: Plan, options: RepairOptions, run: _Run) ->
     for _ in range(SETTLE_ROUNDS if plan.settle else 1):
         rows: list[tuple[Any, ...]] = []
         run.committing = False
-        with conn.transaction():
+        with transaction_block(conn):
             for statement in transaction(plan, options.timeouts):
                 rows = _execute(conn, statement, run)
             run.committing = True
