@@ -222,7 +222,12 @@ def _write_result(result: FixResult, console: Console) -> None:
         console.print(Text(result.recheck_error, style="bold red"))
     status = result.exit_status
     verdicts = []
-    if status == ExitStatus.CRITICAL:
+    if result.connection_lost:
+        verdicts.append(
+            "Lost the connection: the repairs marked applied were made, the rest was not done. "
+            "Running seqdoctor fix again picks up where this stopped."
+        )
+    elif status == ExitStatus.CRITICAL:
         verdicts.append(
             "Not done: see above. Running seqdoctor fix again picks up where this stopped."
         )
@@ -387,4 +392,5 @@ def _result_record(result: FixResult) -> dict[str, Any]:
         ],
         "still_found": [finding_record(f) for f in result.still_found],
         "recheck_error": result.recheck_error,
+        "connection_lost": result.connection_lost,
     }

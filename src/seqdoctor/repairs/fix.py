@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import psycopg
 
 from seqdoctor.auditing import audit
-from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
+from seqdoctor.catalog.connection import (
+    Target,
+    Timeouts,
+    audit_session,
+    connect,
+    error_message,
+    opened,
+    stopped,
+)
 from seqdoctor.catalog.filters import patterns
 from seqdoctor.catalog.model import Snapshot, qualify
 from seqdoctor.checks import REGISTRY, Finding
@@ -81,10 +89,20 @@ class FixResult:
     comparisons: tuple[Comparison, ...]
     still_found: tuple[Finding, ...]  # findings an applied plan should have removed
     recheck_error: str | None = None
+    # The connection was lost while applying: the plans after the one it broke were not run.
+    connection_lost: bool = False
 
     @property
     def exit_status(self) -> ExitStatus:
-        """2 a plan failed or did not take, 3 objects not checked, 1 plans held back, else 0."""
+        """3 the connection was lost, 2 a plan failed or did not take, 3 objects not checked,
+        1 plans held back, else 0.
+
+        A lost connection (a server restarting, a session killed) is unknown
+        rather than a failed repair: it says nothing of the repairs themselves,
+        and the one it interrupted may or may not have committed.
+        """
+        if self.connection_lost:
+            return ExitStatus.UNKNOWN
         outcomes = {r.outcome for r in self.results}
         if Outcome.FAILED in outcomes or self.still_found or self.recheck_error:
             return ExitStatus.CRITICAL
@@ -161,18 +179,21 @@ def apply_fix(
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
     *target* should be the database *fix* was planned on. A connection lost
-    on the way is opened again for the re-audit when *target* is a conninfo.
+    on the way is opened again for the re-audit when *target* is a conninfo;
+    when that fails too, the result says what was applied before, and why it
+    could not be checked again.
     """
     with ExitStack() as stack:
         conn = opened(target, stack)
         results = apply_plans(conn, fix.plans, fix.options, retries, log)
+        lost = conn.broken
         applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
         if not applied:
-            return FixResult(fix, results, None, (), ())
-        if conn.broken and isinstance(target, str):
-            conn = stack.enter_context(connect(target))
-        touched = sorted({table for plan in applied for table in plan.tables})
+            return FixResult(fix, results, None, (), (), connection_lost=lost)
         try:
+            if lost and isinstance(target, str):
+                conn = stack.enter_context(connect(target))
+            touched = sorted({table for plan in applied for table in plan.tables})
             after = audit(
                 conn,
                 tables=[f"{_glob(schema)}.{_glob(table)}" for schema, table in touched],
@@ -181,12 +202,14 @@ def apply_fix(
                 statement_timeout=fix.options.timeouts.statement,
             )
         except (SeqdoctorError, psycopg.Error) as error:
-            return FixResult(fix, results, None, (), (), f"could not check again: {error}")
+            reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
+            return FixResult(
+                fix, results, None, (), (), f"could not check again: {reason}", connection_lost=lost
+            )
     before = [f for plan in applied for f in plan.findings]
     still = tuple(f for f in after.findings if _key(f) in {_key(b) for b in before})
-    return FixResult(
-        fix, results, after, tuple(_compare(fix.report.snapshot, after, applied)), still
-    )
+    comparisons = tuple(_compare(fix.report.snapshot, after, applied))
+    return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
 
 
 def _glob(name: str) -> str:
