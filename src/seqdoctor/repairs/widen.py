@@ -558,7 +558,7 @@ def _held_back(
     rewrites: bool,
     options: RepairOptions,
 ) -> str | None:
-    blockers = [b.description for b in dependents.blockers]
+    blockers = _blockers(target, dependents)
     blockers += [
         f"{item.qualified} is of the domain type {item.column_type}"
         for item in _chain(target.columns, target.references)
@@ -593,6 +593,27 @@ def _held_back(
             "online (a new bigint column filled in batches, then swapped; a later release)"
         )
     return None
+
+
+def _blockers(target: Target, dependents: ColumnDependents) -> list[str]:
+    """What stands in the way, each said once, after the columns it blocks.
+
+    The partitions of one table share its reason ("the column belongs to a
+    partition of public.payment"): one line for all of them, naming them.
+    """
+    names = {
+        (i.table_oid, i.attnum): i.qualified for i in _chain(target.columns, target.references)
+    }
+    blocked: dict[str, list[str]] = {}
+    for blocker in dependents.blockers:
+        columns = blocked.setdefault(blocker.description, [])
+        name = names.get(blocker.column) if blocker.column else None
+        if name is not None and name not in columns:
+            columns.append(name)
+    return [
+        f"{', '.join(columns)}: {description}" if columns else description
+        for description, columns in blocked.items()
+    ]
 
 
 def _duration(seconds: float) -> str:
