@@ -306,7 +306,8 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     type=click.IntRange(min=0),
     default=3,
     show_default=True,
-    help="Times a repair whose locks were not granted is tried again, waiting longer each time.",
+    help="Times a repair whose locks were not granted (or that deadlocked) is tried again, "
+    "waiting longer each time.",
 )
 @click.pass_context
 def fix(
@@ -739,7 +740,8 @@ _QUIET = logging.NullHandler()
 
 
 def _fail(message: str) -> None:
-    click.echo(f"seqdoctor: {message}", err=True)
+    # One line, whatever the message quotes: a file name or an argument may hold a line break.
+    click.echo(f"seqdoctor: {' '.join(message.splitlines())}", err=True)
 
 
 class _ReaderMayStop:

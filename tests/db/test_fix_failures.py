@@ -77,10 +77,11 @@ def test_a_lock_held_past_the_retries_stops_the_run_and_a_rerun_finishes(
         "its locks were not granted in 3 attempts of 0.1 s: another session holds them"
     )
     assert failed.attempts == 3
-    assert [s.result for s in failed.steps if s.what == "waiting"] == [
-        "lock not granted; trying again in 0.05 s",
-        "lock not granted; trying again in 0.1 s",
-    ]
+    waited = [s.result for s in failed.steps if s.what == "waiting"]
+    assert [line.split(" in 0.")[0] for line in waited] == ["lock not granted; trying again"] * 2
+    pauses = [float(line.split()[-2]) for line in waited]
+    assert 0.05 <= pauses[0] <= 0.075
+    assert 0.1 <= pauses[1] <= 0.15
     assert int(result.exit_status) == 2
     assert (type_of(conn, "orders"), type_of(conn, "products")) == ("integer", "integer")
     assert [c.object for c in result.comparisons if c.aspect == "findings"] == ["public.users.id"]

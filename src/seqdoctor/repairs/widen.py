@@ -153,7 +153,8 @@ def plan(
     if rewritten:
         statements.append(
             sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-                sql.SQL(", ").join(sql.Identifier(s, t) for _, s, t in rewritten)
+                # In one order, by schema and name, as every lock fix takes (docs/fix.md).
+                sql.SQL(", ").join(sql.Identifier(s, t) for _, s, t in sorted(rewritten, key=_name))
             )
         )
     statements.append(_precondition(target, dependents if rewritten else ColumnDependents()))
@@ -335,6 +336,10 @@ def _rewritten_tables(
     for item in _chain(columns, references):
         seen.setdefault(item.table_oid, (item.table_oid, item.schema, item.table))
     return list(seen.values())
+
+
+def _name(table: tuple[int, str, str]) -> tuple[str, str]:
+    return table[1], table[2]
 
 
 def _alter_tables(

@@ -39,7 +39,7 @@ def test_an_integer_serial_near_its_end_widens_sequence_column_and_foreign_keys(
     assert plan.codes == ("SEQ002", "SEQ003")
     statements = text(plan)
     assert statements[0] == (
-        'LOCK TABLE "public"."orders", "public"."invoices", "public"."order_lines" '
+        'LOCK TABLE "public"."invoices", "public"."order_lines", "public"."orders" '
         "IN ACCESS EXCLUSIVE MODE"
     )
     assert statements[1].startswith("DO $seqdoctor$")
