@@ -19,6 +19,7 @@ import pytest
 
 from seqdoctor.cli import main
 from seqdoctor.repairs import Outcome, apply_fix, plan_fix
+from tests.db.test_cli import DRIFTED_TABLES
 from tests.db.test_fix_failures import SETUP
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -106,4 +107,29 @@ def test_a_canceled_commit_while_applying_fails_that_repair_and_the_rest_goes_on
     assert result.recheck_error is None
     assert result.after is not None  # checked again, on the same connection
     assert int(result.exit_status) == 2
+    assert psycopg_said(caplog) == []
+
+
+def test_tiny_statement_timeouts_on_hundreds_of_tables_say_one_line_at_most(
+    conn: Connection,
+    dsn: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn.execute(DRIFTED_TABLES)
+    runs = [
+        [*command, "--statement-timeout", timeout, dsn]
+        for timeout in ("0.03", "0.04", "0.05", "0.06")
+        for command in (["check"], ["fix"])
+    ]
+
+    for argv in [*runs, ["fix", "--apply", "--yes", "--statement-timeout", "0.04", dsn]]:
+        status, _, err = run(capsys, *argv)
+
+        said = [line for line in err.splitlines() if not line.startswith("[")]  # fix's log
+        assert not any(word in err for word in INTERNAL), err
+        assert len(said) <= 1, said
+        assert status in {0, 1, 2, 3}
+        if said:
+            assert said[0].startswith("seqdoctor: "), said
     assert psycopg_said(caplog) == []
