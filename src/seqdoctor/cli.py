@@ -334,9 +334,10 @@ def fix(
     --code. Table rewrites over --rewrite-threshold, and repairs that are a
     design decision, are only shown.
 
-    Exit status: 0 nothing to repair, or every repair applied and checked
-    again; 1 repairs waiting (not applied, held back, or declined); 2 a repair
-    failed or did not take; 3 bad arguments or no connection.
+    Exit status: 0 nothing to repair (info findings aside), or every repair
+    applied and checked again; 1 repairs waiting (not applied, held back, or
+    declined); 2 a repair failed or did not take; 3 bad arguments, no
+    connection, or the connection lost while applying.
     """
     from seqdoctor.render.plan import (  # noqa: PLC0415 - see check
         PlanFormat,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 
 from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
 from tests.fix_db import blocked_session
@@ -167,8 +167,17 @@ def test_with_lock_a_writer_taking_the_tables_in_the_other_order_is_waited_out(
         'LOCK TABLE ONLY "public"."a_first", ONLY "public"."b_second" IN SHARE ROW EXCLUSIVE MODE'
     )
     results: list[FixResult] = []
+    # The server ends whichever side of a deadlock checks first, deadlock_timeout after it
+    # started waiting: the fix (its sessions start with 3 s), not the writer (60 s). The
+    # writer has 3 s to close the cycle, however slow the machine.
+    conn.execute(
+        sql.SQL("ALTER DATABASE {} SET deadlock_timeout = '3s'").format(
+            sql.Identifier(conn.info.dbname)
+        )
+    )
 
     with psycopg.connect(dsn) as writer:
+        writer.execute("SET deadlock_timeout = '60s'")
         writer.execute("INSERT INTO b_second VALUES (100)")  # holds b_second...
         applying = threading.Thread(
             target=lambda: results.append(apply_fix(dsn, fix, retries=Retries(3, 0.05)))
