@@ -733,6 +733,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except psycopg.Error as error:
         _fail(f"database error: {error_message(error)}")
         return ExitStatus.UNKNOWN
+    except OSError as error:  # a file named on the command line, that cannot be used
+        where = f"{error.filename}: " if error.filename is not None else ""
+        _fail(f"{where}{error.strerror or error}")
+        return ExitStatus.UNKNOWN
     # Without standalone mode Click returns ctx.exit()'s status, or the command's None.
     return status if isinstance(status, int) else ExitStatus.OK
 

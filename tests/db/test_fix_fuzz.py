@@ -53,3 +53,14 @@ def test_every_option_takes_any_value_on_a_real_database(
         assert len(said) == 1, err
         assert said[0].startswith("seqdoctor: "), err
         assert status == 3, err
+
+
+def test_a_history_file_whose_name_is_too_long_gets_one_line(
+    dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by the test above: the forecast looks for the file once connected.
+    status = main(["forecast", dsn, "--history", "9" * 400])
+    err = capsys.readouterr().err
+
+    assert status == 3
+    assert err == f"seqdoctor: {'9' * 400}: File name too long\n"
