@@ -7,6 +7,8 @@ print one line on stderr and no traceback.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +25,15 @@ from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.catalog.connection import error_message
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
-from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
+from seqdoctor.fleet import (
+    DEFAULT_JOBS,
+    MAX_DAYS,
+    SECONDS,
+    Target,
+    audit_fleet,
+    load_targets,
+    unique_targets,
+)
 from seqdoctor.fleet import all_databases as expand_databases
 from seqdoctor.history import DEFAULT_SCHEMA, History, open_store
 from seqdoctor.render import Format, render, render_fleet
@@ -55,12 +65,20 @@ def _threshold(name: str, default: float, meaning: str) -> Callable[[Command], C
     )
 
 
+def _number(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # FloatRange lets nan through: no comparison with it is ever true.
+    if math.isnan(value):
+        raise click.BadParameter("must be a number, not nan")
+    return value
+
+
 def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
     return click.option(
         name,
-        type=click.FloatRange(min=0.001),
+        type=click.FloatRange(*SECONDS),
         default=default,
         show_default=True,
+        callback=_number,
         metavar="SECONDS",
         help=meaning,
     )
@@ -69,9 +87,10 @@ def _seconds(name: str, default: float, meaning: str) -> Callable[[Command], Com
 def _days(name: str, default: float, meaning: str) -> Callable[[Command], Command]:
     return click.option(
         name,
-        type=click.FloatRange(min=0, min_open=True),
+        type=click.FloatRange(min=0, min_open=True, max=MAX_DAYS),
         default=default,
         show_default=True,
+        callback=_number,
         metavar="DAYS",
         help=meaning,
     )
@@ -248,7 +267,11 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 @cli.command(context_settings=CONTEXT)
 @click.argument("conninfo", default="", metavar="[CONNINFO]")
 @click.option(
-    "--code", "codes", multiple=True, metavar="CODE", help="Repair only findings of these checks."
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="CODE",
+    help="Repair only findings of these checks, and apply them even if not urgent.",
 )
 @click.option(
     "--format",
@@ -283,7 +306,8 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     type=click.IntRange(min=0),
     default=3,
     show_default=True,
-    help="Times a repair whose locks were not granted is tried again, waiting longer each time.",
+    help="Times a repair whose locks were not granted (or that deadlocked) is tried again, "
+    "waiting longer each time.",
 )
 @click.pass_context
 def fix(
@@ -304,12 +328,16 @@ def fix(
     terminal. Each repair runs in its own transaction under the lock and
     statement timeouts, is tried again when its locks are not granted, and the
     first failure stops the run; running fix again picks up where it stopped.
-    Table rewrites over --rewrite-threshold, and repairs that are a design
-    decision, are only shown.
+    By default --apply runs only urgent repairs: of findings at warning or
+    critical, and a table rewrite only when a column it changes is running
+    out; the others (SEQ004 ...) are shown and run when asked for with
+    --code. Table rewrites over --rewrite-threshold, and repairs that are a
+    design decision, are only shown.
 
-    Exit status: 0 nothing to repair, or every repair applied and checked
-    again; 1 repairs waiting (not applied, held back, or declined); 2 a repair
-    failed or did not take; 3 bad arguments or no connection.
+    Exit status: 0 nothing to repair (info findings aside), or every repair
+    applied and checked again; 1 repairs waiting (not applied, held back, or
+    declined); 2 a repair failed or did not take; 3 bad arguments, no
+    connection, or the connection lost while applying.
     """
     from seqdoctor.render.plan import (  # noqa: PLC0415 - see check
         PlanFormat,
@@ -327,7 +355,7 @@ def fix(
         render_plan(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
-        render_plan(planned, chosen, sys.stdout)
+        render_plan(planned, chosen, sys.stdout, applying=yes)
     count = sum(p.applies for p in planned.plans)
     database = planned.report.snapshot.server.database
     if not _confirmed(yes, f"Apply {count} repairs to database {database}?"):
@@ -496,9 +524,10 @@ forecast.params.extend(
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=SECONDS[1]),
     default=60.0,
     show_default=True,
+    callback=_number,
     metavar="SECONDS",
     help="Time between the starts of two rounds of audits.",
 )
@@ -683,6 +712,9 @@ def guard_status(conninfo: str, **options: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status; only :func:`run` exits."""
+    # psycopg logs the errors it ignores while rolling back after one we report ourselves:
+    # without a handler, Python would print them on stderr, in psycopg's words.
+    logging.getLogger("psycopg").addHandler(_QUIET)
     try:
         status = cli.main(
             args=list(argv) if argv is not None else None,
@@ -701,12 +733,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except psycopg.Error as error:
         _fail(f"database error: {error_message(error)}")
         return ExitStatus.UNKNOWN
+    except OSError as error:  # a file named on the command line, that cannot be used
+        where = f"{error.filename}: " if error.filename is not None else ""
+        _fail(f"{where}{error.strerror or error}")
+        return ExitStatus.UNKNOWN
     # Without standalone mode Click returns ctx.exit()'s status, or the command's None.
     return status if isinstance(status, int) else ExitStatus.OK
 
 
+_QUIET = logging.NullHandler()
+
+
 def _fail(message: str) -> None:
-    click.echo(f"seqdoctor: {message}", err=True)
+    # One line, whatever the message quotes: a file name or an argument may hold a line break.
+    click.echo(f"seqdoctor: {' '.join(message.splitlines())}", err=True)
 
 
 class _ReaderMayStop:

@@ -25,7 +25,7 @@ from typing import Any
 
 from seqdoctor._version import __version__
 from seqdoctor.errors import UsageError
-from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet
+from seqdoctor.fleet import DEFAULT_JOBS, SECONDS, Target, audit_fleet, check_options
 from seqdoctor.render.prometheus import Exposition, add_audit, add_report, database_of
 from seqdoctor.report import Report
 
@@ -79,6 +79,10 @@ class Exporter:
             raise UsageError(f"two targets are named {clash}: name them in a --targets file")
         if not self.targets:
             raise UsageError("nothing to serve: give at least one CONNINFO or --targets")
+        # Wrong for every round: said once, now, rather than by every round in the background.
+        if not 1 <= self.interval <= SECONDS[1]:  # nan too: it would audit in a busy loop
+            raise UsageError(f"--interval must be between 1 and {SECONDS[1]:g} seconds")
+        check_options(self.jobs, self.options)
         self._states = [TargetState(t) for t in self.targets]
         self._lock = threading.Lock()
         self._stop = threading.Event()

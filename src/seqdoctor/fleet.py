@@ -29,23 +29,17 @@ from seqdoctor.report import Report, Status, worst_status
 
 DEFAULT_JOBS = 8
 
-# The audit() options a targets file may set per target.
-TARGET_OPTIONS = frozenset(
-    {
-        "schemas",
-        "exclude_schemas",
-        "tables",
-        "select",
-        "ignore",
-        "warning",
-        "critical",
-        "warning_days",
-        "critical_days",
-        "lock_timeout",
-        "statement_timeout",
-        "allow_seqscan",
-    }
-)
+# What a timeout or a number of days may be, on the command line and in a targets file:
+# finite, within what PostgreSQL takes (an int of milliseconds) and dates can hold.
+SECONDS = (0.001, 2_147_483.647)
+MAX_DAYS = 36_500.0
+# The audit() options a targets file may set per target, by kind.
+_PATTERNS = ("schemas", "exclude_schemas", "tables", "select", "ignore")
+_PERCENTS = ("warning", "critical")
+_DAYS = ("warning_days", "critical_days")
+_SECONDS = ("lock_timeout", "statement_timeout")
+_FLAGS = ("allow_seqscan",)
+TARGET_OPTIONS = frozenset((*_PATTERNS, *_PERCENTS, *_DAYS, *_SECONDS, *_FLAGS))
 
 
 @dataclass(frozen=True)
@@ -117,9 +111,11 @@ def load_targets(path: Path) -> list[Target]:
     import tomllib  # noqa: PLC0415 - here: the check of one database needs no TOML parser
 
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: {error}") from None
     entries = document.get("target")
@@ -129,16 +125,52 @@ def load_targets(path: Path) -> list[Target]:
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("conninfo"), str):
             raise UsageError(f"{path}: target {number} has no conninfo")
+        if not isinstance(entry.get("name", ""), str):
+            raise UsageError(f"{path}: target {number}: name must be a string")
         options = {k: v for k, v in entry.items() if k not in ("name", "conninfo")}
         unknown = set(options) - TARGET_OPTIONS
         if unknown:
             raise UsageError(f"{path}: target {number}: unknown option {sorted(unknown)[0]!r}")
-        for threshold in ("warning", "critical"):
-            if threshold in options:
-                options[threshold] = float(options[threshold]) / 100
+        try:
+            options = {key: _option(key, value) for key, value in options.items()}
+        except ValueError as error:
+            raise UsageError(f"{path}: target {number}: {error}") from None
         name = entry.get("name") or display_name(entry["conninfo"])
-        targets.append(Target(str(name), entry["conninfo"], options))
+        targets.append(Target(name, entry["conninfo"], options))
     return targets
+
+
+def _option(key: str, value: object) -> object:
+    """A targets file's option as audit() takes it; ValueError naming *key* if it cannot be.
+
+    >>> _option("warning", 80), _option("tables", "orders"), _option("lock_timeout", 1)
+    (0.8, ['orders'], 1.0)
+    >>> _option("warning", "abc")
+    Traceback (most recent call last):
+    ValueError: warning must be a percentage between 0 and 100, not 'abc'
+    """
+    if key in _PATTERNS:
+        patterns = [value] if isinstance(value, str) else value
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError(f"{key} must be a string or a list of strings, not {value!r:.40}")
+        return patterns
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, not {value!r:.40}")
+        return value
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else -1
+    if key in _PERCENTS:
+        if not 0 < number <= 100:
+            raise ValueError(f"{key} must be a percentage between 0 and 100, not {value!r:.40}")
+        return number / 100
+    if key in _DAYS:
+        if not 0 < number <= MAX_DAYS:
+            raise ValueError(f"{key} must be days between 0 and {MAX_DAYS:g}, not {value!r:.40}")
+        return number
+    low, high = SECONDS
+    if not low <= number <= high:
+        raise ValueError(f"{key} must be seconds between {low:g} and {high:g}, not {value!r:.40}")
+    return number
 
 
 def all_databases(conninfo: str) -> list[Target]:
@@ -164,16 +196,7 @@ def audit_fleet(
     **options: Any,
 ) -> FleetReport:
     """Audit every target, at most *jobs* at a time; *options* apply to all, targets' own win."""
-    if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    # Options wrong for every target fail once, here, not once per target.
-    REGISTRY.select(options.get("select", ()), options.get("ignore", ()))
-    Settings(
-        options.get("warning", 0.75),
-        options.get("critical", 0.90),
-        options.get("warning_days", 90.0),
-        options.get("critical_days", 30.0),
-    )
+    check_options(jobs, options)
     started, checked_at = time.monotonic(), datetime.now(UTC)
 
     def one(target: Target) -> TargetResult:
@@ -192,6 +215,19 @@ def audit_fleet(
     with ThreadPoolExecutor(max_workers=min(jobs, max(len(targets), 1))) as pool:
         results = tuple(pool.map(one, targets))
     return FleetReport(checked_at, time.monotonic() - started, results)
+
+
+def check_options(jobs: int, options: Mapping[str, Any]) -> None:
+    """Refuse options wrong for every target once, before any target is tried (UsageError)."""
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    REGISTRY.select(options.get("select", ()), options.get("ignore", ()))
+    Settings(
+        options.get("warning", 0.75),
+        options.get("critical", 0.90),
+        options.get("warning_days", 90.0),
+        options.get("critical_days", 30.0),
+    )
 
 
 def unique_targets(targets: Iterable[Target]) -> list[Target]:

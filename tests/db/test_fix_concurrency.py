@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 
-from seqdoctor.repairs import Outcome, apply_fix, plan_fix
+from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
 from tests.fix_db import blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -146,3 +146,54 @@ def test_without_lock_the_sequence_never_goes_back_and_a_rerun_converges(
     assert {r.outcome for r in again.results} <= {Outcome.APPLIED}
     assert going.positions
     burst(conn)
+
+
+def test_with_lock_a_writer_taking_the_tables_in_the_other_order_is_waited_out(
+    conn: Connection, dsn: str
+) -> None:
+    conn.execute(
+        """
+        CREATE SEQUENCE shared_ids;
+        CREATE TABLE a_first (id integer PRIMARY KEY DEFAULT nextval('shared_ids'));
+        CREATE TABLE b_second (id integer PRIMARY KEY DEFAULT nextval('shared_ids'));
+        INSERT INTO a_first VALUES (1), (2);
+        INSERT INTO b_second VALUES (3);
+        """
+    )
+    fix = plan_fix(dsn, codes=["SEQ001"], lock=True, lock_timeout=10)
+    (plan,) = fix.plans
+    # Locked in one documented order, by name, whatever the order of the columns.
+    assert plan.statements[0].as_string() == (
+        'LOCK TABLE ONLY "public"."a_first", ONLY "public"."b_second" IN SHARE ROW EXCLUSIVE MODE'
+    )
+    results: list[FixResult] = []
+    # The server ends whichever side of a deadlock checks first, deadlock_timeout after it
+    # started waiting: the fix (its sessions start with 3 s), not the writer (60 s). The
+    # writer has 3 s to close the cycle, however slow the machine.
+    conn.execute(
+        sql.SQL("ALTER DATABASE {} SET deadlock_timeout = '3s'").format(
+            sql.Identifier(conn.info.dbname)
+        )
+    )
+
+    with psycopg.connect(dsn) as writer:
+        writer.execute("SET deadlock_timeout = '60s'")
+        writer.execute("INSERT INTO b_second VALUES (100)")  # holds b_second...
+        applying = threading.Thread(
+            target=lambda: results.append(apply_fix(dsn, fix, retries=Retries(3, 0.05)))
+        )
+        applying.start()
+        blocked_session(conn)  # ...which the fix waits for, holding a_first
+        writer.execute("INSERT INTO a_first VALUES (101)")  # waits for the fix: a deadlock
+        writer.commit()  # the server ended the fix's side; it tried again after the writer
+        applying.join(WAIT)
+
+    (result,) = results
+    (applied,) = result.results
+    assert applied.outcome is Outcome.APPLIED, applied.detail
+    assert applied.attempts == 2
+    waited = [s.result for s in applied.steps if s.what == "waiting"]
+    assert len(waited) == 1
+    assert waited[0].startswith("deadlock with another session; trying again in 0.0")
+    assert int(result.exit_status) == 0
+    assert conn.execute("SELECT nextval('shared_ids')").fetchone() == (102,)

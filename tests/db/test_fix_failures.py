@@ -5,6 +5,7 @@ was not, changes nothing half-way, and running fix again finishes the job.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +15,11 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from seqdoctor.auditing import audit
+from seqdoctor.cli import main
+from seqdoctor.errors import ConnectionFailed
 from seqdoctor.repairs import FixResult, Outcome, Retries, apply_fix, plan_fix
-from tests.fix_db import blocked_session, seqdoctor_cli
+from tests.fix_db import Server, blocked_session, seqdoctor_cli
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 # A sequence behind its data (applied first: safe), then two integer keys near their end.
@@ -73,10 +77,11 @@ def test_a_lock_held_past_the_retries_stops_the_run_and_a_rerun_finishes(
         "its locks were not granted in 3 attempts of 0.1 s: another session holds them"
     )
     assert failed.attempts == 3
-    assert [s.result for s in failed.steps if s.what == "waiting"] == [
-        "lock not granted; trying again in 0.05 s",
-        "lock not granted; trying again in 0.1 s",
-    ]
+    waited = [s.result for s in failed.steps if s.what == "waiting"]
+    assert [line.split(" in 0.")[0] for line in waited] == ["lock not granted; trying again"] * 2
+    pauses = [float(line.split()[-2]) for line in waited]
+    assert 0.05 <= pauses[0] <= 0.075
+    assert 0.1 <= pauses[1] <= 0.15
     assert int(result.exit_status) == 2
     assert (type_of(conn, "orders"), type_of(conn, "products")) == ("integer", "integer")
     assert [c.object for c in result.comparisons if c.aspect == "findings"] == ["public.users.id"]
@@ -161,3 +166,62 @@ def test_a_role_without_privileges_gets_a_clear_outcome(tenant: str) -> None:
         "permission denied for sequence users_id_seq: run it as the owner of the objects it "
         "changes (or a superuser); nothing was changed"
     )
+
+
+def test_a_connection_the_server_ended_is_reported_as_lost(conn: Connection, dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as doomed:
+        conn.execute("SELECT pg_terminate_backend(%s)", [doomed.info.backend_pid])
+        with pytest.raises(psycopg.OperationalError):
+            doomed.execute("SELECT 1")  # how psycopg learns it
+
+        for command in (lambda: audit(doomed), lambda: plan_fix(doomed)):
+            with pytest.raises(ConnectionFailed, match=r"^lost the connection"):
+                command()
+
+
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_a_connection_lost_while_applying_still_says_what_was_applied(
+    *,
+    output_format: str,
+    server: Server,
+    conn: Connection,
+    dsn: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    conn.execute(SETUP)
+    said: list[int] = []
+    argv = ["fix", "--apply", "--yes", "--lock-timeout", "10", "--format", output_format, dsn]
+    applying = threading.Thread(target=lambda: said.append(main(argv)))
+    database = sql.Identifier(conn.info.dbname)
+
+    with psycopg.connect(server.dsn, autocommit=True) as admin, psycopg.connect(dsn) as holder:
+        holder.execute("LOCK TABLE orders IN ACCESS SHARE MODE")  # the widening waits for it
+        applying.start()
+        fixing = blocked_session(conn)
+        # As when the server restarts: the session ends, and no new one can start.
+        admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database))
+        try:
+            conn.execute("SELECT pg_terminate_backend(%s)", [fixing])
+            applying.join(30)
+        finally:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(database))
+    out = capsys.readouterr().out
+
+    assert said == [3]
+    if output_format == "json":
+        result = json.loads(out)["result"]
+        assert [p["outcome"] for p in result["plans"]] == ["applied", "failed", "not-run"]
+        assert result["plans"][1]["detail"].startswith("lost the connection (")
+        assert result["recheck_error"].startswith("could not check again: cannot connect")
+        assert result["connection_lost"] is True
+        assert result["exit_status"] == 3
+    else:
+        text = " ".join(out.split())
+        assert "Applied 1 of 3 repairs" in text
+        assert "could not check again: cannot connect" in text
+        assert text.endswith(
+            "Lost the connection: the repairs marked applied were made, the rest was not done. "
+            "Running seqdoctor fix again picks up where this stopped."
+        )
+    assert type_of(conn, "orders") == "integer"
+    finishes(dsn)

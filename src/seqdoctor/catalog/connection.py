@@ -156,9 +156,26 @@ def read_only_transaction(
     The timeouts are SET LOCAL, so a connection handed to us by a library user
     keeps its own settings once the transaction ends.
     """
-    with conn.transaction():
+    with transaction_block(conn):
         conn.execute(SET_TIMEOUTS, timeouts.settings())
         yield conn
+
+
+@contextmanager
+def transaction_block(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """``conn.transaction()``, ended on the server too whatever happens.
+
+    A SET LOCAL statement_timeout bounds the COMMIT as well. A COMMIT it
+    cancels fails and leaves the transaction open and aborted on the server,
+    while psycopg takes it for ended: every transaction after it would become
+    a savepoint of the failed one, and fail ("savepoint does not exist").
+    """
+    try:
+        with conn.transaction():
+            yield
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.rollback()
 
 
 @contextmanager
@@ -171,7 +188,10 @@ def session(
     A connection handed over inside a transaction is refused: what *who* does
     would join that transaction, and its rollback would undo it.
     """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    status = conn.info.transaction_status
+    if status == psycopg.pq.TransactionStatus.UNKNOWN:  # closed, or the server ended it
+        raise ConnectionFailed("lost the connection: the server closed it, or it was closed")
+    if status != psycopg.pq.TransactionStatus.IDLE:
         raise UsageError(f"{who} needs a connection that is not inside a transaction")
     saved = (conn.autocommit, conn.read_only)
     conn.autocommit, conn.read_only = True, not writes

@@ -52,14 +52,16 @@ class PlanFormat(StrEnum):
     JSON = "json"
 
 
-def render_plan(fix: FixPlan, output_format: PlanFormat, out: TextIO) -> None:
-    """The plan, before anything is applied."""
+def render_plan(
+    fix: FixPlan, output_format: PlanFormat, out: TextIO, *, applying: bool = False
+) -> None:
+    """The plan, before anything is applied; *applying*: its repairs are applied next."""
     if output_format is PlanFormat.SQL:
         out.write(as_script(fix))
     elif output_format is PlanFormat.JSON:
         dump(as_record(fix), out)
     else:
-        print_to(out, lambda console: _write_plan(fix, console))
+        print_to(out, lambda console: _write_plan(fix, console, applying=applying))
 
 
 def render_result(result: FixResult, output_format: PlanFormat, out: TextIO) -> None:
@@ -101,7 +103,7 @@ def _summary(fix: FixPlan) -> str:
     return text
 
 
-def _write_plan(fix: FixPlan, console: Console) -> None:
+def _write_plan(fix: FixPlan, console: Console, *, applying: bool) -> None:
     server = fix.report.snapshot.server
     console.print(
         Text.assemble(
@@ -130,6 +132,9 @@ def _write_plan(fix: FixPlan, console: Console) -> None:
         )
     elif not fix.plans:
         console.print(Text("Nothing to repair.", style="bold green"))
+    elif applying:
+        count = sum(p.applies for p in fix.plans)
+        console.print(Text(f"Applying {plural(count, 'repair')} now.", style="bold"))
     elif any(p.applies for p in fix.plans):
         console.print(
             Text(
@@ -217,17 +222,28 @@ def _write_result(result: FixResult, console: Console) -> None:
         console.print(Text(result.recheck_error, style="bold red"))
     status = result.exit_status
     verdicts = []
-    if status == ExitStatus.CRITICAL:
+    if result.connection_lost:
+        verdicts.append(
+            "Lost the connection: the repairs marked applied were made, the rest was not done. "
+            "Running seqdoctor fix again picks up where this stopped."
+        )
+    elif status == ExitStatus.CRITICAL:
         verdicts.append(
             "Not done: see above. Running seqdoctor fix again picks up where this stopped."
         )
     else:
-        if any(r.outcome is Outcome.SKIPPED for r in result.results):
+        skipped = [r.plan for r in result.results if r.outcome is Outcome.SKIPPED]
+        if any(result.fix.waits(plan) for plan in skipped):
             verdicts.append("Some repairs were held back: see above.")
         if unchecked := result.fix.unchecked:
             verdicts.append(
                 f"Not checked: {plural(unchecked, 'object')} (listed in the plan), "
                 "which fix cannot judge."
+            )
+        if skipped and not verdicts:
+            verdicts.append(
+                "Done: every urgent repair applied, and checked again; "
+                f"{plural(len(skipped), 'repair')} not applied by default (above)."
             )
     verdict = " ".join(verdicts) or "Done: every repair applied, and checked again."
     console.print(Text(verdict, style="bold green" if status == 0 else "bold red"))
@@ -376,4 +392,5 @@ def _result_record(result: FixResult) -> dict[str, Any]:
         ],
         "still_found": [finding_record(f) for f in result.still_found],
         "recheck_error": result.recheck_error,
+        "connection_lost": result.connection_lost,
     }

@@ -187,10 +187,11 @@ FROM target"""
 
 
 def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
+    """One column per table, in the order tables are locked: by schema, then name."""
     seen: dict[int, ColumnUse] = {}
     for use in uses:
         seen.setdefault(use.table_oid, use)
-    return list(seen.values())
+    return sorted(seen.values(), key=lambda u: (u.schema, u.table))
 
 
 def _tables(uses: Iterable[ColumnUse]) -> str:

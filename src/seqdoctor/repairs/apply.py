@@ -3,8 +3,10 @@
 Each plan runs in its own transaction, opened with ``SET LOCAL`` lock and
 statement timeouts, so no statement queues behind another session's lock for
 longer than the lock timeout, and a lock queued behind us is held up as
-briefly. A lock timeout rolls the transaction back and tries again after a
-pause that doubles each time, a bounded number of times. Every other error
+briefly. A lock timeout, or a deadlock the server broke by ending our side
+(a writer taking the same tables in another order), rolls the transaction
+back and tries again after a pause that doubles each time, with some jitter,
+a bounded number of times. Every other error
 ends the plan: the transaction rolls back, nothing of it stays, and the plans
 after it are not run. Errors become outcomes with the server's own words,
 never tracebacks, so that the report can say what was applied and what was
@@ -14,6 +16,7 @@ inside its transaction, whether there is still something to do.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from seqdoctor.catalog.connection import error_message, session
+from seqdoctor.catalog.connection import error_message, session, transaction_block
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, Statement, transaction
 
@@ -62,7 +65,7 @@ class PlanResult:
 
 @dataclass(frozen=True)
 class Retries:
-    """How often, and after how long, a plan whose locks were not granted is tried again."""
+    """How often, and how long after, a plan that did not get its locks is tried again."""
 
     retries: int = 3
     backoff: float = 0.5  # seconds before the first retry, doubled before each next one
@@ -70,6 +73,17 @@ class Retries:
     def __post_init__(self) -> None:
         if self.retries < 0 or self.backoff < 0:
             raise UsageError("retries and their delay cannot be negative")
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait after failed *attempt* (from 1): doubling, and up to half again.
+
+        The random part keeps two sessions that collided (a deadlock ends one
+        of them) from trying again in step and colliding again.
+
+        >>> 0.5 <= Retries(backoff=0.5).pause(1) <= 0.75 and 1 <= Retries().pause(2) <= 1.5
+        True
+        """
+        return self.backoff * 2.0 ** (attempt - 1) * random.uniform(1, 1.5)
 
 
 Log = Callable[[Step], None]
@@ -140,17 +154,22 @@ def _apply(
         run = _Run(index, attempt, log, steps)
         try:
             settled = _attempt(conn, plan, options, run)
-        except errors.LockNotAvailable:
+        except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
+            deadlock = isinstance(error, errors.DeadlockDetected)
             if attempt > retries.retries:
                 detail = (
-                    f"its locks were not granted in {attempt} attempts of "
+                    f"deadlocked with other sessions in {attempt} attempts: they take the same "
+                    "tables in another order"
+                    if deadlock
+                    else f"its locks were not granted in {attempt} attempts of "
                     f"{options.timeouts.lock:g} s: another session holds them"
                 )
                 return done(Outcome.FAILED, detail)
-            pause = retries.backoff * 2 ** (attempt - 1)
+            pause = retries.pause(attempt)
             waited = time.monotonic()
             time.sleep(pause)
-            run.record("waiting", waited, True, f"lock not granted; trying again in {pause:g} s")
+            why = "deadlock with another session" if deadlock else "lock not granted"
+            run.record("waiting", waited, True, f"{why}; trying again in {pause:.2g} s")
             continue
         except psycopg.Error as error:
             detail = _explain(error, conn, run.committing)
@@ -173,7 +192,7 @@ def _attempt(conn: Connection, plan: Plan, options: RepairOptions, run: _Run) ->
     for _ in range(SETTLE_ROUNDS if plan.settle else 1):
         rows: list[tuple[Any, ...]] = []
         run.committing = False
-        with conn.transaction():
+        with transaction_block(conn):
             for statement in transaction(plan, options.timeouts):
                 rows = _execute(conn, statement, run)
             run.committing = True

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import psycopg
 
 from seqdoctor.auditing import audit
-from seqdoctor.catalog.connection import Target, Timeouts, audit_session, connect, opened, stopped
+from seqdoctor.catalog.connection import (
+    Target,
+    Timeouts,
+    audit_session,
+    connect,
+    error_message,
+    opened,
+    stopped,
+)
 from seqdoctor.catalog.filters import patterns
 from seqdoctor.catalog.model import Snapshot, qualify
 from seqdoctor.checks import REGISTRY, Finding
@@ -23,7 +31,7 @@ from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
 from seqdoctor.repairs.context import read_context
 from seqdoctor.repairs.model import GIGABYTE, Plan, RepairOptions
-from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, unrepaired
+from seqdoctor.repairs.plan import REPAIRABLE, plan_repairs, serious, unrepaired
 from seqdoctor.report import Report
 
 NOT_CHECKED = "SEQ900"
@@ -56,7 +64,13 @@ class FixPlan:
         """
         if self.unchecked:
             return ExitStatus.UNKNOWN
-        return ExitStatus.WARNING if self.plans else ExitStatus.OK
+        waiting = any(p.applies or self.waits(p) for p in self.plans)
+        return ExitStatus.WARNING if waiting else ExitStatus.OK
+
+    def waits(self, plan: Plan) -> bool:
+        """Whether *plan*, left unapplied, leaves a repair waiting (exit 1): it repairs a
+        warning or worse, or its check was asked for. Info alone is not (as for check)."""
+        return serious(plan) or bool(self.options.asked.intersection(plan.codes))
 
 
 @dataclass(frozen=True)
@@ -77,16 +91,26 @@ class FixResult:
     comparisons: tuple[Comparison, ...]
     still_found: tuple[Finding, ...]  # findings an applied plan should have removed
     recheck_error: str | None = None
+    # The connection was lost while applying: the plans after the one it broke were not run.
+    connection_lost: bool = False
 
     @property
     def exit_status(self) -> ExitStatus:
-        """2 a plan failed or did not take, 3 objects not checked, 1 plans held back, else 0."""
+        """3 the connection was lost, 2 a plan failed or did not take, 3 objects not checked,
+        1 plans held back, else 0.
+
+        A lost connection (a server restarting, a session killed) is unknown
+        rather than a failed repair: it says nothing of the repairs themselves,
+        and the one it interrupted may or may not have committed.
+        """
+        if self.connection_lost:
+            return ExitStatus.UNKNOWN
         outcomes = {r.outcome for r in self.results}
         if Outcome.FAILED in outcomes or self.still_found or self.recheck_error:
             return ExitStatus.CRITICAL
         if self.fix.unchecked:
             return ExitStatus.UNKNOWN
-        if Outcome.SKIPPED in outcomes:
+        if any(r.outcome is Outcome.SKIPPED and self.fix.waits(r.plan) for r in self.results):
             return ExitStatus.WARNING
         return ExitStatus.OK
 
@@ -110,9 +134,10 @@ def plan_fix(
     *codes* limits the repairs to findings of those checks (codes or names);
     the filters are those of :func:`seqdoctor.audit`.
     """
-    select = _repairable(patterns(codes))
+    asked = _asked(patterns(codes))
+    select = tuple(sorted((asked or REPAIRABLE) | {NOT_CHECKED}))
     timeouts = Timeouts(lock_timeout, statement_timeout)
-    options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts)
+    options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts, asked)
     with ExitStack() as stack:
         conn = opened(target, stack)
         report = audit(
@@ -134,16 +159,16 @@ def plan_fix(
     return FixPlan(report, plans, unrepaired(report, plans), options, select, allow_seqscan)
 
 
-def _repairable(codes: tuple[str, ...]) -> tuple[str, ...]:
-    """The checks to run: those asked for (each must have a repair), or every repairable one,
-    and the not-checked report, so that what could not be read is said."""
+def _asked(codes: tuple[str, ...]) -> frozenset[str]:
+    """The codes of the checks asked for (each must have a repair). Only they run, with the
+    not-checked report, so that what could not be read is said; none asked: every
+    repairable one runs."""
     chosen = [REGISTRY.get(code) for code in codes]
     for check in chosen:
         if check.code not in REPAIRABLE:
             known = ", ".join(sorted(REPAIRABLE))
             raise UsageError(f"{check.code} {check.name} has no repair (repairable: {known})")
-    wanted = {c.code for c in chosen} or set(REPAIRABLE)
-    return tuple(sorted(wanted | {NOT_CHECKED}))
+    return frozenset(c.code for c in chosen)
 
 
 def apply_fix(
@@ -156,18 +181,21 @@ def apply_fix(
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
     *target* should be the database *fix* was planned on. A connection lost
-    on the way is opened again for the re-audit when *target* is a conninfo.
+    on the way is opened again for the re-audit when *target* is a conninfo;
+    when that fails too, the result says what was applied before, and why it
+    could not be checked again.
     """
     with ExitStack() as stack:
         conn = opened(target, stack)
         results = apply_plans(conn, fix.plans, fix.options, retries, log)
+        lost = conn.broken
         applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
         if not applied:
-            return FixResult(fix, results, None, (), ())
-        if conn.broken and isinstance(target, str):
-            conn = stack.enter_context(connect(target))
-        touched = sorted({table for plan in applied for table in plan.tables})
+            return FixResult(fix, results, None, (), (), connection_lost=lost)
         try:
+            if lost and isinstance(target, str):
+                conn = stack.enter_context(connect(target))
+            touched = sorted({table for plan in applied for table in plan.tables})
             after = audit(
                 conn,
                 tables=[f"{_glob(schema)}.{_glob(table)}" for schema, table in touched],
@@ -177,12 +205,14 @@ def apply_fix(
                 allow_seqscan=fix.allow_seqscan,
             )
         except (SeqdoctorError, psycopg.Error) as error:
-            return FixResult(fix, results, None, (), (), f"could not check again: {error}")
+            reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
+            return FixResult(
+                fix, results, None, (), (), f"could not check again: {reason}", connection_lost=lost
+            )
     before = [f for plan in applied for f in plan.findings]
     still = tuple(f for f in after.findings if _key(f) in {_key(b) for b in before})
-    return FixResult(
-        fix, results, after, tuple(_compare(fix.report.snapshot, after, applied)), still
-    )
+    comparisons = tuple(_compare(fix.report.snapshot, after, applied))
+    return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
 
 
 def _glob(name: str) -> str:

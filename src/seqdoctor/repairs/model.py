@@ -7,6 +7,7 @@ SQL renderer prints as a psql script: the same statements either way.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class RepairOptions:
     allow_rewrite: bool = False  # apply table rewrites over the threshold
     rewrite_threshold: int = GIGABYTE  # bytes rewritten by one plan before it needs allow_rewrite
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Codes asked for by name (--code): their repairs apply even when they would not by default.
+    asked: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.rewrite_threshold < 0:
@@ -164,5 +167,8 @@ def parse_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
-        raise ValueError(f"{text!r} is not a size such as 500MB or 1GB")
-    return round(float(match.group(1)) * _UNITS[unit])
+        raise ValueError(f"{text!r:.40} is not a size such as 500MB or 1GB")
+    value = float(match.group(1)) * _UNITS[unit]
+    if not math.isfinite(value):  # 400 digits: no disk holds that
+        raise ValueError(f"{text!r:.40} is not a size a disk holds")
+    return round(value)

@@ -153,7 +153,8 @@ def plan(
     if rewritten:
         statements.append(
             sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-                sql.SQL(", ").join(sql.Identifier(s, t) for _, s, t in rewritten)
+                # In one order, by schema and name, as every lock fix takes (docs/fix.md).
+                sql.SQL(", ").join(sql.Identifier(s, t) for _, s, t in sorted(rewritten, key=_name))
             )
         )
     statements.append(_precondition(target, dependents if rewritten else ColumnDependents()))
@@ -335,6 +336,10 @@ def _rewritten_tables(
     for item in _chain(columns, references):
         seen.setdefault(item.table_oid, (item.table_oid, item.schema, item.table))
     return list(seen.values())
+
+
+def _name(table: tuple[int, str, str]) -> tuple[str, str]:
+    return table[1], table[2]
 
 
 def _alter_tables(
@@ -558,7 +563,7 @@ def _held_back(
     rewrites: bool,
     options: RepairOptions,
 ) -> str | None:
-    blockers = [b.description for b in dependents.blockers]
+    blockers = _blockers(target, dependents)
     blockers += [
         f"{item.qualified} is of the domain type {item.column_type}"
         for item in _chain(target.columns, target.references)
@@ -593,6 +598,27 @@ def _held_back(
             "online (a new bigint column filled in batches, then swapped; a later release)"
         )
     return None
+
+
+def _blockers(target: Target, dependents: ColumnDependents) -> list[str]:
+    """What stands in the way, each said once, after the columns it blocks.
+
+    The partitions of one table share its reason ("the column belongs to a
+    partition of public.payment"): one line for all of them, naming them.
+    """
+    names = {
+        (i.table_oid, i.attnum): i.qualified for i in _chain(target.columns, target.references)
+    }
+    blocked: dict[str, list[str]] = {}
+    for blocker in dependents.blockers:
+        columns = blocked.setdefault(blocker.description, [])
+        name = names.get(blocker.column) if blocker.column else None
+        if name is not None and name not in columns:
+            columns.append(name)
+    return [
+        f"{', '.join(columns)}: {description}" if columns else description
+        for description, columns in blocked.items()
+    ]
 
 
 def _duration(seconds: float) -> str:

@@ -7,8 +7,10 @@ import pytest
 from seqdoctor.catalog.model import ColumnKind
 from seqdoctor.repairs import REPAIRABLE, Safety, plan_repairs, transaction, unrepaired
 from seqdoctor.repairs.model import RepairOptions, dollar_quoted, parse_size
-from tests.unit.factories import column, holding, sequence
+from tests.unit.factories import column, foreign_key, holding, sequence
 from tests.unit.repairs.helpers import one, plans_for, report_of, text
+
+MB = 1024**2
 
 
 def test_a_cycling_sequence_on_a_key_gets_a_display_only_plan() -> None:
@@ -110,3 +112,33 @@ def test_a_do_body_cannot_end_its_own_quoting() -> None:
 def test_sizes_must_be_sizes(bad: str) -> None:
     with pytest.raises(ValueError, match="is not a size such as 500MB or 1GB"):
         parse_size(bad)
+
+
+def test_a_rewrite_for_an_info_finding_is_applied_only_when_asked_for() -> None:
+    film_seq = sequence("film_film_id_seq", type_name="int8", last_value=10)
+    film_id = column("film", "film_id", fed_by=film_seq, type_name="int4")
+    report = report_of(film_seq, film_id)  # SEQ004, info: the column is narrower, 0 % used
+
+    held = one(plans_for(report, sizes={film_id: MB}), "widen")
+    asked = one(plans_for(report, sizes={film_id: MB}, asked=frozenset({"SEQ004"})), "widen")
+
+    assert held.held_back == (
+        "not applied by default: it rewrites tables, and no column it changes is running out; "
+        "ask for it with --code SEQ004"
+    )
+    assert asked.applies
+
+
+@pytest.mark.parametrize(("last_value", "applies"), [(10, False), (1_700_000_000, True)])
+def test_a_narrower_foreign_key_is_rewritten_by_default_once_it_runs_out(
+    last_value: int, applies: bool
+) -> None:
+    orders_seq = sequence("orders_id_seq", type_name="int8", last_value=last_value)
+    orders_id = column("orders", "id", fed_by=orders_seq, type_name="int8")
+    lines = foreign_key("lines", "order_id", references=orders_id)  # SEQ005: integer
+    report = report_of(orders_seq, orders_id, lines)
+
+    plan = one(plans_for(report, sizes={lines: MB}), "widen")
+
+    assert plan.codes == ("SEQ005",)
+    assert plan.applies is applies

@@ -163,6 +163,7 @@ def test_json_follows_the_documented_shape() -> None:
         "comparisons",
         "still_found",
         "recheck_error",
+        "connection_lost",
     ]
     assert list(record["result"]["plans"][0]) == [
         "number",

@@ -39,7 +39,7 @@ def test_an_integer_serial_near_its_end_widens_sequence_column_and_foreign_keys(
     assert plan.codes == ("SEQ002", "SEQ003")
     statements = text(plan)
     assert statements[0] == (
-        'LOCK TABLE "public"."orders", "public"."invoices", "public"."order_lines" '
+        'LOCK TABLE "public"."invoices", "public"."order_lines", "public"."orders" '
         "IN ACCESS EXCLUSIVE MODE"
     )
     assert statements[1].startswith("DO $seqdoctor$")
@@ -217,8 +217,9 @@ def test_blockers_and_domains_make_the_plan_display_only() -> None:
     plan = one(plans_for(report, sizes={}, dependents={orders_seq: blocked}), "widen")
 
     assert plan.held_back == (
-        "display only: in the way of the type change, and not dropped by seqdoctor: trigger "
-        "audit_orders on table orders. Change them by hand, then run fix again"
+        "display only: in the way of the type change, and not dropped by seqdoctor: "
+        "public.orders.id: trigger audit_orders on table orders. Change them by hand, then run "
+        "fix again"
     )
     domain_seq = sequence("orders_id_seq", last_value=2_000_000_000)
     domain = column("orders", "id", fed_by=domain_seq)
@@ -226,6 +227,32 @@ def test_blockers_and_domains_make_the_plan_display_only() -> None:
     plan = one(plans_for(report), "widen")
     assert plan.held_back is not None
     assert "public.orders.id is of the domain type order_id" in plan.held_back
+
+
+def test_the_partitions_of_one_table_are_named_in_one_reason() -> None:
+    customer_seq = sequence("customer_customer_id_seq", type_name="int8", last_value=600)
+    customer_id = column("customer", "customer_id", fed_by=customer_seq, type_name="int4")
+    partitions = [
+        foreign_key(f"payment_p{month}", "customer_id", references=customer_id)
+        for month in (1, 2, 3)
+    ]
+    report = report_of(customer_seq, customer_id, *partitions)
+    partition_of = "the column belongs to a partition of public.payment"
+    blocked = ColumnDependents(
+        blockers=tuple(Blocker(partition_of, (p.table_oid, p.attnum)) for p in partitions)
+    )
+
+    plan = one(
+        plans_for(report, dependents={customer_seq: blocked}, asked=frozenset({"SEQ004"})),
+        "widen",
+    )
+
+    assert plan.held_back == (
+        "display only: in the way of the type change, and not dropped by seqdoctor: "
+        "public.payment_p1.customer_id, public.payment_p2.customer_id, "
+        "public.payment_p3.customer_id: the column belongs to a partition of public.payment. "
+        "Change them by hand, then run fix again"
+    )
 
 
 def test_views_are_dropped_deepest_first_and_created_again_as_they_were() -> None:
