@@ -18,6 +18,7 @@ import io
 import json
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
 
 from seqdoctor import guard
-from seqdoctor.catalog.model import qualify
+from seqdoctor.catalog.display import script_sql
+from seqdoctor.catalog.model import qualify, quote_ident
 from seqdoctor.cli import main
 from seqdoctor.guard.model import GuardState
 from seqdoctor.repairs import plan_fix
@@ -94,8 +96,8 @@ def seqdoctor(*args: str) -> tuple[int, str, str]:
 
 
 def terminal_safe(text: str) -> bool:
-    """No character a terminal acts on: every one printable, or a line break."""
-    return all(c.isprintable() or c == "\n" for c in text)
+    """No character a terminal acts on: every one printable, a space, or a line break."""
+    return all(c.isprintable() or unicodedata.category(c) == "Zs" or c == "\n" for c in text)
 
 
 def create_tables(conn: Connection, names: Sequence[str], schema: str = "public") -> None:
@@ -362,3 +364,21 @@ def test_generated_names_through_every_command_and_psql(
         assert guard_states(dsn) == {GuardState.NOT_GUARDED}
     finally:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=NAME)
+def test_shown_names_and_script_constants_read_back_as_the_same_name(
+    conn: Connection, name: str
+) -> None:
+    # quote_ident() shows the name as SQL the server reads as that very name,
+    # and script_sql() keeps string constants the same values.
+    statement = sql.SQL("SELECT 1 AS {}, {}::text, {}::text").format(
+        sql.SQL(quote_ident(name)), sql.Literal(name), sql.Literal(f"{name}\\")
+    )
+    cursor = conn.execute(script_sql(statement.as_string()).encode())
+    assert cursor.description is not None
+    assert cursor.description[0].name == name
+    assert cursor.fetchone() == (1, name, f"{name}\\")

@@ -114,7 +114,7 @@ _TOKEN = re.compile(
     | (?P<string>'(?:[^']|'')*'?)
     | (?P<ident>"(?:[^"]|"")*"?)
     | (?P<dollar>\$(?:[^\W\d]\w*)?\$)
-    | (?P<word>[^\W\d]\w*)
+    | (?P<word>[^\W\d][\w$]*)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
