@@ -21,6 +21,7 @@ import psycopg
 from seqdoctor._version import __version__
 from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.catalog.connection import error_message
+from seqdoctor.catalog.display import printable
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
@@ -706,7 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"seqdoctor: {message}", err=True)
+    click.echo(f"seqdoctor: {printable(message)}", err=True)
 
 
 class _ReaderMayStop:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -29,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from seqdoctor import guard
 from seqdoctor.catalog.display import script_sql
@@ -382,3 +385,71 @@ def test_shown_names_and_script_constants_read_back_as_the_same_name(
     assert cursor.description is not None
     assert cursor.description[0].name == name
     assert cursor.fetchone() == (1, name, f"{name}\\")
+
+
+# --- passwords: never in any output, however the conninfo is written ---------
+
+CHUNK = st.text(
+    alphabet="abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789", min_size=6, max_size=8
+)
+PASSWORD = st.lists(
+    st.tuples(CHUNK, st.sampled_from(["", "@", ":", "/", "?", "#", "%", "'", '"', " ", "=", "\\"])),
+    min_size=1,
+    max_size=3,
+).map(lambda parts: "Zq" + "".join(chunk + sep for chunk, sep in parts))
+
+
+def conninfo_shapes(dsn: str, password: str) -> list[str]:
+    """The same database, and broken conninfos, each holding *password* somewhere."""
+    params = conninfo_to_dict(dsn)
+    host, port, user, db = params["host"], params["port"], params["user"], params["dbname"]
+    where = f"host={quote(str(host))}&port={port}"
+    uri = f"postgresql://{user}:{quote(password, safe='')}@/{db}?{where}"
+    value = "'" + password.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return [
+        uri,
+        f"postgresql://{user}@/{db}?{where}&password={quote(password, safe='')}",
+        make_conninfo(dsn, password=password),
+        f"{dsn} password={value}",
+        f"host={host} port={port} dbname={uri}",
+        # Broken: libpq's error names the token it stumbled on.
+        f"host={host} password={password} x",
+        f"host={host} password='{password}",
+        # Unencoded: a "/" in the password ends the host, which is then an
+        # address (no name to look up), and the password's piece a port.
+        f"postgresql://127.0.0.1:{password}@[::1/{db}",
+        f"postgresql://127.0.0.1:{password}%zz@/{db}",
+        f"postgresql://127.0.0.1:{password}@/{db}?password",
+        f"host={host} port=1 user={user} dbname={db} password={value}",
+    ]
+
+
+def chunks(password: str) -> list[str]:
+    """The pieces of *password* long enough that finding one in the output is a leak."""
+    return [c for c in re.split(r"[^A-Za-z0-9]", password) if len(c) >= 6]
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(password=PASSWORD)
+def test_no_password_in_any_output_or_error(dsn: str, conn: Connection, password: str) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS t (id serial PRIMARY KEY)")
+    shapes = conninfo_shapes(dsn, password)
+    runs = [
+        seqdoctor("check", "--format", output_format, shape)
+        for shape in shapes
+        for output_format in ("table", "json", "prometheus", "html")
+    ]
+    # Many at once: the fleet report names each target.
+    runs += [
+        seqdoctor("check", "--format", output_format, *shapes)
+        for output_format in ("table", "json", "prometheus", "html")
+    ]
+    runs += [seqdoctor("forecast", shape) for shape in shapes]
+    runs += [seqdoctor("guard", "status", shape) for shape in shapes]
+    for _, out, err in runs:
+        for chunk in chunks(password):
+            assert chunk not in out
+            assert chunk not in err
+    assert any(status == 0 for status, _, _ in runs)

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from seqdoctor.catalog.redact import parse_error, scrubbed
 from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
 APPLICATION_NAME = "seqdoctor"
@@ -72,9 +73,9 @@ def connect(
             connect_timeout=connect_timeout,
         )
     except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
-        raise UsageError(f"invalid connection string: {first_line(error)}") from None
+        raise UsageError(f"invalid connection string: {parse_error(error)}") from None
     except psycopg.OperationalError as error:
-        raise ConnectionFailed(f"cannot connect: {first_line(error)}") from None
+        raise ConnectionFailed(f"cannot connect: {scrubbed(first_line(error), conninfo)}") from None
 
 
 # What commands take to reach a database: a conninfo, or the caller's open connection.
