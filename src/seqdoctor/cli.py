@@ -529,7 +529,7 @@ def serve(
         interval=interval,
         jobs=jobs,
         options=_history(options),
-        log=lambda line: click.echo(f"seqdoctor: {line}", err=True),
+        log=lambda line: click.echo(f"seqdoctor: {printable(line)}", err=True),
     )
     with exporter:
         click.echo(f"seqdoctor: serving {exporter.url}", err=True)

@@ -158,7 +158,7 @@ def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeout
                 (label(plan), "bold"),
                 " · ",
                 (str(plan.safety), SAFETY_STYLES[plan.safety]),
-                f" · {status}",
+                f" · {printable(status)}",
             )
         )
     )
