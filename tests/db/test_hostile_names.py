@@ -430,7 +430,7 @@ def chunks(password: str) -> list[str]:
 
 
 @settings(
-    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(password=PASSWORD)
 def test_no_password_in_any_output_or_error(dsn: str, conn: Connection, password: str) -> None:
