@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from seqdoctor.catalog.redact import parse_error, scrubbed
+from seqdoctor.catalog.redact import NOT_UTF8, parse_error, scrubbed
 from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
 APPLICATION_NAME = "seqdoctor"
@@ -74,6 +74,8 @@ def connect(
         )
     except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
         raise UsageError(f"invalid connection string: {parse_error(error)}") from None
+    except UnicodeDecodeError:  # a percent-encoded value that is not UTF-8
+        raise UsageError(f"invalid connection string: {parse_error(NOT_UTF8)}") from None
     except psycopg.OperationalError as error:
         raise ConnectionFailed(f"cannot connect: {scrubbed(first_line(error), conninfo)}") from None
 

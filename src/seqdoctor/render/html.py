@@ -88,7 +88,7 @@ def escape(text: str) -> str:
     >>> escape('<b>"t\x1b[2J"')
     '&lt;b&gt;&quot;t\\x1b[2J&quot;'
     """
-    return html.escape(printable(text, keep="\n\t"))
+    return html.escape(printable(text, keep="\n"))
 
 
 def render(report: Report, out: TextIO) -> None:
