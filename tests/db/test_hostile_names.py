@@ -330,14 +330,17 @@ def test_generated_names_through_every_command_and_psql(
     server: Server,
     dsn: str,
     conn: Connection,
+    *,
+    twin: tuple[str, Connection],
     tmp_path_factory: pytest.TempPathFactory,
     names: list[str],
 ) -> None:
     where = tmp_path_factory.mktemp("psql")
+    target, target_conn = twin
     schema = names[0]
-    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     conn.execute("DROP SCHEMA IF EXISTS seqdoctor CASCADE")
-    create_tables(conn, names, schema=schema)
+    for database in (conn, target_conn):
+        create_tables(database, names, schema=schema)
     drift(conn, schema, 100)
     try:
         for args in (
@@ -365,8 +368,19 @@ def test_generated_names_through_every_command_and_psql(
         status, script, err = seqdoctor("guard", "remove", "--dry-run", dsn)
         run_psql(server, dsn, script, where)
         assert guard_states(dsn) == {GuardState.NOT_GUARDED}
+
+        # sync: the target's sequences follow the source's, which fix moved past 100.
+        for output_format in ("table", "json"):
+            status, out, err = seqdoctor("sync", "--format", output_format, dsn, target)
+            assert status == 1, err
+            assert terminal_safe(out)
+        status, script, err = seqdoctor("sync", "--format", "sql", dsn, target)
+        assert terminal_safe(script)
+        run_psql(server, target, script, where)
+        assert next_values(target_conn, schema) == next_values(conn, schema)
     finally:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        for database in (conn, target_conn):
+            database.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @settings(

@@ -14,6 +14,8 @@ from seqdoctor.catalog.model import qualify
 from seqdoctor.checks import Settings, run_checks
 from seqdoctor.render import Format, render
 from seqdoctor.render import forecast as forecast_text
+from seqdoctor.render.plan import step_line
+from seqdoctor.repairs import Step
 from seqdoctor.report import Report
 from tests.unit.factories import column, holding, sequence, snapshot
 from tests.unit.render.test_display import NAMES
@@ -61,3 +63,11 @@ def test_rich_markup_in_a_name_is_shown_as_written() -> None:
     out = io.StringIO()
     render(report, Format.TABLE, out)
     assert '"[bold red]orders[/]"' in out.getvalue()
+
+
+def test_the_apply_log_shows_a_statement_and_an_error_escaped() -> None:
+    step = Step(1, 1, 'ALTER SEQUENCE "t\n\\! x\x1b[2J" AS bigint', 0.001, False, 'no "t\x1b[2J"')
+    line = step_line(step)
+    assert terminal_safe(line)
+    assert "\n" not in line
+    assert 'U&"t\\000a\\\\! x\\001b[2J"' in line
