@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import unicodedata
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from seqdoctor import guard
 from seqdoctor.catalog.display import script_sql
 from seqdoctor.catalog.model import qualify, quote_ident
 from seqdoctor.cli import main
+from seqdoctor.exporter import Exporter
+from seqdoctor.fleet import Target
 from seqdoctor.guard.model import GuardState
 from seqdoctor.repairs import plan_fix
 from tests.fix_db import Server
@@ -462,6 +465,14 @@ def test_no_password_in_any_output_or_error(dsn: str, conn: Connection, password
     ]
     runs += [seqdoctor("forecast", shape) for shape in shapes]
     runs += [seqdoctor("guard", "status", shape) for shape in shapes]
+    # serve: the labels of what it scrapes, and its log.
+    logged: list[str] = []
+    # One per name: several shapes reach the same database under the same name.
+    targets = list({t.name: t for t in map(Target.of, shapes)}.values())
+    with Exporter(targets, listen=("127.0.0.1", 0), interval=3600, log=logged.append) as exporter:
+        assert exporter.wait_for_round(60)
+        with urllib.request.urlopen(exporter.url, timeout=10) as response:
+            runs.append((0, response.read().decode(), "\n".join(logged)))
     for _, out, err in runs:
         for chunk in chunks(password):
             assert chunk not in out

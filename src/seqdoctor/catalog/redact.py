@@ -109,10 +109,17 @@ def scrubbed(text: str, conninfo: str) -> str:
 def dbname(conninfo: str) -> str:
     """The database a conninfo names, as libpq reads it, with no piece of a password in it.
 
+    Empty when libpq cannot parse the conninfo: the error says so elsewhere.
+
     >>> dbname("postgresql://app:x/secret@db1/shop"), dbname("dbname=postgresql://h/shop")
     ('****@db1/shop', 'shop')
+    >>> dbname("postgresql://h/shop?password")
+    ''
     """
-    return scrubbed(parameters(conninfo).get("dbname", ""), conninfo)
+    try:
+        return scrubbed(parameters(conninfo).get("dbname", ""), conninfo)
+    except psycopg.ProgrammingError:
+        return ""
 
 
 def parse_error(error: Exception) -> str:
