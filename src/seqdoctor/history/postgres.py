@@ -47,7 +47,10 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
-        params = parameters(self.conninfo)  # a dbname may be a URI holding a password
+        try:
+            params = parameters(self.conninfo)  # a dbname may be a URI holding a password
+        except psycopg.ProgrammingError:  # its libpq error may quote the password
+            return "(invalid conninfo)"
         params.pop("password", None)
         return make_conninfo("", **params)
 
