@@ -23,6 +23,7 @@ import psycopg
 from seqdoctor._version import __version__
 from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.catalog.connection import error_message
+from seqdoctor.catalog.display import printable
 from seqdoctor.checks import REGISTRY
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 from seqdoctor.fleet import (
@@ -557,7 +558,7 @@ def serve(
         interval=interval,
         jobs=jobs,
         options=_history(options),
-        log=lambda line: click.echo(f"seqdoctor: {line}", err=True),
+        log=lambda line: click.echo(f"seqdoctor: {printable(line)}", err=True),
     )
     with exporter:
         click.echo(f"seqdoctor: serving {exporter.url}", err=True)
@@ -745,8 +746,8 @@ _QUIET = logging.NullHandler()
 
 
 def _fail(message: str) -> None:
-    # One line, whatever the message quotes: a file name or an argument may hold a line break.
-    click.echo(f"seqdoctor: {' '.join(message.splitlines())}", err=True)
+    # One line, shown escaped: a file name or an argument may hold a line break or ESC.
+    click.echo(f"seqdoctor: {printable(message)}", err=True)
 
 
 class _ReaderMayStop:

@@ -19,10 +19,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from seqdoctor.auditing import audit
 from seqdoctor.catalog.connection import connect, error_message
+from seqdoctor.catalog.redact import parameters, scrubbed
 from seqdoctor.checks import REGISTRY, Settings
 from seqdoctor.errors import SeqdoctorError, UsageError
 from seqdoctor.report import Report, Status, worst_status
@@ -89,16 +90,21 @@ def display_name(conninfo: str) -> str:
     'db1:5433/shop'
     >>> display_name("service=billing"), display_name("host=/run/pg dbname=x")
     ('billing', '/run/pg/x')
+    >>> display_name("dbname=postgresql://app:secret@db1/shop")
+    'db1/shop'
+    >>> display_name("postgresql://app:unencoded/secret@db1/shop")
+    'app:****@db1/shop'
     """
     try:
-        params = conninfo_to_dict(conninfo)
+        params = parameters(conninfo)
     except psycopg.ProgrammingError:
         return "(invalid conninfo)"
     if "service" in params and "dbname" not in params:
-        return str(params["service"])
-    host = str(params.get("host") or "local")
+        return scrubbed(params["service"], conninfo)
+    host = params.get("host") or "local"
     port = f":{params['port']}" if params.get("port") else ""
-    return f"{host}{port}/{params.get('dbname') or params.get('user') or ''}"
+    # A password written unencoded in a URI can be read as a host, port or name.
+    return scrubbed(f"{host}{port}/{params.get('dbname') or params.get('user') or ''}", conninfo)
 
 
 def load_targets(path: Path) -> list[Target]:

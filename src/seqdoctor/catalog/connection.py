@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from seqdoctor.catalog.redact import NOT_UTF8, parse_error, scrubbed
 from seqdoctor.errors import AuditFailed, ConnectionFailed, SeqdoctorError, UsageError
 
 APPLICATION_NAME = "seqdoctor"
@@ -101,9 +102,11 @@ def connect(
             connect_timeout=connect_timeout,
         )
     except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
-        raise UsageError(f"invalid connection string: {first_line(error)}") from None
+        raise UsageError(f"invalid connection string: {parse_error(error)}") from None
+    except UnicodeDecodeError:  # a percent-encoded value that is not UTF-8
+        raise UsageError(f"invalid connection string: {parse_error(NOT_UTF8)}") from None
     except psycopg.OperationalError as error:
-        raise ConnectionFailed(f"cannot connect: {first_line(error)}") from None
+        raise ConnectionFailed(f"cannot connect: {scrubbed(first_line(error), conninfo)}") from None
     try:
         conn.execute(_PIN_SEARCH_PATH)
     except psycopg.Error as error:

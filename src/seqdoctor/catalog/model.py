@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
+from seqdoctor.catalog.display import unicode_quoted
+
 # Range of the integer types a sequence can be declared AS, and columns it can feed.
 TYPE_RANGES: Mapping[str, tuple[int, int]] = {
     "int2": (-(2**15), 2**15 - 1),
@@ -32,18 +34,23 @@ SEQ_LOG_VALS = 32
 
 @lru_cache(maxsize=65536)  # messages of a large audit repeat the same schema names
 def quote_ident(name: str) -> str:
-    """Quote an identifier for a person to read or paste, as PostgreSQL's quote_ident() does.
+    r"""Quote an identifier for a person to read or paste, as PostgreSQL's quote_ident() does.
 
     Only for text shown to people (messages, remedies): the statements
-    seqdoctor runs are composed with psycopg.sql.
+    seqdoctor runs are composed with psycopg.sql. A name holding characters a
+    terminal acts on (a newline, an escape) is shown as a ``U&"..."``
+    identifier: still SQL for the same name, and never the same text as
+    another name's.
 
     >>> [quote_ident(n) for n in ("orders", "_1", "Order Items", 'a"b', "select", "values", "é")]
     ['orders', '_1', '"Order Items"', '"a""b"', '"select"', '"values"', '"é"']
+    >>> print(quote_ident("t\n\\! rm"), quote_ident("t\x1b[2J"))
+    U&"t\000a\\! rm" U&"t\001b[2J"
     """
     plain = re.fullmatch(r"[a-z_][a-z0-9_]*", name) is not None
     if plain and name.upper() not in _KEYWORDS:
         return name
-    return '"' + name.replace('"', '""') + '"'
+    return unicode_quoted(name)
 
 
 # The keywords quote_ident() quotes: every one but the unreserved

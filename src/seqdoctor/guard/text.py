@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from psycopg import sql
 
 from seqdoctor.catalog.connection import Timeouts, timeout_statements
-from seqdoctor.catalog.model import qualify
+from seqdoctor.catalog.display import comment, printable, script_sql
+from seqdoctor.catalog.model import qualify, quote_ident
 from seqdoctor.guard.model import (
     GuardPlan,
     GuardResult,
@@ -19,24 +20,25 @@ from seqdoctor.guard.model import (
 
 
 def script(plan: GuardPlan, timeouts: Timeouts) -> str:
-    """The plan as a psql script: each step a transaction, as ``apply_plan`` runs it."""
-    lines = [f"-- seqdoctor guard {plan.action}: the plan; nothing has been changed"]
+    """The plan as a psql script: each step a transaction, as ``apply_plan`` runs it.
+
+    Text goes through comment() and statements through script_sql(): no name,
+    whatever it holds, can end a comment and start a psql command, nor reach
+    the terminal showing the script as control characters.
+    """
+    lines = comment(f"seqdoctor guard {plan.action}: the plan; nothing has been changed")
     if plan.empty:
-        lines.append("-- nothing to do")
+        lines += comment("nothing to do")
     for step in plan.steps:
-        lines += [
-            "",
-            f"-- {step.title}",
-            "BEGIN;",
-        ]
+        lines += ["", *comment(step.title), "BEGIN;"]
         lines += [_statement(s) + ";" for s in (*timeout_statements(timeouts), *step.statements)]
         lines.append("COMMIT;")
-    lines += [f"-- note: {note}" for note in plan.notes]
+    lines += [line for note in plan.notes for line in comment(f"note: {note}")]
     return "\n".join(lines) + "\n"
 
 
 def _statement(statement: sql.Composed) -> str:
-    return statement.as_string().strip().rstrip(";")
+    return script_sql(statement.as_string().strip().rstrip(";"))
 
 
 def outcome(result: GuardResult) -> str:
@@ -49,7 +51,7 @@ def outcome(result: GuardResult) -> str:
     lines += _left_alone(plan)
     lines += [f"note: {note}" for note in plan.notes]
     lines.append(summary(result))
-    return "\n".join(lines) + "\n"
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _left_alone(plan: GuardPlan) -> Iterator[str]:
@@ -97,8 +99,8 @@ def status(report: GuardStatus) -> str:
         lines = [f"guard functions: not installed (schema {name})"]
     rows = [
         (
-            column.column,
-            column.sequence,
+            printable(column.column),
+            printable(column.sequence),
             str(column.mode) if column.state is GuardState.GUARDED else str(column.state),
             column.detail,
         )
@@ -110,7 +112,8 @@ def status(report: GuardStatus) -> str:
         cells = [row[i].ljust(widths[i]) for i in range(3)]
         lines.append(("  ".join(cells) + (f"  {row[3]}" if row[3] else "")).rstrip())
     lines += [
-        f"stray trigger: {t.name} on {t.table_name} (no sequence feeds that column now)"
+        f"stray trigger: {quote_ident(t.name)} on {t.table_name} "
+        "(no sequence feeds that column now)"
         for t in report.strays
     ]
     lines += [f"note: {note}" for note in report.notes]
@@ -122,4 +125,4 @@ def status(report: GuardStatus) -> str:
     parts = [f"{guarded} of {_count(total)} guarded"]
     parts += [f"{n} {state}" for state, n in sorted(counted.items()) if n]
     lines.append(", ".join(parts))
-    return "\n".join(lines) + "\n"
+    return "".join(printable(line) + "\n" for line in lines)

@@ -15,10 +15,11 @@ from typing import Any
 
 import psycopg
 from psycopg import errors, sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from seqdoctor.catalog.connection import connect, error_message
+from seqdoctor.catalog.redact import parameters
 from seqdoctor.errors import SeqdoctorError
 from seqdoctor.history.model import Sample
 from seqdoctor.history.store import HistoryError, columns_of, columns_record
@@ -46,7 +47,10 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
-        params = conninfo_to_dict(self.conninfo)
+        try:
+            params = parameters(self.conninfo)  # a dbname may be a URI holding a password
+        except psycopg.ProgrammingError:  # its libpq error may quote the password
+            return "(invalid conninfo)"
         params.pop("password", None)
         return make_conninfo("", **params)
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from seqdoctor.catalog.model import quote_ident
 from seqdoctor.checks.base import percent, plural
 from seqdoctor.checks.seq011_exhaustion_forecast import (
     MIN_SPAN,
@@ -21,7 +22,7 @@ from seqdoctor.checks.seq011_exhaustion_forecast import (
     per_day,
     short_duration,
 )
-from seqdoctor.render.table import STATUS_STYLES, bar, print_to
+from seqdoctor.render.table import STATUS_STYLES, bar, print_to, shown
 from seqdoctor.report import Report
 
 
@@ -34,9 +35,12 @@ def _write(report: Report, console: Console) -> None:
     dated = [f for f in rows if f.exhausted_at is not None]
     server = report.snapshot.server
     console.print(
-        f"[bold]seqdoctor forecast[/] · database [bold]{server.database}[/]"
-        f" · {report.checked_at:%Y-%m-%d %H:%M} UTC",
-        markup=True,
+        Text.assemble(
+            ("seqdoctor forecast", "bold"),
+            " · database ",
+            (quote_ident(server.database), "bold"),
+            f" · {report.checked_at:%Y-%m-%d %H:%M} UTC",
+        )
     )
     if dated:
         settings = report.settings
@@ -53,8 +57,10 @@ def _write(report: Report, console: Console) -> None:
             if rate is None or when is None or days is None:
                 continue
             table.add_row(
-                forecast.subject,
-                forecast.column.column_type if forecast.column else forecast.sequence.data_type,
+                shown(forecast.subject),
+                shown(
+                    forecast.column.column_type if forecast.column else forecast.sequence.data_type
+                ),
                 bar(forecast.used_ratio, settings.warning_ratio, settings.critical_ratio),
                 percent(forecast.used_ratio),
                 per_day(rate.per_day),

@@ -9,12 +9,13 @@ history exists, and a capacity bar per column.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from html import escape
 from typing import TextIO
 
+from seqdoctor.catalog.display import printable
 from seqdoctor.catalog.model import TYPE_NAMES, handed_out
 from seqdoctor.checks import REGISTRY, Finding, Severity
 from seqdoctor.checks.base import number, percent, plural
@@ -79,6 +80,15 @@ footer { color: var(--muted); font-size: 0.85em; margin-top: 3em; }
   a { color: inherit; text-decoration: none; }
 }
 """
+
+
+def escape(text: str) -> str:
+    r"""*text* for HTML: markup escaped, and characters a terminal or browser acts on shown.
+
+    >>> escape('<b>"t\x1b[2J"')
+    '&lt;b&gt;&quot;t\\x1b[2J&quot;'
+    """
+    return html.escape(printable(text, keep="\n"))
 
 
 def render(report: Report, out: TextIO) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import orjson
 
 from seqdoctor._version import __version__
+from seqdoctor.catalog.display import unsafe
 from seqdoctor.catalog.model import SequenceState
 from seqdoctor.checks import Finding
 from seqdoctor.fleet import FleetReport
@@ -164,11 +165,36 @@ def encode(value: Any, *, indent: bool = False) -> str:
     column holding such values brings, and the standard library writes those.
     """
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0).decode()
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0).decode()
     except orjson.JSONEncodeError:
         if indent:
-            return json.dumps(value, ensure_ascii=False, indent=2)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            text = json.dumps(value, ensure_ascii=False, indent=2)
+        else:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return terminal_safe(text)
+
+
+def terminal_safe(text: str) -> str:
+    r"""JSON *text* with the characters a terminal acts on written as ``\u`` escapes.
+
+    The encoders escape only the C0 controls; a name may also hold DEL, the C1
+    controls (``\x9b`` starts an escape sequence on some terminals) or
+    direction overrides. Escaped, the JSON holds the same exact names.
+
+    >>> terminal_safe('["a\x9bb\u202e", "\U000e0001"]')
+    '["a\\u009bb\\u202e", "\\udb40\\udc01"]'
+    """
+    if text.isprintable():
+        return text
+    return "".join(_json_escaped(c) if c != "\n" and unsafe(c) else c for c in text)
+
+
+def _json_escaped(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _stream(value: Any, out: TextIO) -> None:

@@ -8,7 +8,6 @@ docs/fix.md.
 
 from __future__ import annotations
 
-import textwrap
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -19,10 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from seqdoctor.catalog.connection import Timeouts
+from seqdoctor.catalog.display import comment, printable, script_sql
+from seqdoctor.catalog.model import quote_ident
 from seqdoctor.checks.base import plural
 from seqdoctor.errors import ExitStatus
 from seqdoctor.render.json import dump, finding_record
-from seqdoctor.render.table import print_to
+from seqdoctor.render.table import print_to, shown
 from seqdoctor.repairs import (
     FixPlan,
     FixResult,
@@ -43,7 +44,6 @@ OUTCOME_STYLES = {
     Outcome.FAILED: "bold red",
     Outcome.NOT_RUN: "red",
 }
-WIDTH = 100  # of the comments in the SQL script
 
 
 class PlanFormat(StrEnum):
@@ -81,8 +81,8 @@ def step_line(step: Step) -> str:
     '[2] ALTER SEQUENCE s AS bigint · 0.004 s · ok'
     """
     retry = f" (attempt {step.attempt})" if step.attempt > 1 else ""
-    result = step.result if step.ok else f"ERROR: {step.result}"
-    return f"[{step.plan}]{retry} {step.what} · {step.seconds:.3f} s · {result}"
+    result = printable(step.result if step.ok else f"ERROR: {step.result}")
+    return f"[{step.plan}]{retry} {script_sql(step.what)} · {step.seconds:.3f} s · {result}"
 
 
 # --- the terminal ---------------------------------------------------------
@@ -90,7 +90,7 @@ def step_line(step: Step) -> str:
 
 def _indented(text: str | Text) -> Padding:
     """Text indented under a plan's title, wrapped lines included."""
-    return Padding(Text(text) if isinstance(text, str) else text, (0, 0, 0, 3))
+    return Padding(shown(text) if isinstance(text, str) else text, (0, 0, 0, 3))
 
 
 def _summary(fix: FixPlan) -> str:
@@ -109,7 +109,7 @@ def _write_plan(fix: FixPlan, console: Console, *, applying: bool) -> None:
         Text.assemble(
             (f"seqdoctor {fix.report.tool_version}", "bold"),
             " · repairs for database ",
-            (server.database, "bold"),
+            (quote_ident(server.database), "bold"),
             f" · PostgreSQL {server.server_version} · {_summary(fix)}",
         )
     )
@@ -155,7 +155,7 @@ def label(plan: Plan) -> str:
 def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeouts) -> None:
     """One plan: its title, why, what it locks, and the SQL it runs."""
     console.print()
-    console.print(Text.assemble((f"{number}. {plan.title}", "bold")))
+    console.print(shown(f"{number}. {plan.title}", style="bold"))
     status = "applied by --apply" if plan.applies else f"held back: {plan.held_back}"
     console.print(
         _indented(
@@ -163,7 +163,7 @@ def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeout
                 (label(plan), "bold"),
                 " · ",
                 (str(plan.safety), SAFETY_STYLES[plan.safety]),
-                f" · {status}",
+                f" · {printable(status)}",
             )
         )
     )
@@ -175,7 +175,7 @@ def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeout
     console.print(_indented("SQL, as it runs (between BEGIN and COMMIT):"))
     # Flush left and unwrapped: indenting would change the string literals in it.
     for statement in transaction(plan, timeouts):
-        console.print(Text(statement.as_string() + ";", style="dim"), soft_wrap=True)
+        console.print(Text(script_sql(statement.as_string()) + ";", style="dim"), soft_wrap=True)
 
 
 def results_table(results: tuple[PlanResult, ...]) -> Table:
@@ -190,8 +190,8 @@ def results_table(results: tuple[PlanResult, ...]) -> Table:
         table.add_row(
             str(number),
             Text(str(item.outcome), style=OUTCOME_STYLES[item.outcome]),
-            Text(item.plan.title),
-            Text(item.detail),
+            shown(item.plan.title),
+            shown(item.detail),
             f"{item.seconds:.2f} s",
         )
     return table
@@ -214,12 +214,12 @@ def _write_result(result: FixResult, console: Console) -> None:
         table.add_column("before", overflow="fold")
         table.add_column("after", overflow="fold")
         for row in result.comparisons:
-            table.add_row(Text(row.object), row.aspect, Text(row.before), Text(row.after))
+            table.add_row(shown(row.object), row.aspect, shown(row.before), shown(row.after))
         console.print(table)
     for finding in result.still_found:
-        console.print(Text(f"Still found: {finding.code} {finding.message}", style="bold red"))
+        console.print(shown(f"Still found: {finding.code} {finding.message}", style="bold red"))
     if result.recheck_error:
-        console.print(Text(result.recheck_error, style="bold red"))
+        console.print(shown(result.recheck_error, style="bold red"))
     status = result.exit_status
     verdicts = []
     if result.connection_lost:
@@ -256,11 +256,12 @@ def as_script(fix: FixPlan) -> str:
     """A psql script: every repair in its own transaction, stopping at the first error."""
     report = fix.report
     server = report.snapshot.server
-    # Every line of text goes through comment(), which turns line breaks into
-    # spaces: a name holding one cannot end the comment and smuggle in a psql
-    # command.
+    # Every line of text goes through comment(), which escapes line breaks: a
+    # name holding one cannot end the comment and smuggle in a psql command.
+    # Every statement goes through script_sql(): no control character of a
+    # name reaches psql's input or the terminal showing the script.
     lines = comment(
-        f"seqdoctor {report.tool_version}: repairs for database {server.database} "
+        f"seqdoctor {report.tool_version}: repairs for database {quote_ident(server.database)} "
         f"(PostgreSQL {server.server_version}), planned from the audit of "
         f"{report.checked_at.isoformat(timespec='seconds')}: {_summary(fix)}."
     )
@@ -285,28 +286,12 @@ def script_item(number: int, plan: Plan, timeouts: Timeouts) -> list[str]:
     lines += [line for lock in plan.locks for line in comment(f"Locks: {lock}", "   ")]
     lines += [line for note in plan.notes for line in comment(f"Note: {note}", "   ")]
     body = ["BEGIN;"]
-    body += [s.as_string() + ";" for s in transaction(plan, timeouts)]
+    body += [script_sql(s.as_string()) + ";" for s in transaction(plan, timeouts)]
     body.append("COMMIT;")
     if plan.applies:
         return lines + body
     lines += comment(f"Not run: {plan.held_back}.", indent="   ")
     return lines + ["-- " + line if line else "--" for line in "\n".join(body).splitlines()]
-
-
-def comment(text: str, indent: str = "") -> list[str]:
-    """*text* as SQL comment lines, wrapped; continuation lines indented under the first.
-
-    >>> comment("a name\\n\\\\! rm -rf /", indent="   ")
-    ['--    a name \\\\! rm -rf /']
-    """
-    return textwrap.wrap(
-        text,
-        width=WIDTH,
-        initial_indent=f"-- {indent}",
-        subsequent_indent=f"-- {indent}  ",
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
 
 
 # --- JSON -----------------------------------------------------------------

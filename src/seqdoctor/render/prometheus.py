@@ -14,9 +14,9 @@ from typing import TextIO
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from psycopg.conninfo import conninfo_to_dict
 
 from seqdoctor._version import __version__
+from seqdoctor.catalog.redact import dbname
 from seqdoctor.checks import REGISTRY, Severity
 from seqdoctor.checks.seq011_exhaustion_forecast import Forecast, forecasts
 from seqdoctor.fleet import FleetReport, Target
@@ -197,7 +197,7 @@ def values_behind(report: Report, forecast: Forecast) -> int | None:
 
 def database_of(target: Target) -> str:
     """The database a target names, for a target whose audit failed: no report says it."""
-    return str(conninfo_to_dict(target.conninfo).get("dbname") or "")
+    return dbname(target.conninfo)
 
 
 def render(report: Report, out: TextIO) -> None:

@@ -16,19 +16,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from seqdoctor.catalog.model import SequenceState
+from seqdoctor.catalog.display import comment
+from seqdoctor.catalog.model import SequenceState, quote_ident
 from seqdoctor.checks.base import plural
 from seqdoctor.render.json import dump
 from seqdoctor.render.plan import (
     PlanFormat,
-    comment,
     plan_record,
     results_record,
     results_table,
     script_item,
     write_plan_item,
 )
-from seqdoctor.render.table import print_to
+from seqdoctor.render.table import print_to, shown
 from seqdoctor.report import Report, Status
 from seqdoctor.sync import Comparison, Pair, SyncPlan, SyncResult, source_next
 
@@ -70,7 +70,7 @@ def render_sync_result(result: SyncResult, output_format: PlanFormat, out: TextI
 
 def _database(report: Report) -> str:
     server = report.snapshot.server
-    return f"{server.database} (PostgreSQL {server.server_version})"
+    return f"{quote_ident(server.database)} (PostgreSQL {server.server_version})"
 
 
 def _next(sequence: SequenceState) -> str:
@@ -113,25 +113,25 @@ def _headline(sync: SyncPlan) -> Text:
 def _write(sync: SyncPlan, console: Console, verify: bool) -> None:
     comparison = sync.comparison
     console.print(_headline(sync))
-    shown = [p for p in comparison.pairs if p.status is not Status.OK]
-    if shown:
+    behind = [p for p in comparison.pairs if p.status is not Status.OK]
+    if behind:
         table = Table(box=box.SIMPLE_HEAD, expand=False)
         for heading in ("sequence", "source next", "target next", "at least", "target is"):
             table.add_column(heading, overflow="fold", justify="left")
-        for pair in shown:
+        for pair in behind:
             table.add_row(
-                Text(pair.target.qualified),
+                shown(pair.target.qualified),
                 _next(pair.source),
                 _next(pair.target),
                 "?" if pair.floor is None else f"{pair.floor:,}",
                 Text(state(pair), style=STATUS_STYLES[pair.status]),
             )
         console.print(table)
-    level = len(comparison.pairs) - len(shown)
+    level = len(comparison.pairs) - len(behind)
     if level:
         console.print(f"Level with the source and past their data: {plural(level, 'sequence')}.")
     for line, missing in _one_sided(comparison):
-        console.print(Text(line, style="yellow" if missing else ""))
+        console.print(shown(line, style="yellow" if missing else ""))
     if not verify:
         for number, plan in enumerate(sync.plans, 1):
             write_plan_item(console, number, plan, sync.options.timeouts)
@@ -178,10 +178,10 @@ def _write_result(result: SyncResult, console: Console) -> None:
         console.print(results_table(result.results))
     for pair in result.still_behind:
         console.print(
-            Text(f"Still behind: {pair.target.qualified} ({state(pair)})", style="bold red")
+            shown(f"Still behind: {pair.target.qualified} ({state(pair)})", style="bold red")
         )
     if result.recheck_error:
-        console.print(Text(result.recheck_error, style="bold red"))
+        console.print(shown(result.recheck_error, style="bold red"))
     status = int(result.exit_status)
     verdict = {
         0: "Done: every target sequence is level with the source and past its data.",

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from seqdoctor.catalog.display import printable
+from seqdoctor.catalog.model import quote_ident
 from seqdoctor.checks import Finding, Severity
 from seqdoctor.checks.base import number, percent, plural
 from seqdoctor.checks.seq002_column_near_overflow import column_range
@@ -96,10 +98,32 @@ def compact(value: int) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _object(finding: Finding) -> str:
+def shown(text: str, style: str = "") -> Text:
+    r"""Free text for the console: escaped by :func:`printable`, and never read as Rich markup.
+
+    Every name, message and error a renderer prints goes through it, so that a
+    name holding escape sequences reaches the terminal as visible characters.
+
+    >>> shown("[bold]t\x1b[2J").plain
+    '[bold]t\\x1b[2J'
+    """
+    return Text(printable(text), style=style)
+
+
+def _object(finding: Finding) -> Text:
     if finding.column is not None:
-        return str(finding.column)
-    return str(finding.sequence) if finding.sequence is not None else ""
+        return shown(str(finding.column))
+    return shown(str(finding.sequence) if finding.sequence is not None else "")
+
+
+def _finding(finding: Finding) -> Text:
+    """The message, and the statement that would let seqdoctor judge an unknown (SEQ900)."""
+    text = shown(finding.message)
+    remedy = finding.details.get("remedy")
+    if remedy:
+        text.append("\n")
+        text.append_text(shown(f"Fix: {remedy}", style="cyan"))
+    return text
 
 
 def render(report: Report, out: TextIO) -> None:
@@ -115,12 +139,13 @@ def render_fleet(fleet: FleetReport, out: TextIO) -> None:
             summary.add_column(heading, overflow="fold")
         for result in fleet.results:
             status = Text(result.status.name, style=STATUS_STYLES[result.status])
+            name = shown(result.target.name)
             if result.report is None:
-                summary.add_row(result.target.name, "-", status, *("-" for _ in SEVERITY_ORDER))
+                summary.add_row(name, "-", status, *("-" for _ in SEVERITY_ORDER))
                 continue
             counts = result.report.counts()
             summary.add_row(
-                result.target.name,
+                name,
                 result.report.snapshot.server.server_version,
                 status,
                 *(str(counts[str(s)]) for s in SEVERITY_ORDER),
@@ -128,10 +153,10 @@ def render_fleet(fleet: FleetReport, out: TextIO) -> None:
         console.print(summary)
         for result in fleet.results:
             if result.error is not None:
-                console.print(Text(f"{result.target.name}: {result.error}", style="magenta"))
+                console.print(shown(f"{result.target.name}: {result.error}", style="magenta"))
         for result in fleet.results:
             if result.report is not None:
-                console.rule(result.target.name, align="left")
+                console.rule(shown(result.target.name), align="left")
                 _write(result.report, console)
         console.print(Text(fleet.headline(), style=STATUS_STYLES[fleet.status]))
 
@@ -157,11 +182,15 @@ def print_to(out: TextIO, write: Callable[[Console], None]) -> None:
 def _write(report: Report, console: Console) -> None:
     snapshot = report.snapshot
     console.print(
-        f"[bold]seqdoctor {report.tool_version}[/] · database [bold]{snapshot.server.database}[/]"
-        f" · PostgreSQL {snapshot.server.server_version}"
-        f" · {plural(len(snapshot.sequences), 'sequence')}, {plural(len(snapshot.uses), 'column')}"
-        f" · {report.duration_seconds:.2f} s",
-        markup=True,
+        Text.assemble(
+            (f"seqdoctor {report.tool_version}", "bold"),
+            " · database ",
+            (quote_ident(snapshot.server.database), "bold"),
+            f" · PostgreSQL {snapshot.server.server_version}"
+            f" · {plural(len(snapshot.sequences), 'sequence')}, "
+            f"{plural(len(snapshot.uses), 'column')}"
+            f" · {report.duration_seconds:.2f} s",
+        )
     )
     if snapshot.server.in_recovery:
         console.print(STANDBY_NOTE)
@@ -179,7 +208,7 @@ def _write(report: Report, console: Console) -> None:
         table.add_column("object", overflow="fold", ratio=1)
         table.add_column("finding", overflow="fold", ratio=3)
         for finding in findings:
-            table.add_row(finding.code, _object(finding), finding.message)
+            table.add_row(finding.code, _object(finding), _finding(finding))
         console.print(table)
 
     rows = capacities(report)
@@ -198,8 +227,8 @@ def _write(report: Report, console: Console) -> None:
         table.add_column("values left", justify="right", no_wrap=True)
         for row in rows[:CAPACITY_ROWS]:
             table.add_row(
-                row.column,
-                row.column_type,
+                shown(row.column),
+                shown(row.column_type),
                 bar(row.ratio, settings.warning_ratio, settings.critical_ratio),
                 percent(row.ratio),
                 compact(row.values_left),

@@ -190,4 +190,4 @@ def test_no_name_can_break_out_of_a_script_comment() -> None:
         line.startswith("--") or not line.startswith("\\") or line == r"\set ON_ERROR_STOP on"
         for line in lines
     )
-    assert "shop \\! echo owned \\q" in lines[0]
+    assert r'database U&"shop\000a\\! echo owned\000d\\q"' in lines[0]
