@@ -19,6 +19,8 @@ from psycopg import sql
 
 import seqdoctor
 from seqdoctor import guard
+from seqdoctor.catalog.connection import connect
+from seqdoctor.guard.ids import Restarter
 from seqdoctor.repairs import apply_fix, plan_fix
 from tests.fix_db import seqdoctor_cli
 
@@ -179,4 +181,23 @@ def test_a_callers_connection_runs_none_of_it_and_gets_its_search_path_back(
             outcome = run(caller)
             assert MARK not in repr(outcome), run
             assert search_path() == "public, pg_catalog"
+    assert hostile_calls(conn) == 0
+
+
+def test_the_test_suite_restarter_runs_none_of_it_in_the_tests_transaction(
+    dsn: str, conn: Connection, scenario: str
+) -> None:
+    """``--seqdoctor-ids=restart`` reads the catalog inside the test's own transaction."""
+    restarter = Restarter()
+    with psycopg.connect(dsn) as test:  # in a transaction, as a test's connection is
+        test.execute("SET search_path = public, pg_catalog")
+        test.commit()
+        test.execute("SET LOCAL search_path = public, pg_catalog, pg_temp")
+        observed = restarter.restart(test)
+        (path,) = test.execute("SHOW search_path").fetchone() or ("",)
+        test.rollback()
+        assert sorted(o.fed.sequence.name for o in observed) == ["t_id_seq", "u_id_seq"]
+        assert path == "public, pg_catalog, pg_temp"
+        with connect(dsn) as own:  # the plugin's own connection, as it opens it
+            restarter.restore(own, observed)
     assert hostile_calls(conn) == 0

@@ -26,6 +26,7 @@ on statements composed with ``psycopg.sql``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,15 @@ CATALOG_FINGERPRINT = sql.SQL(
     " (SELECT max(xmin::text::int8) FROM pg_catalog.pg_class),"
     " (SELECT count(*) FROM pg_catalog.pg_attrdef),"
     " (SELECT max(xmin::text::int8) FROM pg_catalog.pg_attrdef)"
+)
+
+
+# The test's transaction runs under the test's search_path, which may list a
+# schema others create objects in (public) before pg_catalog: the catalog
+# queries run with it pinned (SET LOCAL), and it is set back as it was after.
+PIN_LOCALLY = (
+    "SELECT pg_catalog.current_setting('search_path') AS path,"
+    " pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true) AS pinned"
 )
 
 
@@ -236,9 +246,10 @@ class Restarter:
 
         Returns what it saw before restarting, for :meth:`restore`.
         """
-        observed = observe(conn, self._fed_sequences(conn))
-        for item, value in restarts(observed):
-            _execute(conn, restart_statement(item.fed.sequence, value).as_string())
+        with _pinned(conn):
+            observed = observe(conn, self._fed_sequences(conn))
+            for item, value in restarts(observed):
+                _execute(conn, restart_statement(item.fed.sequence, value).as_string())
         return observed
 
     def restore(
@@ -259,6 +270,18 @@ class Restarter:
                 _execute(conn, setval_statement(item.fed.sequence, position).as_string())
                 done.append((item.fed.sequence, position))
         return done
+
+
+@contextmanager
+def _pinned(conn: Any) -> Iterator[None]:
+    """The search path pinned in *conn*'s transaction, and then set back (SET LOCAL both).
+
+    After an error the transaction is aborted and its rollback sets it back.
+    """
+    (saved,) = _rows(conn, PIN_LOCALLY)
+    yield
+    back = sql.SQL("SELECT pg_catalog.set_config('search_path', {}, true)")
+    _execute(conn, back.format(sql.Literal(saved["path"])).as_string())
 
 
 def _execute(conn: Any, statement: str) -> None:
