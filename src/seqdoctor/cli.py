@@ -703,12 +703,20 @@ def _guard_result(ctx: click.Context, result: Any, dry_run: bool, options: dict[
 
 @guard.command("status", context_settings=CONTEXT)
 @_guard_options
-def guard_status(conninfo: str, **options: Any) -> None:
-    """Show which sequence-fed columns are guarded, and how. Only reads."""
+@click.pass_context
+def guard_status(ctx: click.Context, /, conninfo: str, **options: Any) -> None:
+    """Show which sequence-fed columns are guarded, and how. Only reads.
+
+    Exit status: 0 every guard as installed (unguarded columns are a choice);
+    1 a guard disabled, stale or stray; 2 a guard whose function or condition
+    is not seqdoctor's (tampered); 3 bad arguments or no connection.
+    """
     from seqdoctor import guard as guarding  # noqa: PLC0415 - see check
     from seqdoctor.guard import text  # noqa: PLC0415 - see check
 
-    click.echo(text.status(guarding.status(conninfo, **options)), nl=False)
+    report = guarding.status(conninfo, **options)
+    click.echo(text.status(report), nl=False)
+    ctx.exit(report.exit_status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

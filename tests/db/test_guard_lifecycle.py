@@ -179,8 +179,10 @@ def test_status_tells_disabled_stale_and_stray_triggers(dsn: str, conn: Connecti
     assert by_column["public.gift_cards.id"].state is GuardState.STALE
     assert "checks another sequence than public.other" in by_column["public.gift_cards.id"].detail
     assert report.strays == ()
+    assert seqdoctor_cli("guard", "status", dsn).returncode == 1
 
     install(dsn)
+    assert seqdoctor_cli("guard", "status", dsn).returncode == 0
     assert set(states(dsn).values()) == {"raise", "not guardable"}
     # The audit reports the guard of each column; a disabled guard is none.
     conn.execute("ALTER TABLE customers DISABLE TRIGGER ALL")

@@ -163,6 +163,7 @@ def test_a_function_its_owner_changed_after_install_is_tampered(
     )
     assert "shop.orders.id" in text.status(report)
     assert text.status(report).splitlines()[-1] == "0 of 1 column guarded, 1 tampered"
+    assert seqdoctor_cli("guard", "status", dsn).returncode == 2
     # A superuser does not replace it: it would stay app's to change again.
     assert f"function seqdoctor.guard() belongs to role {app}" in refused(dsn)
     replaced = install(as_app)  # its owner does

@@ -14,7 +14,7 @@ from functools import cached_property
 from psycopg import sql
 
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
-from seqdoctor.errors import UsageError
+from seqdoctor.errors import ExitStatus, UsageError
 
 DEFAULT_SCHEMA = "seqdoctor"
 # The SQLSTATE of a write the guard stops (raise mode) or warns about (warn
@@ -290,3 +290,16 @@ class GuardStatus:
     columns: tuple[ColumnGuard, ...]
     strays: tuple[GuardTrigger, ...] = ()  # guard triggers on columns no sequence feeds now
     notes: tuple[str, ...] = ()
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """2 when a guard runs someone else's code, 1 when one is disabled or stale, else 0.
+
+        Columns left unguarded are a choice, not a fault: they do not count.
+        """
+        states = {c.state for c in self.columns}
+        if GuardState.TAMPERED in states:
+            return ExitStatus.CRITICAL
+        if states & {GuardState.DISABLED, GuardState.STALE} or self.strays:
+            return ExitStatus.WARNING
+        return ExitStatus.OK
