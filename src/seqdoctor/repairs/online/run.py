@@ -1,0 +1,254 @@
+"""Running an online widening: each call reads where it stands, then does what is left.
+
+Every call starts from the catalog (:mod:`.state`), never from a journal: after
+a crash, a killed session or a lock not granted, the same call again goes on
+where the last one stopped. Locks are always taken under ``lock_timeout``,
+retried with jitter until a deadline, and never by ending other sessions.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from seqdoctor.catalog.connection import Target, Timeouts, error_message, opened, session
+from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
+from seqdoctor.errors import UsageError
+from seqdoctor.repairs.model import Statement
+from seqdoctor.repairs.online import backfill
+from seqdoctor.repairs.online import plan as planning
+from seqdoctor.repairs.online.backfill import Progress, Walked
+from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
+from seqdoctor.repairs.online.state import Status, TableState, detect
+
+Connection = psycopg.Connection[Any]
+# A column to widen: (table oid, attnum), or (schema, table, column) by name.
+Column = tuple[int, int] | tuple[str, str, str]
+THROTTLE_EVERY = 1.0  # s between two looks at replication lag
+THROTTLE_SLEEP = 1.0  # s paused while replication trails
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What one call of :func:`advance` did, and where the widening stands after it."""
+
+    plan: OnlinePlan
+    phase: Phase  # the last phase complete on every table
+    shadowed: tuple[str, ...]  # tables phase 2 ran on in this call
+    backfilled: tuple[Walked, ...]
+    verified: tuple[Walked, ...]
+
+
+def seeds(conn: Connection, columns: Iterable[Column], timeouts: Timeouts) -> list[tuple[int, int]]:
+    """Columns as (table oid, attnum); one named that does not exist is a usage error."""
+    found = []
+    for column in columns:
+        if len(column) == 2:
+            found.append((int(column[0]), int(column[1])))
+            continue
+        schema, table, name = (str(part) for part in column)
+        key = find_column(conn, schema, table, name, timeouts)
+        if key is None:
+            raise UsageError(f"no column {schema}.{table}.{name}")
+        found.append(key)
+    return found
+
+
+def read_plan(
+    conn: Connection, columns: Iterable[Column], options: OnlineOptions, timeouts: Timeouts
+) -> OnlinePlan:
+    """Phase 1 on an open connection: read the family and everything around it, and plan."""
+    family = read_family(conn, seeds(conn, columns, timeouts), timeouts)
+    if not family.columns:
+        raise UsageError("none of the columns given exists")
+    return planning.build(family, options)
+
+
+def plan(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """The plan of an online widening (phase 1, read only)."""
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=False, who="the online widening's plan"):
+            return read_plan(conn, columns, options or OnlineOptions(), timeouts or Timeouts())
+
+
+def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None = None) -> Status:
+    """Where the widening of *columns* stands, from the catalog."""
+    built = plan(target, columns, timeouts=timeouts)
+    return detect(built.tables, built.family.objects)
+
+
+def advance(
+    target: Target,
+    columns: Iterable[Column],
+    *,
+    until: Phase = Phase.VERIFIED,
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+    progress: Progress | None = None,
+) -> Advanced:
+    """Do what is left of the phases up to *until* (at most VERIFIED in this version).
+
+    Refused plans raise :class:`OnlineError` with every reason; nothing is changed.
+    """
+    if until > Phase.VERIFIED:
+        raise UsageError("this version of seqdoctor widens online up to the verification (phase 4)")
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening"):
+            built = read_plan(conn, columns, options, timeouts)
+            if built.refused:
+                raise OnlineError(
+                    "cannot widen online: "
+                    + "; ".join(f"{r.subject}: {r.reason}" for r in built.refusals)
+                )
+            state = detect(built.tables, built.family.objects)
+            shadowed = []
+            for table_status, step in zip(state.tables, _steps(built, Phase.SHADOWED), strict=True):
+                if table_status.state is not TableState.SHADOWED:
+                    _locked(conn, step.statements, options, step.subject)
+                    shadowed.append(step.subject)
+            walked: dict[Phase, list[Walked]] = {Phase.BACKFILLED: [], Phase.VERIFIED: []}
+            throttle = _throttle(conn, options, timeouts)
+            for phase, walk in (
+                (Phase.BACKFILLED, backfill.backfill),
+                (Phase.VERIFIED, backfill.verify),
+            ):
+                if until < phase:
+                    break
+                for table in built.tables:
+                    try:
+                        walked[phase].append(walk(conn, table, options, progress, throttle))
+                    except psycopg.Error as error:
+                        if conn.broken:
+                            raise OnlineError(
+                                f"lost the connection: {error_message(error)}"
+                            ) from None
+                        raise OnlineError(
+                            f"{phase.name.lower()} of {table.qualified}: {error_message(error)}"
+                        ) from None
+            return Advanced(
+                plan=built,
+                phase=until,
+                shadowed=tuple(shadowed),
+                backfilled=tuple(walked[Phase.BACKFILLED]),
+                verified=tuple(walked[Phase.VERIFIED]),
+            )
+
+
+def revert(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """Undo an unfinished widening (phases 2-4): the tables end as they were before it.
+
+    Runs whatever the refusals say: a refused plan may still have been started
+    by hand, or the family may have changed since.
+    """
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening's revert"):
+            built = read_plan(conn, columns, options, timeouts)
+            state = detect(built.tables, built.family.objects)
+            if any(t.state is TableState.SWAPPED for t in state.tables):
+                raise OnlineError(
+                    "the widening is past the swap: this version of seqdoctor cannot revert it"
+                )
+            started = {t.table.qualified for t in state.tables if t.state is not TableState.ABSENT}
+            for step in built.revert_steps:
+                if step.subject in started:
+                    _locked(conn, step.statements, options, step.subject)
+            return built
+
+
+def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:
+    return [s for s in built.steps if s.phase is phase]
+
+
+def _locked(
+    conn: Connection, statements: Sequence[Statement], options: OnlineOptions, subject: str
+) -> None:
+    """Run *statements* in one transaction, retried with jitter while a lock is not granted.
+
+    Each attempt waits at most the lock timeout (the statements set it
+    first); attempts stop at the deadline, and the error says so. Nothing is
+    half done: a failed attempt rolls back.
+    """
+    deadline = time.monotonic() + options.lock_deadline
+    backoff = options.lock_timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with conn.transaction():
+                for statement in statements:
+                    conn.execute(statement)
+            return
+        except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            pause = random.uniform(0.5, 1.5) * backoff
+            if time.monotonic() + pause + options.lock_timeout > deadline:
+                raise OnlineError(
+                    f"{subject}: lock not granted in {attempts} attempts over "
+                    f"{options.lock_deadline:g} s ({error_message(error)}); nothing was changed"
+                ) from None
+            time.sleep(pause)
+            backoff = min(backoff * 2, 5.0)
+        except psycopg.Error as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            raise OnlineError(f"{subject}: {error_message(error)}") from None
+
+
+def _throttle(conn: Connection, options: OnlineOptions, timeouts: Timeouts) -> Callable[[], None]:
+    """A pause before each batch while replication trails past the user's limits."""
+    last = 0.0
+
+    def wait() -> None:
+        nonlocal last
+        if options.max_replica_lag is None and options.max_slot_lag is None:
+            return
+        now = time.monotonic()
+        if now - last < THROTTLE_EVERY:
+            return
+        last = now
+        deadline = now + options.throttle_deadline
+        while True:
+            lag = read_replication_lag(conn, timeouts)
+            behind = [
+                f"{what} {value:,} bytes behind (limit {limit:,})"
+                for what, value, limit in (
+                    ("a standby is", lag.replica, options.max_replica_lag),
+                    ("a logical slot is", lag.slot, options.max_slot_lag),
+                )
+                if value is not None and limit is not None and value > limit
+            ]
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise OnlineError(
+                    f"paused {options.throttle_deadline:g} s and {'; '.join(behind)}: "
+                    "run again later"
+                )
+            time.sleep(THROTTLE_SLEEP)
+
+    return wait

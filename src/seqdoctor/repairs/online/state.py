@@ -1,0 +1,159 @@
+"""Where an online widening stands, from the catalog alone (docs/online-widening.md, "State").
+
+No job table, no journal: each table's phase is read from what exists of the
+widening's own objects, named by :mod:`.names`. Phase 2 is one transaction
+per table, so a table has either all of it or none of it, unless the family
+grew (a new foreign key), an older seqdoctor made it, or someone changed it
+by hand: then it is *incomplete*, and running phase 2 again completes it.
+Whether the rows are copied is a fact about the data, which the backfill and
+the verification establish by reading it (:mod:`.backfill`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from seqdoctor.catalog.family import OnlineObject
+from seqdoctor.repairs.online import names
+from seqdoctor.repairs.online.model import Phase, Refusal, TablePlan
+from seqdoctor.repairs.online.shadow import ENABLED_ALWAYS, FUNCTION_SETTINGS, function_body
+
+
+class TableState(StrEnum):
+    ABSENT = "absent"  # nothing of the widening on this table
+    INCOMPLETE = "incomplete"  # some of phase 2: run it again
+    SHADOWED = "shadowed"  # phase 2 complete and current
+    SWAPPED = "swapped"  # an old column exists: past the swap (later sessions)
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    table: TablePlan
+    state: TableState
+    shadows: tuple[str, ...]  # shadow columns present, expected or not
+    functions: tuple[tuple[str, str], ...]  # (schema, name) of sync functions to drop on revert
+    missing: tuple[str, ...]  # what phase 2 still has to create or correct
+
+
+@dataclass(frozen=True)
+class Status:
+    tables: tuple[TableStatus, ...]
+    conflicts: tuple[Refusal, ...]
+
+    @property
+    def phase(self) -> Phase:
+        """The phase every table has reached, from the catalog: PLANNED or SHADOWED (or SWAPPED)."""
+        states = {t.state for t in self.tables}
+        if states and states <= {TableState.SWAPPED}:
+            return Phase.SWAPPED
+        if states and states <= {TableState.SHADOWED}:
+            return Phase.SHADOWED
+        return Phase.PLANNED
+
+    @property
+    def started(self) -> bool:
+        return any(t.state is not TableState.ABSENT for t in self.tables)
+
+
+def table_status(
+    table: TablePlan, objects: Iterable[OnlineObject]
+) -> tuple[TableStatus, list[Refusal]]:
+    """The state of one table from its objects, and anything in the way of the widening."""
+    oid = table.table.table_oid
+    mine = [o for o in objects if o.table_oid == oid]
+    columns = {o.name: o for o in mine if o.kind == "column"}
+    triggers = [o for o in mine if o.kind == "trigger" and o.name == names.SYNC_TRIGGER]
+    trigger = triggers[0] if triggers else None
+    expected_function = names.sync_function(oid)
+    conflicts: list[Refusal] = []
+    missing: list[str] = []
+
+    shadows = tuple(n for n in columns if names.parse_shadow_column(n) is not None)
+    olds = [n for n in columns if names.parse_old_column(n) is not None]
+    for column in table.columns:
+        name = names.shadow_column(column.attnum)
+        found = columns.get(name)
+        if found is None:
+            missing.append(f"column {name}")
+        elif found.type_name != "int8":
+            conflicts.append(
+                Refusal(
+                    table.qualified,
+                    f"column {name} exists and is {found.type_name}, not the bigint "
+                    "shadow seqdoctor would create: rename or drop it",
+                )
+            )
+        elif bool(found.not_null) != column.not_null:
+            conflicts.append(
+                Refusal(
+                    table.qualified,
+                    f"column {name} is {'' if found.not_null else 'not '}NOT NULL and "
+                    f"{column.column} is {'' if column.not_null else 'not '}NOT NULL: it was "
+                    "changed by hand; revert and start again",
+                )
+            )
+    functions = [
+        (o.function_schema, o.function_name)
+        for o in mine
+        if o.kind in {"trigger", "function"} and o.function_schema and o.function_name
+    ]
+    for o in mine:
+        if o.kind == "function" and trigger is None and not shadows:
+            conflicts.append(
+                Refusal(
+                    table.qualified,
+                    f"function {o.function_schema}.{o.function_name}() exists but no "
+                    "seqdoctor trigger uses it: seqdoctor would replace it; drop or "
+                    "rename it first",
+                )
+            )
+    if trigger is None:
+        missing.append(f"trigger {names.SYNC_TRIGGER}")
+    else:
+        if trigger.detail != function_body(table.columns):
+            missing.append("the sync function's body for the current family")
+        if tuple(trigger.settings or ()) != FUNCTION_SETTINGS or trigger.security_definer:
+            missing.append("the sync function's settings")
+        if trigger.function_name != expected_function:
+            missing.append(f"the sync function {expected_function}")
+        if trigger.enabled != ENABLED_ALWAYS:
+            missing.append(f"ENABLE ALWAYS on {names.SYNC_TRIGGER}")
+
+    if olds:
+        state = TableState.SWAPPED
+    elif not missing:
+        state = TableState.SHADOWED
+    elif not shadows and trigger is None:
+        state = TableState.ABSENT
+    else:
+        state = TableState.INCOMPLETE
+    status = TableStatus(
+        table=table,
+        state=state,
+        shadows=shadows,
+        functions=tuple((s, n) for s, n in dict.fromkeys(functions) if s and n),
+        missing=tuple(missing),
+    )
+    if olds:
+        conflicts.append(
+            Refusal(
+                table.qualified,
+                f"{', '.join(olds)} exist: this table is past the swap, which this version "
+                "of seqdoctor cannot continue or revert",
+            )
+        )
+    return status, conflicts
+
+
+def detect(tables: Sequence[TablePlan], objects: Iterable[OnlineObject]) -> Status:
+    """The state of every table of a plan from the objects read with its family."""
+    found = list(objects)
+    statuses = []
+    conflicts: list[Refusal] = []
+    for table in tables:
+        status, problems = table_status(table, found)
+        statuses.append(status)
+        conflicts += problems
+    return Status(tuple(statuses), tuple(conflicts))
