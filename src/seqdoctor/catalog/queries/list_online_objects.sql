@@ -9,6 +9,7 @@
 --   function  a function named like the ones seqdoctor would create for these
 --             tables (seqdoctor_sync_<table oid>), wherever a trigger uses it or not
 --   index     an index named like seqdoctor's (seqdoctor_wide_<n>), valid or not
+--   constraint a constraint named like seqdoctor's (seqdoctor_wide_<n>), validated or not
 -- Names are matched with LIKE on a literal prefix: the underscore is escaped.
 WITH tables AS (
     SELECT s.table_oid FROM unnest(%(tables)s::oid[]) AS s(table_oid)
@@ -47,4 +48,11 @@ FROM tables
 JOIN pg_catalog.pg_index AS i ON i.indrelid = tables.table_oid
 JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
 WHERE ic.relname LIKE 'seqdoctor\_%%'
+UNION ALL
+SELECT 'constraint', con.conrelid::int8, con.conname, NULL, NULL, NULL,
+       pg_catalog.pg_get_constraintdef(con.oid), NULL, NULL, NULL, NULL, false, '',
+       con.convalidated
+FROM tables
+JOIN pg_catalog.pg_constraint AS con ON con.conrelid = tables.table_oid
+WHERE con.conname LIKE 'seqdoctor\_%%'
 ORDER BY 1, 2, 3

@@ -49,6 +49,9 @@ class OnlineOptions:
     max_replica_lag: int | None = 256 * MEGABYTE
     max_slot_lag: int | None = 1024 * MEGABYTE
     throttle_deadline: float = 600.0  # s: longest pause for a throttle before giving up
+    # CREATE INDEX CONCURRENTLY and VALIDATE CONSTRAINT read whole tables: their
+    # statement_timeout. CIC also waits for older transactions, up to lock_deadline.
+    build_timeout: float = 6 * 3600.0
     allow_user_triggers: bool = False  # backfill UPDATEs may fire the user's triggers
     allow_replication: bool = False  # the user handles publications and subscribers
 

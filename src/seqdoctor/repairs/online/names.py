@@ -37,6 +37,15 @@ def old_column(attnum: int) -> str:
     return f"{_OLD}{attnum}"
 
 
+def replacement(oid: int) -> str:
+    """The index or constraint built on the shadow columns in place of the one numbered *oid*.
+
+    >>> replacement(16393)
+    'seqdoctor_wide_16393'
+    """
+    return f"{_SHADOW}{oid}"
+
+
 def sync_function(table_oid: int) -> str:
     """The sync trigger's function for a table, in that table's schema."""
     return f"{_SYNC_FUNCTION}{table_oid}"

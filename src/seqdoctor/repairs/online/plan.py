@@ -15,7 +15,7 @@ from psycopg import sql
 from seqdoctor.catalog.family import ColumnAttachment, FamilyTable, KeyFamily
 from seqdoctor.catalog.model import qualify
 from seqdoctor.repairs.model import size
-from seqdoctor.repairs.online import backfill, names, shadow
+from seqdoctor.repairs.online import backfill, names, rebuild, shadow
 from seqdoctor.repairs.online.model import (
     Carried,
     OnlineOptions,
@@ -41,7 +41,7 @@ CIC_BROKEN = (140000, 140004)  # CREATE INDEX CONCURRENTLY could corrupt indexes
 
 
 def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
-    """The plan for *family*: refusals first, then the steps of phases 2-4 and their revert."""
+    """The plan for *family*: refusals first, then the steps of phases 2-5 and their revert."""
     tables = _tables(family)
     refusals = list(_refusals(family, tables, options))
     status = detect(tables, family.objects)
@@ -93,13 +93,56 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 ),
             )
         )
+    steps += _build_steps(family, tables, options)
+    old_keys = {names.replacement(k.oid): k for k in family.foreign_keys}
+    for found in family.tables:
+        constraints = [
+            o.name
+            for o in family.objects
+            if o.kind == "constraint" and o.table_oid == found.table_oid
+        ]
+        if constraints:
+            # The referenced tables first, then this one: the writers' order (see rebuild).
+            referenced = sorted(
+                {
+                    (k.referenced_schema, k.referenced_table)
+                    for name in constraints
+                    if (k := old_keys.get(name)) is not None
+                    and k.referenced_table_oid != found.table_oid
+                }
+            )
+            revert.append(
+                Step(
+                    Phase.BUILT,
+                    found.qualified,
+                    f"Revert of phase 5's foreign keys on {found.qualified}",
+                    f"ACCESS EXCLUSIVE on {found.qualified} and the tables they reference, "
+                    "under a lock_timeout, retried",
+                    "milliseconds once the locks are granted",
+                    (
+                        shadow.lock_timeout_statement(options.lock_timeout),
+                        *(
+                            sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                                sql.Identifier(*name)
+                            )
+                            for name in referenced
+                        ),
+                        *(
+                            sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                                sql.Identifier(found.schema, found.table), sql.Identifier(name)
+                            )
+                            for name in constraints
+                        ),
+                    ),
+                )
+            )
     for table_status in reversed(status.tables):
         table = table_status.table
         revert.append(
             Step(
                 Phase.PLANNED,
                 table.qualified,
-                f"Revert of phases 2-4 on {table.qualified}",
+                f"Revert of phases 2-5 on {table.qualified} (its indexes go with the columns)",
                 f"ACCESS EXCLUSIVE on {table.qualified}, under a lock_timeout, retried",
                 "milliseconds once the lock is granted (the columns' bytes stay until rows "
                 "are rewritten)",
@@ -127,6 +170,58 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
         notes=tuple(_notes(family, tables)),
         options=options,
     )
+
+
+def _build_steps(
+    family: KeyFamily, tables: Iterable[TablePlan], options: OnlineOptions
+) -> Iterator[Step]:
+    """Phase 5 as psql would run it: each index CONCURRENTLY, then each foreign key."""
+    for table in tables:
+        for index in rebuild.index_builds(table, family.attachments):
+            yield Step(
+                Phase.BUILT,
+                table.qualified,
+                f"Index {index.name} on {table.qualified} in place of {index.old.name}",
+                f"SHARE UPDATE EXCLUSIVE on {table.qualified}: reads and writes go on; "
+                f"waits up to {options.lock_deadline:g} s for older transactions",
+                f"one read of {size(table.table.bytes)} and the index written "
+                "(an INVALID leftover is dropped CONCURRENTLY first)",
+                (
+                    sql.SQL("SET lock_timeout = {}").format(
+                        sql.Literal(f"{round(options.lock_deadline * 1000)}ms")
+                    ),
+                    sql.SQL("SET statement_timeout = {}").format(
+                        sql.Literal(f"{round(options.build_timeout * 1000)}ms")
+                    ),
+                    index.statement(table),
+                ),
+                transaction=False,
+            )
+    for key in rebuild.foreign_key_builds(tables, family.foreign_keys):
+        where = qualify(key.old.schema, key.old.table)
+        referenced = qualify(key.old.referenced_schema, key.old.referenced_table)
+        yield Step(
+            Phase.BUILT,
+            where,
+            f"Foreign key {key.name} on {where} in place of {key.old.name}",
+            f"SHARE ROW EXCLUSIVE on {where} and {referenced} (writes wait), under a "
+            f"{options.lock_timeout:g} s lock_timeout, retried",
+            "milliseconds once the locks are granted",
+            (shadow.lock_timeout_statement(options.lock_timeout), *key.add()),
+        )
+        if key.validate:
+            yield Step(
+                Phase.BUILT,
+                where,
+                f"Validation of {key.name}",
+                f"SHARE UPDATE EXCLUSIVE on {where}, ROW SHARE on {referenced}: writes go on",
+                f"one read of {where}",
+                (
+                    shadow.lock_timeout_statement(options.lock_timeout),
+                    shadow.set_statement_timeout(options.build_timeout),
+                    *key.validation(),
+                ),
+            )
 
 
 def _tables(family: KeyFamily) -> tuple[TablePlan, ...]:

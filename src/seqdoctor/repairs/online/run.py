@@ -19,13 +19,15 @@ import psycopg
 from psycopg import errors
 
 from seqdoctor.catalog.connection import Target, Timeouts, error_message, opened, session
+from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import Statement
-from seqdoctor.repairs.online import backfill
+from seqdoctor.repairs.online import backfill, rebuild
 from seqdoctor.repairs.online import plan as planning
 from seqdoctor.repairs.online.backfill import Progress, Walked
 from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
+from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
 from seqdoctor.repairs.online.state import Status, TableState, detect
 
 Connection = psycopg.Connection[Any]
@@ -44,6 +46,7 @@ class Advanced:
     shadowed: tuple[str, ...]  # tables phase 2 ran on in this call
     backfilled: tuple[Walked, ...]
     verified: tuple[Walked, ...]
+    built: tuple[str, ...] = ()  # indexes and foreign keys phase 5 made in this call
 
 
 def seeds(conn: Connection, columns: Iterable[Column], timeouts: Timeouts) -> list[tuple[int, int]]:
@@ -99,12 +102,14 @@ def advance(
     timeouts: Timeouts | None = None,
     progress: Progress | None = None,
 ) -> Advanced:
-    """Do what is left of the phases up to *until* (at most VERIFIED in this version).
+    """Do what is left of the phases up to *until* (at most BUILT in this version).
 
     Refused plans raise :class:`OnlineError` with every reason; nothing is changed.
     """
-    if until > Phase.VERIFIED:
-        raise UsageError("this version of seqdoctor widens online up to the verification (phase 4)")
+    if until > Phase.BUILT:
+        raise UsageError(
+            "this version of seqdoctor widens online up to the indexes and foreign keys (phase 5)"
+        )
     options = options or OnlineOptions()
     timeouts = timeouts or Timeouts()
     with ExitStack() as stack:
@@ -141,12 +146,16 @@ def advance(
                         raise OnlineError(
                             f"{phase.name.lower()} of {table.qualified}: {error_message(error)}"
                         ) from None
+            made: list[str] = []
+            if until >= Phase.BUILT:
+                made = _build(conn, built, options)
             return Advanced(
                 plan=built,
                 phase=until,
                 shadowed=tuple(shadowed),
                 backfilled=tuple(walked[Phase.BACKFILLED]),
                 verified=tuple(walked[Phase.VERIFIED]),
+                built=tuple(made),
             )
 
 
@@ -174,9 +183,73 @@ def revert(
                 )
             started = {t.table.qualified for t in state.tables if t.state is not TableState.ABSENT}
             for step in built.revert_steps:
-                if step.subject in started:
+                if step.phase is Phase.BUILT or step.subject in started:
                     _locked(conn, step.statements, options, step.subject)
             return built
+
+
+def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[str]:
+    """Phase 5: the indexes, then the foreign keys, each skipped when already as expected.
+
+    Runs right after a verification pass of this same call: nothing is built
+    on shadow columns not proven equal.
+    """
+    made: list[str] = []
+    objects = built.family.objects
+    settings = (
+        f"{round(options.lock_deadline * 1000)}ms",
+        f"{round(options.build_timeout * 1000)}ms",
+    )
+    try:
+        for table in built.tables:
+            made += rebuild.build_indexes(
+                conn,
+                table,
+                rebuild.index_builds(table, built.family.attachments),
+                objects,
+                settings,
+            )
+    except psycopg.Error as error:
+        if conn.broken:
+            raise OnlineError(f"lost the connection: {error_message(error)}") from None
+        raise OnlineError(f"building an index: {error_message(error)}") from None
+    back = {
+        oid: {shadow: column for column, shadow in columns.items()}
+        for oid, columns in rebuild.renames(built.tables).items()
+    }
+    constraints = {(o.table_oid, o.name): o for o in objects if o.kind == "constraint"}
+    for key in rebuild.foreign_key_builds(built.tables, built.family.foreign_keys):
+        where = f"{key.old.schema}.{key.old.table}"
+        found = constraints.get((key.old.table_oid, key.name))
+        if found is None:
+            _locked(
+                conn, (lock_timeout_statement(options.lock_timeout), *key.add()), options, where
+            )
+            made.append(key.name)
+        if key.validate and (found is None or not found.valid):
+            _locked(
+                conn,
+                (
+                    lock_timeout_statement(options.lock_timeout),
+                    set_statement_timeout(options.build_timeout),
+                    *key.validation(),
+                ),
+                options,
+                where,
+            )
+        with conn.transaction():
+            conn.execute(PINNED_SEARCH_PATH)
+            row = conn.execute(
+                b"SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint"
+                b" WHERE conrelid = %s AND conname = %s",
+                [key.old.table_oid, key.name],
+            ).fetchone()
+        if row is None or not key.matches(row[0], back):
+            raise OnlineError(
+                f"foreign key {key.name} on {where} is not {key.old.name} on the shadow "
+                f"columns ({row[0] if row else 'missing'}): drop it, or revert"
+            )
+    return made
 
 
 def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:

@@ -20,10 +20,10 @@ def _comment(text: str) -> str:
     return "\n".join(f"-- {line}" for line in text.splitlines())
 
 
-def _step(step: Step) -> str:
+def _step(step: Step, *, revert: bool) -> str:
     body = "\n".join(s.as_string() + ";" for s in step.statements)
     lines = [
-        _comment(f"Phase {int(step.phase)}: {step.title}"),
+        _comment(step.title if revert else f"Phase {int(step.phase)}: {step.title}"),
         _comment(f"lock: {step.lock}"),
         _comment(f"expected: {step.duration}"),
     ]
@@ -35,7 +35,7 @@ def _step(step: Step) -> str:
 
 
 def script(plan: OnlinePlan, *, revert: bool = False) -> str:
-    """The plan's phases 2-4 (or their revert) as a script to feed to psql."""
+    """The plan's phases 2-5 (or their revert) as a script to feed to psql."""
     parts = [
         _comment(
             "seqdoctor: online widening of "
@@ -52,7 +52,7 @@ def script(plan: OnlinePlan, *, revert: bool = False) -> str:
         )
     parts += [_comment(note) for note in plan.notes]
     parts.append(HEADER)
-    parts += [_step(step) for step in (plan.revert_steps if revert else plan.steps)]
+    parts += [_step(step, revert=revert) for step in (plan.revert_steps if revert else plan.steps)]
     return "\n\n".join(parts) + "\n"
 
 

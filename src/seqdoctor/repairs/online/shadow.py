@@ -94,9 +94,7 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
     function = function_identifier(table)
     trigger = sql.Identifier(names.SYNC_TRIGGER)
     statements: list[Statement] = [
-        sql.SQL("SET LOCAL lock_timeout = {}").format(
-            sql.Literal(f"{round(lock_timeout * 1000)}ms")
-        ),
+        lock_timeout_statement(lock_timeout),
         PINNED_SEARCH_PATH,
     ]
     for column in table.columns:
@@ -123,6 +121,16 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
     return tuple(statements)
 
 
+def lock_timeout_statement(seconds: float) -> sql.Composed:
+    return sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{round(seconds * 1000)}ms"))
+
+
+def set_statement_timeout(seconds: float) -> sql.Composed:
+    return sql.SQL("SET LOCAL statement_timeout = {}").format(
+        sql.Literal(f"{round(seconds * 1000)}ms")
+    )
+
+
 def revert_statements(
     table: TablePlan,
     shadows: Iterable[str],
@@ -132,9 +140,7 @@ def revert_statements(
     """Undo phase 2 on one table: drop its trigger, *functions* and *shadows* columns."""
     target = table_identifier(table)
     statements: list[Statement] = [
-        sql.SQL("SET LOCAL lock_timeout = {}").format(
-            sql.Literal(f"{round(lock_timeout * 1000)}ms")
-        ),
+        lock_timeout_statement(lock_timeout),
         PINNED_SEARCH_PATH,
         sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
             sql.Identifier(names.SYNC_TRIGGER), target
