@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from seqdoctor import guard
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase, TableState
 from tests.fix_db import Server
@@ -312,7 +313,7 @@ def test_shadow_backfill_and_verification_under_concurrent_writers(dsn: str) -> 
     assert writers.slowest < FAST.lock_timeout + 1.5
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert differing(conn) == 0
-        assert online.status(conn, [KEY]).phase is Phase.SHADOWED
+        assert online.status(conn, [KEY]).phase is Phase.BUILT
         # Rows not yet copied read 0 in a NOT NULL shadow: none is left.
         assert conn.execute(
             "SELECT count(*) FROM shop.orders WHERE seqdoctor_wide_1 = 0"
@@ -350,6 +351,53 @@ def test_shadow_backfill_and_verification_under_concurrent_writers(dsn: str) -> 
     assert again.shadowed == ()
     assert again.built == ()
     assert sum(w.rows_written for w in again.backfilled + again.verified) == 0
+
+
+def test_an_index_build_stopped_by_an_old_snapshot_is_built_again_on_the_next_run(
+    dsn: str,
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        online.advance(conn, [KEY], until=Phase.VERIFIED, options=FAST)
+    hurried = OnlineOptions(first_batch=50, max_batch=200, lock_timeout=0.2, lock_deadline=1.0)
+    # CREATE INDEX CONCURRENTLY waits for every older snapshot: this one, for longer
+    # than its lock timeout. It stops, and leaves an INVALID index behind.
+    with psycopg.connect(dsn) as old:
+        old.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        old.execute("SELECT count(*) FROM shop.notes")
+        with pytest.raises(OnlineError, match="building an index"):
+            online.advance(dsn, [KEY], until=Phase.BUILT, options=hurried)
+        old.rollback()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid"
+            " WHERE c.relname LIKE 'seqdoctor%' AND NOT i.indisvalid"
+        ).fetchone() == (1,)
+        assert online.status(conn, [KEY]).phase is Phase.SHADOWED
+
+        online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+
+        assert online.status(conn, [KEY]).phase is Phase.BUILT
+        assert conn.execute(
+            "SELECT count(*) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid"
+            " WHERE c.relname LIKE 'seqdoctor%' AND NOT i.indisvalid"
+        ).fetchone() == (0,)
+
+
+def test_guard_triggers_are_no_reason_to_refuse_and_the_plan_says_what_to_do(
+    conn: Connection,
+) -> None:
+    conn.execute(FAMILY)
+    guard.install(conn, mode="raise", tables="shop.orders")
+
+    built = online.plan(conn, [KEY])
+
+    assert not built.refusals
+    assert any("install the guard again after the swap" in note for note in built.notes)
+    online.advance(conn, [KEY], options=FAST)
+    with pytest.raises(psycopg.Error) as stopped:  # still guarding the key, through phase 4
+        conn.execute("INSERT INTO shop.orders (id, region) VALUES (2100000000, 1)")
+    assert stopped.value.sqlstate == guard.SQLSTATE
 
 
 def test_an_invalid_index_left_by_an_interrupted_build_is_built_again(conn: Connection) -> None:

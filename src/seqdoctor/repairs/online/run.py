@@ -90,7 +90,8 @@ def plan(
 def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None = None) -> Status:
     """Where the widening of *columns* stands, from the catalog."""
     built = plan(target, columns, timeouts=timeouts)
-    return detect(built.tables, built.family.objects)
+    family = built.family
+    return detect(built.tables, family.objects, family.attachments, family.foreign_keys)
 
 
 def advance(

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from seqdoctor.catalog.family import OnlineObject
-from seqdoctor.repairs.online import names
+from seqdoctor.catalog.family import ColumnAttachment, FamilyForeignKey, OnlineObject
+from seqdoctor.repairs.online import names, rebuild
 from seqdoctor.repairs.online.model import Phase, Refusal, TablePlan
 from seqdoctor.repairs.online.shadow import ENABLED_ALWAYS, FUNCTION_SETTINGS, function_body
 
@@ -41,15 +41,19 @@ class TableStatus:
 class Status:
     tables: tuple[TableStatus, ...]
     conflicts: tuple[Refusal, ...]
+    # Phase 5: every index and foreign key on the shadows exists, valid (and
+    # validated where the old key was). Built only right after a clean
+    # verification, so it also says that one passed.
+    built: bool = False
 
     @property
     def phase(self) -> Phase:
-        """The phase every table has reached, from the catalog: PLANNED or SHADOWED (or SWAPPED)."""
+        """The phase every table has reached, from the catalog: PLANNED to BUILT (or SWAPPED)."""
         states = {t.state for t in self.tables}
         if states and states <= {TableState.SWAPPED}:
             return Phase.SWAPPED
         if states and states <= {TableState.SHADOWED}:
-            return Phase.SHADOWED
+            return Phase.BUILT if self.built else Phase.SHADOWED
         return Phase.PLANNED
 
     @property
@@ -147,8 +151,17 @@ def table_status(
     return status, conflicts
 
 
-def detect(tables: Sequence[TablePlan], objects: Iterable[OnlineObject]) -> Status:
-    """The state of every table of a plan from the objects read with its family."""
+def detect(
+    tables: Sequence[TablePlan],
+    objects: Iterable[OnlineObject],
+    attachments: Iterable[ColumnAttachment] = (),
+    foreign_keys: Iterable[FamilyForeignKey] = (),
+) -> Status:
+    """The state of every table of a plan from the objects read with its family.
+
+    With the family's *attachments* and *foreign_keys*, it also says whether
+    phase 5 is complete.
+    """
     found = list(objects)
     statuses = []
     conflicts: list[Refusal] = []
@@ -156,4 +169,21 @@ def detect(tables: Sequence[TablePlan], objects: Iterable[OnlineObject]) -> Stat
         status, problems = table_status(table, found)
         statuses.append(status)
         conflicts += problems
-    return Status(tuple(statuses), tuple(conflicts))
+    listed = list(attachments)
+    indexes = {(o.table_oid, o.name) for o in found if o.kind == "index" and o.valid}
+    constraints = {(o.table_oid, o.name): o.valid for o in found if o.kind == "constraint"}
+    expected = [
+        (table.table.table_oid, index.name, True)
+        for table in tables
+        for index in rebuild.index_builds(table, listed)
+    ] + [
+        (key.old.table_oid, key.name, key.validate)
+        for key in rebuild.foreign_key_builds(tables, foreign_keys)
+    ]
+    # Nothing to build is no evidence that a verification passed: not BUILT.
+    built = bool(expected) and all(
+        (oid, name) in indexes
+        or ((oid, name) in constraints and (constraints[oid, name] or not validate))
+        for oid, name, validate in expected
+    )
+    return Status(tuple(statuses), tuple(conflicts), built)
