@@ -327,3 +327,19 @@ def test_options_that_would_wait_for_ever_or_never_run_are_refused(
 ) -> None:
     with pytest.raises(UsageError):
         OnlineOptions(**options)  # type: ignore[arg-type]
+
+
+def test_the_plan_says_whether_the_online_path_finishes_before_the_key_runs_out() -> None:
+    big = family(tables=(table(CHILD), table(PARENT, rows_estimate=36_000_000)))
+
+    unknown = build(big, OnlineOptions())
+    late = build(big, OnlineOptions(runway=1800))
+    early = build(big, OnlineOptions(runway=30 * 86400, rows_per_second=50_000))
+
+    assert unknown.in_time is None
+    assert unknown.seconds > 36_000_000 / 20_000  # the backfill, and the rest
+    assert late.in_time is False
+    assert "it would run out first" in late.notes[0]
+    assert early.in_time is True
+    assert "the online widening finishes first" in early.notes[0]
+    assert "at 50,000 rows/s" in early.notes[0]

@@ -52,6 +52,11 @@ class OnlineOptions:
     # CREATE INDEX CONCURRENTLY and VALIDATE CONSTRAINT read whole tables: their
     # statement_timeout. CIC also waits for older transactions, up to lock_deadline.
     build_timeout: float = 6 * 3600.0
+    # The backfill's speed for the estimate: a guess until a run has measured it
+    # (Advanced.rows_per_second); and how long until the key runs out (the
+    # exhaustion forecast, SEQ011), to say whether the online path finishes first.
+    rows_per_second: float = 20_000.0
+    runway: float | None = None  # seconds; None: unknown
     allow_user_triggers: bool = False  # backfill UPDATEs may fire the user's triggers
     allow_replication: bool = False  # the user handles publications and subscribers
 
@@ -61,6 +66,8 @@ class OnlineOptions:
             raise UsageError("online timeouts must be at least 0.001 seconds")
         if self.lock_deadline < self.lock_timeout:
             raise UsageError("the lock deadline must be at least one lock timeout")
+        if self.rows_per_second <= 0:
+            raise UsageError("the backfill rate must be more than 0 rows per second")
         if not 1 <= self.first_batch <= self.max_batch:
             raise UsageError("batch sizes must be at least 1, the first at most the largest")
 
@@ -123,6 +130,8 @@ class OnlinePlan:
     revert_steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     options: OnlineOptions = field(default_factory=OnlineOptions)
+    seconds: float = 0.0  # estimated time of phases 3-5
+    in_time: bool | None = None  # finishes before the key runs out; None: runway unknown
 
     @property
     def columns(self) -> tuple[FamilyColumn, ...]:

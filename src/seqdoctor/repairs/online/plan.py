@@ -26,17 +26,18 @@ from seqdoctor.repairs.online.model import (
     TablePlan,
 )
 from seqdoctor.repairs.online.state import detect
-from seqdoctor.repairs.widen import _duration  # one wording of durations; see the report
+from seqdoctor.repairs.widen import (  # one wording of durations; see the report
+    REWRITE_BYTES_PER_SECOND,
+    _duration,
+)
 
 NARROW = ("int2", "int4")
 MAX_COLUMNS = 1600  # MaxHeapAttributeNumber: dropped columns count
 # pg_trigger.tgtype bits (catalog/pg_trigger.h)
 ROW, BEFORE, INSERT, UPDATE = 1, 2, 4, 16
 GUARD_PREFIX = "seqdoctor_guard_"
-# A rough backfill speed for the first estimate: every row is written again
-# (a new version in the heap and in each index), in short transactions. The
-# runner measures its own rate; this only sizes the plan.
-ROWS_PER_SECOND = 20_000
+# Verification reads what the backfill wrote: a fraction of its time.
+VERIFY_SHARE = 0.25
 CIC_BROKEN = (140000, 140004)  # CREATE INDEX CONCURRENTLY could corrupt indexes (14.4 notes)
 
 
@@ -64,6 +65,7 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
         )
     for table in tables:
         rows = table.table.rows_estimate
+        rate = options.rows_per_second
         steps.append(
             Step(
                 Phase.BACKFILLED,
@@ -71,8 +73,8 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 f"Backfill of {table.qualified} by "
                 + (f"ranges of {table.batch_key}" if table.batch_key else "ctid page ranges"),
                 "ROW EXCLUSIVE, and row locks on each range for one short transaction",
-                f"about {_duration(rows / ROWS_PER_SECOND)} for ~{rows:,} rows "
-                f"(estimate at {ROWS_PER_SECOND:,} rows/s), "
+                f"about {_duration(rows / rate)} for ~{rows:,} rows "
+                f"(at {rate:,.0f} rows/s), "
                 f"up to {size(table.table.bytes)} more on disk and as much WAL",
                 (backfill.backfill_script(table, options.first_batch),),
                 transaction=False,
@@ -160,6 +162,21 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 ),
             )
         )
+    seconds = _estimate(family, tables, options)
+    in_time = None if options.runway is None else seconds < options.runway
+    notes = list(_notes(family, tables))
+    if in_time is not None:
+        notes.insert(
+            0,
+            f"phases 3-5 take about {_duration(seconds)} at {options.rows_per_second:,.0f} "
+            f"rows/s; the key runs out in about {_duration(options.runway or 0)}: "
+            + (
+                "the online widening finishes first"
+                if in_time
+                else "it would run out first: widen offline in a maintenance window, "
+                "or buy time first (see docs/online-widening.md)"
+            ),
+        )
     return OnlinePlan(
         family=family,
         tables=tables,
@@ -167,9 +184,25 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
         carried=carried,
         steps=tuple(steps),
         revert_steps=tuple(revert),
-        notes=tuple(_notes(family, tables)),
+        notes=tuple(notes),
         options=options,
+        seconds=seconds,
+        in_time=in_time,
     )
+
+
+def _estimate(family: KeyFamily, tables: Iterable[TablePlan], options: OnlineOptions) -> float:
+    """Seconds for phases 3-5: rows backfilled and read again, each index built.
+
+    Rough, and said so: row estimates come from the last ANALYZE, index builds
+    at the rewrite speed the offline plan assumes (each reads its table once).
+    """
+    seconds = 0.0
+    for table in tables:
+        seconds += table.table.rows_estimate / options.rows_per_second * (1 + VERIFY_SHARE)
+        builds = len(rebuild.index_builds(table, family.attachments))
+        seconds += builds * table.table.bytes / REWRITE_BYTES_PER_SECOND
+    return seconds
 
 
 def _build_steps(

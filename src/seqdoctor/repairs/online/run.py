@@ -48,6 +48,13 @@ class Advanced:
     verified: tuple[Walked, ...]
     built: tuple[str, ...] = ()  # indexes and foreign keys phase 5 made in this call
 
+    @property
+    def rows_per_second(self) -> float | None:
+        """The backfill's measured rate, for the next plan's estimate; None: too little to say."""
+        rows = sum(w.rows_written for w in self.backfilled)
+        seconds = sum(w.seconds for w in self.backfilled)
+        return rows / seconds if rows >= 1000 and seconds > 0 else None
+
 
 def seeds(conn: Connection, columns: Iterable[Column], timeouts: Timeouts) -> list[tuple[int, int]]:
     """Columns as (table oid, attnum); one named that does not exist is a usage error."""
