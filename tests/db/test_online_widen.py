@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -521,6 +521,29 @@ def test_a_held_lock_makes_phase_2_give_up_at_its_deadline_with_nothing_half_don
     assert states["shop.orders"] is TableState.SHADOWED  # done before it, and kept
 
     online.advance(dsn, [KEY], options=FAST)  # and it goes on from there
+
+
+def test_the_backfill_pauses_while_a_slot_holds_back_wal_and_gives_up_at_its_deadline(
+    conn: Connection,
+) -> None:
+    conn.execute(FAMILY)
+    (database,) = conn.execute("SELECT current_database()").fetchone() or ("",)
+    slot = f"online_{database}"[:63]  # slots belong to the cluster: one per test database
+    conn.execute("SELECT pg_create_physical_replication_slot(%s, true)", [slot])
+    try:
+        conn.execute("INSERT INTO shop.orders (region) SELECT 1 FROM generate_series(1, 2000)")
+        held = OnlineOptions(first_batch=50, max_slot_lag=1, throttle_deadline=1.0)
+        started = time.monotonic()
+        with pytest.raises(OnlineError, match=r"a replication slot holds back .* run again later"):
+            online.advance(conn, [KEY], options=held)
+        assert 1.0 <= time.monotonic() - started < 10
+        assert differing(conn) > 0  # paused before copying anything
+    finally:
+        conn.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+
+    online.advance(conn, [KEY], options=replace(FAST, max_slot_lag=1))
+
+    assert differing(conn) == 0
 
 
 def test_the_sync_trigger_ignores_the_writers_search_path(conn: Connection) -> None:

@@ -45,7 +45,8 @@ class OnlineOptions:
     max_batch: int = 1_000_000
     pause: float = 0.0  # s between batches
     # Throttle: pause while a standby replays this far behind, or a replication
-    # slot holds back this much WAL (bytes); None: not watched.
+    # slot (logical or physical, active or not) holds back this much WAL (bytes);
+    # None: not watched.
     max_replica_lag: int | None = 256 * MEGABYTE
     max_slot_lag: int | None = 1024 * MEGABYTE
     throttle_deadline: float = 600.0  # s: longest pause for a throttle before giving up

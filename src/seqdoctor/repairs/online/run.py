@@ -316,10 +316,10 @@ def _throttle(conn: Connection, options: OnlineOptions, timeouts: Timeouts) -> C
         while True:
             lag = read_replication_lag(conn, timeouts)
             behind = [
-                f"{what} {value:,} bytes behind (limit {limit:,})"
+                f"{what} {value:,} bytes of WAL (limit {limit:,})"
                 for what, value, limit in (
-                    ("a standby is", lag.replica, options.max_replica_lag),
-                    ("a logical slot is", lag.slot, options.max_slot_lag),
+                    ("a standby trails by", lag.replica, options.max_replica_lag),
+                    ("a replication slot holds back", lag.slot, options.max_slot_lag),
                 )
                 if value is not None and limit is not None and value > limit
             ]
