@@ -281,6 +281,22 @@ def test_what_cannot_be_made_safe_is_refused_with_its_reason(
     assert "seqdoctor_wide" not in str(conn.execute("SELECT * FROM p LIMIT 0").description)
 
 
+def test_a_column_merely_named_like_a_shadow_is_refused_and_never_dropped(
+    conn: Connection,
+) -> None:
+    conn.execute("CREATE TABLE p (id serial PRIMARY KEY, seqdoctor_wide_1 bigint)")
+    columns = [("public", "p", "id")]
+
+    assert any(
+        "without seqdoctor's sync trigger" in r.reason for r in online.plan(conn, columns).refusals
+    )
+    with pytest.raises(OnlineError, match="cannot widen online"):
+        online.advance(conn, columns, options=FAST)
+    online.revert(conn, columns, options=FAST)
+
+    assert conn.execute("SELECT seqdoctor_wide_1 FROM p").fetchall() == []
+
+
 def test_user_triggers_are_allowed_when_asked_but_not_one_firing_after_the_sync(
     conn: Connection,
 ) -> None:

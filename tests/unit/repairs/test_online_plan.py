@@ -115,7 +115,7 @@ def test_a_plain_family_is_planned_parent_first_with_every_phase() -> None:
     assert not built.refusals
     assert [t.table.table for t in built.tables] == ["parent", "child"]
     assert [int(s.phase) for s in built.steps] == [2, 2, 3, 3, 4, 4]
-    assert [s.subject for s in built.revert_steps] == ["public.child", "public.parent"]
+    assert built.revert_steps == ()  # nothing of the widening exists yet
     text = script(built)
     assert 'ADD COLUMN IF NOT EXISTS "seqdoctor_wide_1" pg_catalog.int8 NOT NULL DEFAULT 0' in text
     assert 'ADD COLUMN IF NOT EXISTS "seqdoctor_wide_2" pg_catalog.int8;' in text
@@ -276,6 +276,14 @@ def test_the_state_of_each_table_is_read_from_its_objects() -> None:
     assert status.phase is Phase.PLANNED  # the child is not there yet
     assert status.started
     assert not status.conflicts
+    # Revert undoes what exists, and only that: the trigger, its function, the columns.
+    (step,) = build(family(objects=shadowed_parent()), OnlineOptions()).revert_steps
+    assert step.subject == "public.parent"
+    assert [s.as_string() for s in step.statements[2:]] == [
+        'DROP TRIGGER IF EXISTS "zz_seqdoctor_sync" ON "public"."parent"',
+        f'DROP FUNCTION IF EXISTS "public"."seqdoctor_sync_{PARENT}"()',
+        'ALTER TABLE "public"."parent" DROP COLUMN IF EXISTS "seqdoctor_wide_1"',
+    ]
 
 
 @pytest.mark.parametrize(
@@ -307,6 +315,15 @@ def test_what_is_not_seqdoctors_is_a_conflict() -> None:
 
     assert detect(tables, (wrong_type,)).conflicts
     assert detect(tables, (foreign_function,)).conflicts
+    # A bigint column with our name, but no sync trigger: not ours, and never dropped.
+    lookalike = obj("column", "seqdoctor_wide_1", attnum=4, type_name="int8", not_null=True)
+    (parent, _) = detect(tables, (lookalike,)).tables
+    assert parent.state is TableState.FOREIGN
+    assert parent.shadows == ()
+    assert "without seqdoctor's sync trigger" in detect(tables, (lookalike,)).conflicts[0].reason
+    plan = build(family(objects=(lookalike,)), OnlineOptions())
+    assert plan.refusals
+    assert plan.revert_steps == ()
     swapped = detect(tables, (obj("column", "seqdoctor_old_1", type_name="int4"),))
     assert swapped.tables[0].state is TableState.SWAPPED
     assert "past the swap" in swapped.conflicts[0].reason

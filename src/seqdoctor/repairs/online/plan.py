@@ -25,7 +25,7 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.state import detect
+from seqdoctor.repairs.online.state import OURS, detect
 from seqdoctor.repairs.widen import (  # one wording of durations; see the report
     REWRITE_BYTES_PER_SECOND,
     _duration,
@@ -96,12 +96,14 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
             )
         )
     steps += _build_steps(family, tables, options)
+    # Only the keys phase 5 makes for this family: a constraint merely named
+    # like ours is left alone.
     old_keys = {names.replacement(k.oid): k for k in family.foreign_keys}
     for found in family.tables:
         constraints = [
             o.name
             for o in family.objects
-            if o.kind == "constraint" and o.table_oid == found.table_oid
+            if o.kind == "constraint" and o.table_oid == found.table_oid and o.name in old_keys
         ]
         if constraints:
             # The referenced tables first, then this one: the writers' order (see rebuild).
@@ -140,6 +142,8 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
             )
     for table_status in reversed(status.tables):
         table = table_status.table
+        if table_status.state not in OURS:
+            continue
         revert.append(
             Step(
                 Phase.PLANNED,
@@ -149,16 +153,7 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 "milliseconds once the lock is granted (the columns' bytes stay until rows "
                 "are rewritten)",
                 shadow.revert_statements(
-                    table,
-                    (
-                        *(names.shadow_column(c.attnum) for c in table.columns),
-                        *table_status.shadows,
-                    ),
-                    (
-                        (table.table.schema, names.sync_function(table.table.table_oid)),
-                        *table_status.functions,
-                    ),
-                    options.lock_timeout,
+                    table, table_status.shadows, table_status.functions, options.lock_timeout
                 ),
             )
         )

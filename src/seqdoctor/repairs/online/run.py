@@ -28,7 +28,7 @@ from seqdoctor.repairs.online import plan as planning
 from seqdoctor.repairs.online.backfill import Progress, Walked
 from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
 from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
-from seqdoctor.repairs.online.state import Status, TableState, detect
+from seqdoctor.repairs.online.state import OURS, Status, TableState, detect
 
 Connection = psycopg.Connection[Any]
 # A column to widen: (table oid, attnum), or (schema, table, column) by name.
@@ -189,7 +189,7 @@ def revert(
                 raise OnlineError(
                     "the widening is past the swap: this version of seqdoctor cannot revert it"
                 )
-            started = {t.table.qualified for t in state.tables if t.state is not TableState.ABSENT}
+            started = {t.table.qualified for t in state.tables if t.state in OURS}
             for step in built.revert_steps:
                 if step.phase is Phase.BUILT or step.subject in started:
                     _locked(conn, step.statements, options, step.subject)

@@ -23,9 +23,14 @@ from seqdoctor.repairs.online.shadow import ENABLED_ALWAYS, FUNCTION_SETTINGS, f
 
 class TableState(StrEnum):
     ABSENT = "absent"  # nothing of the widening on this table
+    FOREIGN = "foreign"  # objects with seqdoctor's names, but no sync trigger: not ours
     INCOMPLETE = "incomplete"  # some of phase 2: run it again
     SHADOWED = "shadowed"  # phase 2 complete and current
     SWAPPED = "swapped"  # an old column exists: past the swap (later sessions)
+
+
+# States in which a table holds objects of the widening: what revert undoes.
+OURS = frozenset({TableState.INCOMPLETE, TableState.SHADOWED})
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class TableStatus:
     table: TablePlan
     state: TableState
     shadows: tuple[str, ...]  # shadow columns present, expected or not
-    functions: tuple[tuple[str, str], ...]  # (schema, name) of sync functions to drop on revert
+    functions: tuple[tuple[str, str], ...]  # (schema, name) of the sync function, when ours
     missing: tuple[str, ...]  # what phase 2 still has to create or correct
 
 
@@ -58,7 +63,7 @@ class Status:
 
     @property
     def started(self) -> bool:
-        return any(t.state is not TableState.ABSENT for t in self.tables)
+        return any(t.state in OURS for t in self.tables)
 
 
 def table_status(
@@ -98,13 +103,25 @@ def table_status(
                     "changed by hand; revert and start again",
                 )
             )
-    functions = [
-        (o.function_schema, o.function_name)
-        for o in mine
-        if o.kind in {"trigger", "function"} and o.function_schema and o.function_name
-    ]
+    # The sync trigger is what makes the rest ours: phase 2 creates the columns,
+    # the function and the trigger in one transaction, and revert drops them in
+    # one. Columns or a function with our names on a table without it are
+    # someone else's (or changed by hand): refused, and never dropped.
+    functions = (
+        [(trigger.function_schema, trigger.function_name)]
+        if trigger is not None and trigger.function_schema and trigger.function_name
+        else []
+    )
+    if trigger is None and shadows:
+        conflicts.append(
+            Refusal(
+                table.qualified,
+                f"column {', '.join(shadows)} exists without seqdoctor's sync trigger: it is "
+                "not seqdoctor's, or its trigger was dropped by hand; rename or drop it",
+            )
+        )
     for o in mine:
-        if o.kind == "function" and trigger is None and not shadows:
+        if o.kind == "function" and trigger is None:
             conflicts.append(
                 Refusal(
                     table.qualified,
@@ -129,15 +146,15 @@ def table_status(
         state = TableState.SWAPPED
     elif not missing:
         state = TableState.SHADOWED
-    elif not shadows and trigger is None:
-        state = TableState.ABSENT
+    elif trigger is None:
+        state = TableState.FOREIGN if shadows or functions or conflicts else TableState.ABSENT
     else:
         state = TableState.INCOMPLETE
     status = TableStatus(
         table=table,
         state=state,
-        shadows=shadows,
-        functions=tuple((s, n) for s, n in dict.fromkeys(functions) if s and n),
+        shadows=shadows if trigger is not None else (),
+        functions=tuple((s, n) for s, n in functions if s and n),
         missing=tuple(missing),
     )
     if olds:
