@@ -588,6 +588,37 @@ def test_the_sync_trigger_ignores_the_writers_search_path(conn: Connection) -> N
     ).fetchone() == (0,)
 
 
+def test_a_foreign_key_column_narrower_than_its_key_is_widened_alone_and_reports_progress(
+    conn: Connection,
+) -> None:
+    # SEQ005: the key is bigint already; only the referencing column runs out.
+    conn.execute(
+        "CREATE TABLE parent (id bigserial PRIMARY KEY);"
+        "CREATE TABLE child (id serial PRIMARY KEY, parent_id int NOT NULL REFERENCES parent);"
+        "INSERT INTO parent SELECT FROM generate_series(1, 300);"
+        "INSERT INTO child (parent_id) SELECT i FROM generate_series(1, 300) AS i"
+    )
+    seen: list[tuple[str, str, int, int]] = []
+
+    result = online.advance(
+        conn,
+        [("public", "child", "parent_id")],
+        until=Phase.BUILT,
+        options=FAST,
+        progress=lambda *report: seen.append(report),
+    )
+
+    assert [c.qualified for c in result.plan.columns] == ["public.child.parent_id"]
+    assert conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname LIKE 'seqdoctor%'"
+    ).fetchall() == [("FOREIGN KEY (seqdoctor_wide_2) REFERENCES parent(id)",)]
+    for phase in ("backfill", "verify"):
+        done = [d for table, p, d, total in seen if p == phase and table == "public.child"]
+        assert done == sorted(done)
+        assert done[-1] == 300  # keys 1 to 300: all of them
+    assert all(total == 300 for _, _, _, total in seen)
+
+
 @pytest.mark.parametrize("identity", ["ALWAYS", "BY DEFAULT"])
 def test_identity_columns_and_long_quoted_names(conn: Connection, identity: str) -> None:
     name = "Ключ " + "k" * 50  # 63 bytes in UTF-8, with a space: quoted everywhere
