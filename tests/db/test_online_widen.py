@@ -25,6 +25,7 @@ from psycopg import errors, sql
 from seqdoctor import guard
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase, TableState
+from tests.db.test_fix_psql import psql
 from tests.fix_db import Server
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -516,6 +517,87 @@ def test_revert_leaves_the_schema_as_it_was(server: Server, dsn: str, until: Pha
                 == digest
             )
     online.revert(dsn, [KEY], options=FAST)  # nothing left to revert: no error
+
+
+def run_psql(server: Server, dsn: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(psql(server)), "-X", "-q", "-d", dsn, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_psql_script_does_what_advance_does_and_its_revert_undoes_it(
+    server: Server, dsn: str
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    before = schema_dump(server, dsn)
+
+    done = run_psql(server, dsn, online.script(online.plan(dsn, [KEY], FAST)))
+
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert differing(conn) == 0
+        assert online.status(conn, [KEY]).phase is Phase.BUILT
+    assert online.advance(dsn, [KEY], until=Phase.BUILT, options=FAST).built == ()
+
+    undone = run_psql(server, dsn, online.script(online.plan(dsn, [KEY], FAST), revert=True))
+
+    assert undone.returncode == 0, undone.stderr
+    assert schema_dump(server, dsn) == before
+
+
+def test_a_column_renamed_after_the_plan_stops_phase_2_before_it_creates_anything(
+    server: Server, dsn: str
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        planned = online.plan(conn, [KEY], FAST)
+        # The sync function and its trigger name the column: another column now
+        # called id would be copied into the key's shadow.
+        conn.execute(
+            "ALTER TABLE shop.orders RENAME COLUMN id TO order_id;"
+            "ALTER TABLE shop.orders RENAME COLUMN region TO id"
+        )
+
+        failed = run_psql(server, dsn, online.script(planned))
+
+        assert failed.returncode != 0
+        assert "shop.orders.id (integer, column 1) changed since the plan" in failed.stderr
+        assert not online.status(conn, [("shop", "orders", "order_id")]).started
+        conn.execute("INSERT INTO shop.orders (id) VALUES (1)")  # writes go on
+
+
+def test_verification_finds_rows_written_behind_the_triggers_back_and_copies_them(
+    conn: Connection,
+) -> None:
+    conn.execute(FAMILY)
+    online.advance(conn, [KEY], options=FAST)
+    conn.execute(
+        "ALTER TABLE shop.invoices DISABLE TRIGGER zz_seqdoctor_sync;"
+        "UPDATE shop.invoices SET seqdoctor_wide_2 = 7 WHERE id <= 3;"
+        "ALTER TABLE shop.invoices ENABLE ALWAYS TRIGGER zz_seqdoctor_sync"
+    )
+    built = online.plan(conn, [KEY], FAST)
+    (psql_check,) = next(
+        s.statements
+        for s in built.steps
+        if s.phase is Phase.VERIFIED and s.subject == "shop.invoices"
+    )
+    with pytest.raises(errors.ObjectNotInPrerequisiteState, match="run its backfill again"):
+        conn.execute(psql_check)
+
+    result = online.advance(conn, [KEY], until=Phase.VERIFIED, options=FAST)
+
+    # The backfill put them right (it writes what differs); the verification then agrees.
+    invoices = next(w for w in result.backfilled if w.table == "shop.invoices")
+    assert invoices.rows_written == 3
+    assert differing(conn) == 0
+    conn.execute(psql_check)
 
 
 def test_a_held_lock_makes_phase_2_give_up_at_its_deadline_with_nothing_half_done(

@@ -14,7 +14,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.family import ColumnAttachment, FamilyTable, KeyFamily
 from seqdoctor.catalog.model import qualify
-from seqdoctor.repairs.model import size
+from seqdoctor.repairs.model import Statement, dollar_quoted, size
 from seqdoctor.repairs.online import backfill, names, rebuild, shadow
 from seqdoctor.repairs.online.model import (
     Carried,
@@ -87,12 +87,8 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 table.qualified,
                 f"Verification of {table.qualified} by value",
                 "ACCESS SHARE",
-                f"one read of {size(table.table.bytes)}, in ranges",
-                (
-                    sql.SQL("SELECT pg_catalog.count(*) AS differing FROM {} WHERE {}").format(
-                        shadow.table_identifier(table), shadow.differs(table.columns)
-                    ),
-                ),
+                f"one read of {size(table.table.bytes)} (seqdoctor reads it in ranges)",
+                (_verification(table),),
             )
         )
     steps += _build_steps(family, tables, options)
@@ -198,6 +194,25 @@ def _estimate(family: KeyFamily, tables: Iterable[TablePlan], options: OnlineOpt
         builds = len(rebuild.index_builds(table, family.attachments))
         seconds += builds * table.table.bytes / REWRITE_BYTES_PER_SECOND
     return seconds
+
+
+def _verification(table: TablePlan) -> Statement:
+    """Phase 4 for psql: stop the script (ON_ERROR_STOP) if any row differs from its shadow."""
+    check = sql.SQL(
+        "\nBEGIN\n"
+        "    IF EXISTS (SELECT FROM {table} WHERE {differs}) THEN\n"
+        "        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',\n"
+        "            MESSAGE = {message};\n"
+        "    END IF;\n"
+        "END\n"
+    ).format(
+        table=shadow.table_identifier(table),
+        differs=shadow.differs(table.columns),
+        message=sql.Literal(
+            f"rows of {table.qualified} differ from their shadows: run its backfill again"
+        ),
+    )
+    return sql.SQL("DO {}").format(dollar_quoted(check.as_string()))
 
 
 def _build_steps(

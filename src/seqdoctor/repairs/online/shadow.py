@@ -35,7 +35,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.catalog.family import FamilyColumn
-from seqdoctor.repairs.model import Statement, dollar_quoted
+from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import names
 from seqdoctor.repairs.online.model import TablePlan
 
@@ -105,6 +105,7 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
                 sql.SQL(" NOT NULL DEFAULT 0" if column.not_null else ""),
             )
         )
+    statements.append(still_as_planned(table))
     statements += [
         sql.SQL(
             "CREATE OR REPLACE FUNCTION {}() RETURNS pg_catalog.trigger\n"
@@ -119,6 +120,38 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
         sql.SQL("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}").format(target, trigger),
     ]
     return tuple(statements)
+
+
+def still_as_planned(table: TablePlan) -> sql.Composed:
+    """A DO block that stops phase 2 if a column was renamed or retyped since the plan.
+
+    The sync function names the columns: created for a name that is gone, it
+    would make every insert fail. It runs after ALTER TABLE took the lock, so
+    nothing it checks can change before the transaction ends.
+    """
+    tests = sql.SQL("\n").join(
+        sql.SQL(
+            "    IF (SELECT (attname, pg_catalog.format_type(atttypid, atttypmod))"
+            " FROM pg_catalog.pg_attribute\n"
+            "        WHERE attrelid = {table}::pg_catalog.regclass AND attnum = {n}"
+            " AND NOT attisdropped)\n"
+            "       IS DISTINCT FROM ({name}::pg_catalog.name, {type}::pg_catalog.text) THEN\n"
+            "        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',\n"
+            "            MESSAGE = {message};\n"
+            "    END IF;"
+        ).format(
+            table=name_literal(table.table.schema, table.table.table),
+            n=sql.Literal(column.attnum),
+            name=sql.Literal(column.column),
+            type=sql.Literal(column.column_type),
+            message=sql.Literal(
+                f"{column.qualified} ({column.column_type}, column {column.attnum}) changed "
+                "since the plan: plan again"
+            ),
+        )
+        for column in table.columns
+    )
+    return sql.SQL("DO {}").format(dollar_quoted("\nBEGIN\n" + tests.as_string() + "\nEND\n"))
 
 
 def lock_timeout_statement(seconds: float) -> sql.Composed:
