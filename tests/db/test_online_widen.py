@@ -327,6 +327,8 @@ def test_shadow_backfill_and_verification_under_concurrent_writers(dsn: str) -> 
     assert len(result.shadowed) == 5
     assert sum(w.rows_written for w in result.backfilled) > 1000
     assert result.rows_per_second is not None  # for the next plan's estimate
+    assert result.wal_per_row is not None
+    assert result.wal_per_row > 8  # at least the new bigint, and more
     # No writer waited longer than the lock timeout of phase 2, and some slack.
     assert writers.slowest < FAST.lock_timeout + 1.5
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -51,6 +51,9 @@ class Walked:
     batches: int
     seconds: float
     upper: int  # the highest key (or page) walked: rows beyond came through the trigger
+    # WAL the server wrote while the walk ran: the walk's own, and every other
+    # session's (an upper bound for it); None when not measured.
+    wal_bytes: int | None = None
 
 
 def _assignments(table: TablePlan) -> sql.Composable:
@@ -214,6 +217,28 @@ class _Batches:
             return result, width
 
 
+def _wal_position(conn: Connection) -> str | None:
+    """The server's WAL insert position; None on a standby (or where it cannot be read)."""
+    with conn.transaction():
+        row = conn.execute(
+            b"SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
+            b" THEN pg_catalog.pg_current_wal_lsn()::text END"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _wal_since(conn: Connection, start: str | None) -> int | None:
+    if start is None:
+        return None
+    with conn.transaction():
+        row = conn.execute(
+            b"SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),"
+            b" %s::pg_catalog.pg_lsn)::int8",
+            [start],
+        ).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
 def _read_bounds(conn: Connection, table: TablePlan) -> tuple[int, int] | None:
     with conn.transaction():
         conn.execute(PINNED_SEARCH_PATH)
@@ -236,6 +261,7 @@ def backfill(
     if bounds is None:
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds
+    wal = _wal_position(conn)
     batches = _Batches(conn, options)
     statement = update_range(table)
     written = 0
@@ -249,7 +275,15 @@ def backfill(
         position = start + width
         if progress is not None:
             progress(table.qualified, "backfill", min(position, high + 1) - low, high + 1 - low)
-    return Walked(table.qualified, written, 0, batches.batches, time.monotonic() - started, high)
+    return Walked(
+        table.qualified,
+        written,
+        0,
+        batches.batches,
+        time.monotonic() - started,
+        high,
+        _wal_since(conn, wal),
+    )
 
 
 def verify(

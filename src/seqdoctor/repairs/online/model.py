@@ -57,6 +57,9 @@ class OnlineOptions:
     # (Advanced.rows_per_second); and how long until the key runs out (the
     # exhaustion forecast, SEQ011), to say whether the online path finishes first.
     rows_per_second: float = 20_000.0
+    # WAL per backfilled row for the estimate: a new heap tuple version, an entry
+    # in each index, and full-page images; a guess until measured (Advanced.wal_per_row).
+    wal_per_row: float = 300.0
     runway: float | None = None  # seconds; None: unknown
     allow_user_triggers: bool = False  # backfill UPDATEs may fire the user's triggers
     allow_replication: bool = False  # the user handles publications and subscribers

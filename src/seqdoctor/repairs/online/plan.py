@@ -74,8 +74,9 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 + (f"ranges of {table.batch_key}" if table.batch_key else "ctid page ranges"),
                 "ROW EXCLUSIVE, and row locks on each range for one short transaction",
                 f"about {_duration(rows / rate)} for ~{rows:,} rows "
-                f"(at {rate:,.0f} rows/s), "
-                f"up to {size(table.table.bytes)} more on disk and as much WAL",
+                f"(at {rate:,.0f} rows/s), up to {size(table.table.bytes)} more on disk, "
+                f"about {size(round(rows * options.wal_per_row))} of WAL "
+                f"(at {options.wal_per_row:,.0f} bytes/row)",
                 (backfill.backfill_script(table, options.first_batch),),
                 transaction=False,
             )

@@ -55,6 +55,14 @@ class Advanced:
         seconds = sum(w.seconds for w in self.backfilled)
         return rows / seconds if rows >= 1000 and seconds > 0 else None
 
+    @property
+    def wal_per_row(self) -> float | None:
+        """WAL bytes per row backfilled (other sessions' WAL included): for the next estimate."""
+        measured = [w for w in self.backfilled if w.wal_bytes is not None]
+        rows = sum(w.rows_written for w in measured)
+        wal = sum(w.wal_bytes or 0 for w in measured)
+        return wal / rows if rows >= 1000 else None
+
 
 def seeds(conn: Connection, columns: Iterable[Column], timeouts: Timeouts) -> list[tuple[int, int]]:
     """Columns as (table oid, attnum); one named that does not exist is a usage error."""
