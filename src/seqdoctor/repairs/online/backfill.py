@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
+from seqdoctor.catalog.connection import SET_TIMEOUTS, Timeouts
 from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.repairs.model import Statement, dollar_quoted
 from seqdoctor.repairs.online import names
@@ -39,6 +40,7 @@ Progress = Callable[[str, str, int, int], None]
 # What a batch may fail with and be tried again, smaller.
 RETRIED = (errors.QueryCanceled, errors.LockNotAvailable, errors.DeadlockDetected)
 MAX_ATTEMPTS = 8
+PAGE = 8192  # bytes: the usual block size, for the first ctid range only
 
 
 @dataclass(frozen=True)
@@ -157,26 +159,29 @@ def _bounds(table: TablePlan, lo: int, hi: int) -> dict[str, object]:
     return {"lo": f"({lo},0)", "hi": f"({hi},0)"}
 
 
+def _first_width(table: TablePlan, options: OnlineOptions) -> int:
+    """The first range: ``first_batch`` keys, or as many pages as hold about that many rows."""
+    if table.batch_key is not None:
+        return options.first_batch
+    pages = max(1, table.table.bytes // PAGE)
+    rows_per_page = max(1, table.table.rows_estimate // pages)
+    return max(1, options.first_batch // rows_per_page)
+
+
 class _Batches:
     """Runs range statements in short transactions with adaptive width and retries."""
 
-    def __init__(self, conn: Connection, options: OnlineOptions) -> None:
+    def __init__(self, conn: Connection, options: OnlineOptions, table: TablePlan) -> None:
         self.conn = conn
         self.options = options
-        self.width = options.first_batch
+        self.timeouts = Timeouts(options.lock_timeout, options.statement_timeout).settings()
+        self.width = _first_width(table, options)
         self.batches = 0
 
     def run(self, statement: sql.Composed, params: dict[str, object]) -> int:
         """Execute *statement* in its own transaction; the rowcount, or the count it selects."""
         with self.conn.transaction():
-            self.conn.execute(
-                b"SELECT pg_catalog.set_config('lock_timeout', %s, true),"
-                b" pg_catalog.set_config('statement_timeout', %s, true)",
-                [
-                    f"{round(self.options.lock_timeout * 1000)}ms",
-                    f"{round(self.options.statement_timeout * 1000)}ms",
-                ],
-            )
+            self.conn.execute(SET_TIMEOUTS, self.timeouts)
             self.conn.execute(PINNED_SEARCH_PATH)
             cursor = self.conn.execute(statement, params)
             if cursor.description is not None:
@@ -262,7 +267,7 @@ def backfill(
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds
     wal = _wal_position(conn)
-    batches = _Batches(conn, options)
+    batches = _Batches(conn, options, table)
     statement = update_range(table)
     written = 0
     position = low
@@ -299,7 +304,7 @@ def verify(
     if bounds is None:
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds
-    batches = _Batches(conn, options)
+    batches = _Batches(conn, options, table)
     count = count_range(table)
     update = update_range(table)
     written = differences = 0

@@ -18,9 +18,17 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from seqdoctor.catalog.connection import Target, Timeouts, error_message, opened, session
+from seqdoctor.catalog.connection import (
+    Target,
+    Timeouts,
+    error_message,
+    opened,
+    session,
+    stopped,
+)
 from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
+from seqdoctor.catalog.model import qualify
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import Statement
 from seqdoctor.repairs.online import backfill, rebuild
@@ -83,7 +91,10 @@ def read_plan(
     conn: Connection, columns: Iterable[Column], options: OnlineOptions, timeouts: Timeouts
 ) -> OnlinePlan:
     """Phase 1 on an open connection: read the family and everything around it, and plan."""
-    family = read_family(conn, seeds(conn, columns, timeouts), timeouts)
+    try:
+        family = read_family(conn, seeds(conn, columns, timeouts), timeouts)
+    except psycopg.Error as error:
+        raise stopped("cannot read the key family", error, conn) from None
     if not family.columns:
         raise UsageError("none of the columns given exists")
     return planning.build(family, options)
@@ -181,7 +192,7 @@ def revert(
     options: OnlineOptions | None = None,
     timeouts: Timeouts | None = None,
 ) -> OnlinePlan:
-    """Undo an unfinished widening (phases 2-4): the tables end as they were before it.
+    """Undo an unfinished widening (phases 2-5): the tables end as they were before it.
 
     Runs whatever the refusals say: a refused plan may still have been started
     by hand, or the family may have changed since.
@@ -235,7 +246,7 @@ def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[
     }
     constraints = {(o.table_oid, o.name): o for o in objects if o.kind == "constraint"}
     for key in rebuild.foreign_key_builds(built.tables, built.family.foreign_keys):
-        where = f"{key.old.schema}.{key.old.table}"
+        where = qualify(key.old.schema, key.old.table)
         found = constraints.get((key.old.table_oid, key.name))
         if found is None:
             _locked(
@@ -253,19 +264,30 @@ def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[
                 options,
                 where,
             )
+        definition = _constraint_definition(conn, key.old.table_oid, key.name)
+        if definition is None or not key.matches(definition, back):
+            raise OnlineError(
+                f"foreign key {key.name} on {where} is not {key.old.name} on the shadow "
+                f"columns ({definition or 'missing'}): drop it, or revert"
+            )
+    return made
+
+
+def _constraint_definition(conn: Connection, table_oid: int, name: str) -> str | None:
+    """pg_get_constraintdef() of a constraint, names qualified as when the family was read."""
+    try:
         with conn.transaction():
             conn.execute(PINNED_SEARCH_PATH)
             row = conn.execute(
                 b"SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint"
                 b" WHERE conrelid = %s AND conname = %s",
-                [key.old.table_oid, key.name],
+                [table_oid, name],
             ).fetchone()
-        if row is None or not key.matches(row[0], back):
-            raise OnlineError(
-                f"foreign key {key.name} on {where} is not {key.old.name} on the shadow "
-                f"columns ({row[0] if row else 'missing'}): drop it, or revert"
-            )
-    return made
+    except psycopg.Error as error:
+        if conn.broken:
+            raise OnlineError(f"lost the connection: {error_message(error)}") from None
+        raise OnlineError(f"reading foreign key {name}: {error_message(error)}") from None
+    return str(row[0]) if row else None
 
 
 def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:
