@@ -14,6 +14,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.family import ColumnAttachment, FamilyTable, KeyFamily
 from seqdoctor.catalog.model import qualify
+from seqdoctor.guard.model import TRIGGER_PREFIX  # the guard's triggers: not user triggers
 from seqdoctor.repairs.model import Statement, dollar_quoted, size
 from seqdoctor.repairs.online import backfill, names, rebuild, shadow
 from seqdoctor.repairs.online.model import (
@@ -35,7 +36,6 @@ NARROW = ("int2", "int4")
 MAX_COLUMNS = 1600  # MaxHeapAttributeNumber: dropped columns count
 # pg_trigger.tgtype bits (catalog/pg_trigger.h)
 ROW, BEFORE, INSERT, UPDATE = 1, 2, 4, 16
-GUARD_PREFIX = "seqdoctor_guard_"
 # Verification reads what the backfill wrote: a fraction of its time.
 VERIFY_SHARE = 0.25
 CIC_BROKEN = (140000, 140004)  # CREATE INDEX CONCURRENTLY could corrupt indexes (14.4 notes)
@@ -398,7 +398,7 @@ def _attachment_refusals(family: KeyFamily, options: OnlineOptions) -> Iterator[
 def _trigger_refusals(
     item: ColumnAttachment, where: str, options: OnlineOptions
 ) -> Iterator[Refusal]:
-    if item.name.startswith(GUARD_PREFIX) or item.name == names.SYNC_TRIGGER:
+    if item.name.startswith(TRIGGER_PREFIX) or item.name == names.SYNC_TRIGGER:
         return
     fires_on_update = bool(item.trigger_type & UPDATE) and item.enabled != "D"
     if fires_on_update and not item.column_list and not options.allow_user_triggers:
@@ -506,7 +506,7 @@ def _how(item: ColumnAttachment) -> tuple[str, Phase] | None:
 
 
 def _notes(family: KeyFamily, tables: Iterable[TablePlan]) -> Iterator[str]:
-    if any(item.name.startswith(GUARD_PREFIX) for item in family.attachments):
+    if any(item.name.startswith(TRIGGER_PREFIX) for item in family.attachments):
         yield (
             "seqdoctor guard triggers are installed on this family: they keep working "
             "through phases 2-5 (they name the old column); install the guard again "
