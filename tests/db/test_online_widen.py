@@ -266,8 +266,12 @@ def test_the_family_is_found_with_everything_attached(conn: Connection) -> None:
             "CREATE TABLE p (id serial PRIMARY KEY); CREATE TABLE q () INHERITS (p)",
             "inheritance tree",
         ),
+        (
+            "CREATE TABLE p (id serial PRIMARY KEY); CREATE TABLE q (copies p[])",
+            "its row type is the type of public.q.copies",
+        ),
     ],
-    ids=["partitioned", "publication", "user-trigger", "generated", "inheritance"],
+    ids=["partitioned", "publication", "user-trigger", "generated", "inheritance", "row-type"],
 )
 def test_what_cannot_be_made_safe_is_refused_with_its_reason(
     conn: Connection, setup: str, reason: str

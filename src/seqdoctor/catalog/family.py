@@ -115,6 +115,7 @@ class FamilyTable:
     batch_attnum: int | None
     publications: tuple[str, ...] | None
     subscribed: bool
+    row_type_users: tuple[str, ...] | None  # columns typed with this table's row type
 
     @property
     def qualified(self) -> str:
@@ -205,7 +206,7 @@ def read_family(
         table_params = {"tables": sorted({c.table_oid for c in columns})}
         version = server.server_version_num
         tables = [
-            _tuples(row, "publications")
+            _tuples(row, "publications", "row_type_users")
             for row in fetch(
                 conn, load_query("list_family_tables", version), FamilyTable, table_params
             )

@@ -65,6 +65,7 @@ def table(table_oid: int, **kw: object) -> FamilyTable:
         "batch_attnum": 1,
         "publications": None,
         "subscribed": False,
+        "row_type_users": None,
     }
     fields.update(kw)
     return FamilyTable(**fields)  # type: ignore[arg-type]
@@ -145,6 +146,7 @@ def test_create_index_concurrently_bug_of_14_0_to_14_3_is_refused(
         ({"publications": ("pub",)}, "published (pub)"),
         ({"subscribed": True}, "logical replication target"),
         ({"columns": 1600}, "limit of 1600"),
+        ({"row_type_users": ("public.x.r",)}, "its row type is the type of public.x.r"),
     ],
 )
 def test_tables_the_online_method_cannot_handle_are_refused(

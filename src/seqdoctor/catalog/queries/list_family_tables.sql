@@ -7,6 +7,9 @@
 -- column alone (the primary key, usually). Without one the backfill walks
 -- ctid ranges (TID range scans need PostgreSQL 14).
 -- columns: attributes including dropped ones, against the limit of 1600.
+-- row_type_users: columns of other tables whose type is this table's row type
+-- (or an array of it): ADD COLUMN ... DEFAULT is refused, and the swap would
+-- change what their stored values mean.
 -- published: the table is in a publication (explicitly, through its schema
 -- on 15+, or FOR ALL TABLES); subscribed: it is a subscription's target.
 SELECT
@@ -60,7 +63,14 @@ SELECT
                       WHERE pr.prpubid = p.oid AND pr.prrelid = c.oid)
     ) AS publications,
     EXISTS (SELECT FROM pg_catalog.pg_subscription_rel AS sr WHERE sr.srrelid = c.oid)
-        AS subscribed
+        AS subscribed,
+    (
+        SELECT pg_catalog.array_agg(a.attrelid::regclass::text || '.' || a.attname::text
+                                    ORDER BY 1)
+        FROM pg_catalog.pg_attribute AS a
+        JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+        WHERE NOT a.attisdropped AND (t.oid = c.reltype OR t.typelem = c.reltype)
+    ) AS row_type_users
 FROM unnest(%(tables)s::oid[]) AS s(table_oid)
 JOIN pg_catalog.pg_class AS c ON c.oid = s.table_oid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -223,11 +223,16 @@ class _Batches:
 
 
 def _wal_position(conn: Connection) -> str | None:
-    """The server's WAL insert position; None on a standby (or where it cannot be read)."""
+    """The server's WAL insert position; None on a standby.
+
+    The insert position, not pg_current_wal_lsn() (the write position), which
+    can stay behind what was inserted when commits do not flush
+    (synchronous_commit = off): a walk could then measure nothing.
+    """
     with conn.transaction():
         row = conn.execute(
             b"SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
-            b" THEN pg_catalog.pg_current_wal_lsn()::text END"
+            b" THEN pg_catalog.pg_current_wal_insert_lsn()::text END"
         ).fetchone()
     return row[0] if row else None
 
@@ -237,7 +242,7 @@ def _wal_since(conn: Connection, start: str | None) -> int | None:
         return None
     with conn.transaction():
         row = conn.execute(
-            b"SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),"
+            b"SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(),"
             b" %s::pg_catalog.pg_lsn)::int8",
             [start],
         ).fetchone()

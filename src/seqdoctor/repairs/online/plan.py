@@ -332,6 +332,12 @@ def _table_refusals(table: FamilyTable, version: int, options: OnlineOptions) ->
         )
     if table.inheritance:
         yield Refusal(name, "tables in an inheritance tree are not widened online")
+    if table.row_type_users:
+        yield Refusal(
+            name,
+            f"its row type is the type of {', '.join(table.row_type_users)}: stored values "
+            "of that type would change meaning when its columns change",
+        )
     if table.persistence == "t":
         yield Refusal(name, "a temporary table")
     if not table.owned:
