@@ -424,6 +424,52 @@ def test_guard_triggers_are_no_reason_to_refuse_and_the_plan_says_what_to_do(
     assert stopped.value.sqlstate == guard.SQLSTATE
 
 
+@pytest.mark.parametrize("stopped", [Phase.SHADOWED, Phase.BACKFILLED, Phase.VERIFIED])
+def test_a_run_stopped_at_any_phase_boundary_goes_on_from_there(
+    conn: Connection, stopped: Phase
+) -> None:
+    conn.execute(FAMILY)
+    online.advance(conn, [KEY], until=stopped, options=FAST)
+    conn.execute("INSERT INTO shop.orders (region) SELECT 2 FROM generate_series(1, 50)")
+
+    result = online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+
+    assert result.shadowed == ()
+    assert differing(conn) == 0
+    assert online.status(conn, [KEY]).phase is Phase.BUILT
+
+
+def test_a_foreign_key_left_not_valid_is_validated_by_the_next_run(conn: Connection) -> None:
+    conn.execute(FAMILY)
+    online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+    # As a run stopped between ADD ... NOT VALID and VALIDATE leaves it: the plan's own step.
+    conn.execute(
+        "DO $$DECLARE c name; BEGIN SELECT conname INTO c FROM pg_constraint"
+        " WHERE conrelid = 'shop.shipments'::regclass AND conname LIKE 'seqdoctor%';"
+        " EXECUTE format('ALTER TABLE shop.shipments DROP CONSTRAINT %I', c); END$$"
+    )
+    (add,) = [
+        s
+        for s in online.plan(conn, [KEY], FAST).steps
+        if s.phase is Phase.BUILT
+        and s.title.startswith("Foreign key")
+        and s.subject == "shop.shipments"
+    ]
+    with conn.transaction():
+        for statement in add.statements:
+            conn.execute(statement)
+    assert online.status(conn, [KEY]).phase is Phase.SHADOWED  # not validated: not built
+
+    result = online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+
+    assert result.built == ()  # nothing added again: validated where it stood
+    assert conn.execute(
+        "SELECT convalidated FROM pg_constraint"
+        " WHERE conrelid = 'shop.shipments'::regclass AND conname LIKE 'seqdoctor%'"
+    ).fetchall() == [(True,)]
+    assert online.status(conn, [KEY]).phase is Phase.BUILT
+
+
 def test_an_invalid_index_left_by_an_interrupted_build_is_built_again(conn: Connection) -> None:
     conn.execute(FAMILY)
     online.advance(conn, [KEY], until=Phase.SHADOWED, options=FAST)
