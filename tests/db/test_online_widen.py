@@ -753,6 +753,37 @@ def test_a_foreign_key_column_narrower_than_its_key_is_widened_alone_and_reports
     assert all(total == 300 for _, _, _, total in seen)
 
 
+def test_writers_need_no_privilege_on_the_shadows_or_the_function(conn: Connection) -> None:
+    (database,) = conn.execute("SELECT current_database()").fetchone() or ("",)
+    writer = f"writer_{database}"[:63]
+    conn.execute(
+        sql.SQL(
+            "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;"
+            "CREATE TABLE t (id serial PRIMARY KEY, v int);"
+            "INSERT INTO t (v) SELECT generate_series(1, 10);"
+            "CREATE ROLE {w} LOGIN;"
+            "GRANT INSERT (v), UPDATE (id, v), SELECT (id, v) ON t TO {w};"
+            "GRANT USAGE ON SEQUENCE t_id_seq TO {w}"
+        ).format(w=sql.Identifier(writer))
+    )
+    try:
+        online.advance(conn, [("public", "t", "id")], options=FAST)
+        assert conn.execute(
+            "SELECT proacl IS NOT NULL FROM pg_proc WHERE proname LIKE 'seqdoctor_sync%'"
+        ).fetchone() == (True,)  # no EXECUTE for PUBLIC
+
+        with psycopg.connect(conn.info.dsn, user=writer, autocommit=True) as other:
+            other.execute("INSERT INTO t (v) VALUES (11)")
+            other.execute("UPDATE t SET id = id + 100 WHERE v = 2")
+
+        assert conn.execute(
+            "SELECT count(*) FROM t WHERE seqdoctor_wide_1 IS DISTINCT FROM id"
+        ).fetchone() == (0,)
+    finally:
+        conn.execute("DROP TABLE t")
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(writer)))
+
+
 @pytest.mark.parametrize("identity", ["ALWAYS", "BY DEFAULT"])
 def test_identity_columns_and_long_quoted_names(conn: Connection, identity: str) -> None:
     name = "Ключ " + "k" * 50  # 63 bytes in UTF-8, with a space: quoted everywhere
