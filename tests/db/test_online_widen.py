@@ -696,6 +696,19 @@ def test_the_backfill_pauses_while_a_slot_holds_back_wal_and_gives_up_at_its_dea
     assert differing(conn) == 0
 
 
+def test_the_backfill_keeps_the_wal_rate_under_its_limit(conn: Connection) -> None:
+    conn.execute(FAMILY)
+    limit = 300_000  # bytes a second: the family's backfill writes a few hundred kB
+    started = time.monotonic()
+
+    result = online.advance(conn, [KEY], options=replace(FAST, max_wal_rate=limit))
+
+    elapsed = time.monotonic() - started
+    wal = sum(w.wal_bytes or 0 for w in result.backfilled)
+    assert wal > limit / 2  # enough to need pauses
+    assert elapsed >= wal / limit * 0.9
+
+
 def test_the_sync_trigger_ignores_the_writers_search_path(conn: Connection) -> None:
     conn.execute(
         "CREATE TABLE t (id serial PRIMARY KEY, v int);"

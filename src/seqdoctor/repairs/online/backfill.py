@@ -222,7 +222,7 @@ class _Batches:
             return result, width
 
 
-def _wal_position(conn: Connection) -> str | None:
+def wal_position(conn: Connection) -> str | None:
     """The server's WAL insert position; None on a standby.
 
     The insert position, not pg_current_wal_lsn() (the write position), which
@@ -237,7 +237,7 @@ def _wal_position(conn: Connection) -> str | None:
     return row[0] if row else None
 
 
-def _wal_since(conn: Connection, start: str | None) -> int | None:
+def wal_since(conn: Connection, start: str | None) -> int | None:
     if start is None:
         return None
     with conn.transaction():
@@ -271,7 +271,7 @@ def backfill(
     if bounds is None:
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds
-    wal = _wal_position(conn)
+    wal = wal_position(conn)
     batches = _Batches(conn, options, table)
     statement = update_range(table)
     written = 0
@@ -292,7 +292,7 @@ def backfill(
         batches.batches,
         time.monotonic() - started,
         high,
-        _wal_since(conn, wal),
+        wal_since(conn, wal),
     )
 
 

@@ -49,6 +49,9 @@ class OnlineOptions:
     # None: not watched.
     max_replica_lag: int | None = 256 * MEGABYTE
     max_slot_lag: int | None = 1024 * MEGABYTE
+    # Pause so that the server's WAL, averaged since the walk started, stays under
+    # this many bytes a second (every session's WAL counts); None: not watched.
+    max_wal_rate: int | None = None
     throttle_deadline: float = 600.0  # s: longest pause for a throttle before giving up
     # CREATE INDEX CONCURRENTLY and VALIDATE CONSTRAINT read whole tables: their
     # statement_timeout. CIC also waits for older transactions, up to lock_deadline.
@@ -70,6 +73,8 @@ class OnlineOptions:
             raise UsageError("online timeouts must be at least 0.001 seconds")
         if self.lock_deadline < self.lock_timeout:
             raise UsageError("the lock deadline must be at least one lock timeout")
+        if self.max_wal_rate is not None and self.max_wal_rate <= 0:
+            raise UsageError("the WAL rate limit must be more than 0 bytes a second")
         if self.rows_per_second <= 0:
             raise UsageError("the backfill rate must be more than 0 rows per second")
         if not 1 <= self.first_batch <= self.max_batch:

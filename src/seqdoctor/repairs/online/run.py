@@ -331,10 +331,25 @@ def _locked(
 
 
 def _throttle(conn: Connection, options: OnlineOptions, timeouts: Timeouts) -> Callable[[], None]:
-    """A pause before each batch while replication trails past the user's limits."""
+    """A pause before each batch while replication trails, or WAL flows, past the limits."""
     last = 0.0
+    started = time.monotonic()
+    start_wal = backfill.wal_position(conn) if options.max_wal_rate is not None else None
 
-    def wait() -> None:
+    def wal_rate() -> None:
+        if options.max_wal_rate is None or start_wal is None:
+            return
+        written = backfill.wal_since(conn, start_wal) or 0
+        behind = written / options.max_wal_rate - (time.monotonic() - started)
+        if behind > options.throttle_deadline:
+            raise OnlineError(
+                f"{written:,} bytes of WAL since the walk started would need a pause of "
+                f"{behind:.0f} s to stay under {options.max_wal_rate:,} bytes/s: run again later"
+            )
+        if behind > 0:
+            time.sleep(behind)
+
+    def replication() -> None:
         nonlocal last
         if options.max_replica_lag is None and options.max_slot_lag is None:
             return
@@ -361,5 +376,9 @@ def _throttle(conn: Connection, options: OnlineOptions, timeouts: Timeouts) -> C
                     "run again later"
                 )
             time.sleep(THROTTLE_SLEEP)
+
+    def wait() -> None:
+        wal_rate()
+        replication()
 
     return wait
