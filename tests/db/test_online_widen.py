@@ -270,8 +270,23 @@ def test_the_family_is_found_with_everything_attached(conn: Connection) -> None:
             "CREATE TABLE p (id serial PRIMARY KEY); CREATE TABLE q (copies p[])",
             "its row type is the type of public.q.copies",
         ),
+        (
+            "CREATE TABLE p (id serial PRIMARY KEY);"
+            "CREATE OPERATOR CLASS backwards FOR TYPE int4 USING btree AS"
+            " OPERATOR 1 >, OPERATOR 3 =, OPERATOR 5 <, FUNCTION 1 btint4cmp(int4, int4);"
+            "CREATE INDEX p_backwards ON p (id backwards)",
+            "index p_backwards uses the operator class backwards",
+        ),
     ],
-    ids=["partitioned", "publication", "user-trigger", "generated", "inheritance", "row-type"],
+    ids=[
+        "partitioned",
+        "publication",
+        "user-trigger",
+        "generated",
+        "inheritance",
+        "row-type",
+        "operator-class",
+    ],
 )
 def test_what_cannot_be_made_safe_is_refused_with_its_reason(
     conn: Connection, setup: str, reason: str

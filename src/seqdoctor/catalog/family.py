@@ -143,6 +143,7 @@ class ColumnAttachment:
     trigger_type: int  # pg_trigger.tgtype bits
     enabled: str  # pg_trigger.tgenabled: O | D | R | A
     column_list: bool  # a trigger firing on UPDATE OF some columns only
+    operator_class: str | None  # an index's non-default operator class on the column
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ def trigger(name: str, tgtype: int, *, column_list: bool = False) -> ColumnAttac
         trigger_type=tgtype,
         enabled="O",
         column_list=column_list,
+        operator_class=None,
     )
 
 

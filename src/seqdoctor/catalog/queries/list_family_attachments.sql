@@ -48,7 +48,13 @@ SELECT
     false AS column_bound,
     0 AS trigger_type,
     ''::text AS enabled,
-    false AS column_list
+    false AS column_list,
+    (
+        SELECT pg_catalog.string_agg(oc.opcname::text, ', ')
+        FROM pg_catalog.generate_series(0, i.indnkeyatts - 1) AS k(n)
+        JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[k.n]
+        WHERE i.indkey[k.n] = f.attnum AND NOT oc.opcdefault
+    ) AS operator_class
 FROM family AS f
 JOIN pg_catalog.pg_index AS i ON i.indrelid = f.table_oid
 JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
@@ -61,7 +67,7 @@ WHERE f.attnum = ANY (i.indkey::int2[])
 UNION ALL
 SELECT 'constraint', con.oid::int8, con.conname, f.table_oid::int8, f.attnum::int,
        pg_catalog.pg_get_constraintdef(con.oid), con.conname, con.contype::text,
-       false, false, false, false, con.convalidated, false, 0, '', false
+       false, false, false, false, con.convalidated, false, 0, '', false, NULL
 FROM family AS f
 JOIN pg_catalog.pg_constraint AS con
   ON con.conrelid = f.table_oid AND f.attnum = ANY (con.conkey) AND con.contype <> 'f'
@@ -76,7 +82,7 @@ SELECT 'trigger', t.oid::int8, t.tgname, t.tgrelid::int8, NULL::int,
                                  WHERE d.table_oid = f.table_oid AND d.attnum = f.attnum
                                    AND d.classid = 'pg_catalog.pg_trigger'::regclass
                                    AND d.objid = t.oid))),
-       t.tgtype::int, t.tgenabled::text, pg_catalog.cardinality(t.tgattr::int2[]) > 0
+       t.tgtype::int, t.tgenabled::text, pg_catalog.cardinality(t.tgattr::int2[]) > 0, NULL
 FROM pg_catalog.pg_trigger AS t
 WHERE t.tgrelid IN (SELECT table_oid FROM family) AND NOT t.tgisinternal
 UNION ALL
@@ -94,7 +100,7 @@ SELECT CASE
        CASE WHEN r.rulename = '_RETURN' THEN r.ev_class::regclass::text
             ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END,
        d.table_oid::int8, d.attnum::int,
-       NULL, NULL, NULL, false, false, false, false, true, true, 0, '', false
+       NULL, NULL, NULL, false, false, false, false, true, true, 0, '', false, NULL
 FROM depends AS d
 LEFT JOIN pg_catalog.pg_rewrite AS r
   ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid

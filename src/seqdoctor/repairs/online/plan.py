@@ -391,6 +391,12 @@ def _attachment_refusals(family: KeyFamily, options: OnlineOptions) -> Iterator[
                 f"{item.name} (a SQL-standard function body) reads it by column number: "
                 "recreate it by hand after the widening, or drop it first",
             )
+        elif item.kind == "index" and item.operator_class:
+            yield Refusal(
+                where,
+                f"index {item.name} uses the operator class {item.operator_class} on it, "
+                "not the default: seqdoctor cannot tell which class does the same for bigint",
+            )
         elif item.kind == "constraint" and item.constraint_type == "x":
             yield Refusal(
                 where,
