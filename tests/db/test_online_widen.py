@@ -812,6 +812,29 @@ def test_writers_need_no_privilege_on_the_shadows_or_the_function(conn: Connecti
         conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(writer)))
 
 
+def test_rows_a_policy_hides_from_the_owner_stop_the_backfill_instead_of_being_skipped(
+    conn: Connection,
+) -> None:
+    (database,) = conn.execute("SELECT current_database()").fetchone() or ("",)
+    name = f"owner_{database}"[:63]
+    owner = sql.Identifier(name)
+    conn.execute(
+        sql.SQL("CREATE ROLE {o} LOGIN; GRANT CREATE ON SCHEMA public TO {o}").format(o=owner)
+    )
+    try:
+        with psycopg.connect(conn.info.dsn, user=name, autocommit=True) as mine:
+            mine.execute(
+                "CREATE TABLE t (id serial PRIMARY KEY);"
+                "INSERT INTO t SELECT FROM generate_series(1, 20);"
+                "ALTER TABLE t ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;"
+                "CREATE POLICY evens ON t USING (id % 2 = 0)"
+            )
+            with pytest.raises(OnlineError, match="row-level security"):
+                online.advance(mine, [("public", "t", "id")], options=FAST)
+    finally:
+        conn.execute(sql.SQL("DROP OWNED BY {o}; DROP ROLE {o}").format(o=owner))
+
+
 @pytest.mark.parametrize("identity", ["ALWAYS", "BY DEFAULT"])
 def test_identity_columns_and_long_quoted_names(conn: Connection, identity: str) -> None:
     name = "Ключ " + "k" * 50  # 63 bytes in UTF-8, with a space: quoted everywhere

@@ -13,7 +13,9 @@ from typing import Any
 
 from seqdoctor.repairs.online.model import OnlinePlan, Phase, Step
 
-HEADER = "\\set ON_ERROR_STOP on\nSET search_path = pg_catalog, pg_temp;\n"
+# row_security off: a policy hiding rows fails the script rather than leave them
+# out of the backfill and the verification.
+HEADER = "\\set ON_ERROR_STOP on\nSET search_path = pg_catalog, pg_temp;\nSET row_security = off;\n"
 
 
 def _comment(text: str) -> str:
