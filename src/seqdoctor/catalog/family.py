@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
-from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.catalog.model import ServerInfo, qualify
 from seqdoctor.catalog.read import fetch, load_query
 
@@ -196,8 +195,7 @@ def read_family(
     conn: Connection, seeds: Collection[tuple[int, int]], timeouts: Timeouts
 ) -> KeyFamily:
     """The key family of the columns (table oid, attnum) given, and what surrounds it."""
-    with read_only_transaction(conn, timeouts):
-        conn.execute(PINNED_SEARCH_PATH)
+    with read_only_transaction(conn, timeouts):  # search_path pinned: definitions qualified
         (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
         columns = [
             _tuples(row, "acl")

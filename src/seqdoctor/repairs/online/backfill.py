@@ -27,8 +27,12 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
-from seqdoctor.catalog.connection import SET_TIMEOUTS, Timeouts
-from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
+from seqdoctor.catalog.connection import (
+    PINNED_SEARCH_PATH,
+    SET_TIMEOUTS,
+    Timeouts,
+    transaction_block,
+)
 from seqdoctor.repairs.model import Statement, dollar_quoted
 from seqdoctor.repairs.online import names
 from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, TablePlan
@@ -185,9 +189,8 @@ class _Batches:
 
     def run(self, statement: sql.Composed, params: dict[str, object]) -> int:
         """Execute *statement* in its own transaction; the rowcount, or the count it selects."""
-        with self.conn.transaction():
-            self.conn.execute(SET_TIMEOUTS, self.timeouts)
-            self.conn.execute(PINNED_SEARCH_PATH)
+        with transaction_block(self.conn):
+            self.conn.execute(SET_TIMEOUTS, self.timeouts)  # and the search path
             self.conn.execute(ROW_SECURITY_OFF)
             cursor = self.conn.execute(statement, params)
             if cursor.description is not None:
@@ -235,7 +238,7 @@ def wal_position(conn: Connection) -> str | None:
     can stay behind what was inserted when commits do not flush
     (synchronous_commit = off): a walk could then measure nothing.
     """
-    with conn.transaction():
+    with transaction_block(conn):
         row = conn.execute(
             b"SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
             b" THEN pg_catalog.pg_current_wal_insert_lsn()::text END"
@@ -246,7 +249,7 @@ def wal_position(conn: Connection) -> str | None:
 def wal_since(conn: Connection, start: str | None) -> int | None:
     if start is None:
         return None
-    with conn.transaction():
+    with transaction_block(conn):
         row = conn.execute(
             b"SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(),"
             b" %s::pg_catalog.pg_lsn)::int8",
@@ -256,7 +259,7 @@ def wal_since(conn: Connection, start: str | None) -> int | None:
 
 
 def _read_bounds(conn: Connection, table: TablePlan) -> tuple[int, int] | None:
-    with conn.transaction():
+    with transaction_block(conn):
         conn.execute(PINNED_SEARCH_PATH)
         conn.execute(ROW_SECURITY_OFF)
         row = conn.execute(bounds_query(table)).fetchone()

@@ -19,14 +19,15 @@ import psycopg
 from psycopg import errors
 
 from seqdoctor.catalog.connection import (
+    PINNED_SEARCH_PATH,
     Target,
     Timeouts,
     error_message,
     opened,
     session,
     stopped,
+    transaction_block,
 )
-from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
 from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
 from seqdoctor.catalog.model import qualify
 from seqdoctor.errors import UsageError
@@ -276,7 +277,7 @@ def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[
 def _constraint_definition(conn: Connection, table_oid: int, name: str) -> str | None:
     """pg_get_constraintdef() of a constraint, names qualified as when the family was read."""
     try:
-        with conn.transaction():
+        with transaction_block(conn):
             conn.execute(PINNED_SEARCH_PATH)
             row = conn.execute(
                 b"SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint"
@@ -309,7 +310,7 @@ def _locked(
     while True:
         attempts += 1
         try:
-            with conn.transaction():
+            with transaction_block(conn):
                 for statement in statements:
                     conn.execute(statement)
             return

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 
 from psycopg import sql
 
-from seqdoctor.catalog.dependents import PINNED_SEARCH_PATH
+from seqdoctor.catalog.connection import PINNED_SEARCH_PATH
 from seqdoctor.catalog.family import FamilyColumn
 from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import names
