@@ -59,6 +59,10 @@ QUERY_VARIANTS: dict[str, tuple[tuple[int, str], ...]] = {
         (MIN_SERVER_VERSION, "list_sequence_positions"),
         (180000, "list_sequence_positions_post_180000"),
     ),
+    "list_family_tables": (
+        (MIN_SERVER_VERSION, "list_family_tables"),
+        (150000, "list_family_tables_post_150000"),
+    ),
 }
 
 

@@ -1,0 +1,385 @@
+"""Running an online widening: each call reads where it stands, then does what is left.
+
+Every call starts from the catalog (:mod:`.state`), never from a journal: after
+a crash, a killed session or a lock not granted, the same call again goes on
+where the last one stopped. Locks are always taken under ``lock_timeout``,
+retried with jitter until a deadline, and never by ending other sessions.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from seqdoctor.catalog.connection import (
+    PINNED_SEARCH_PATH,
+    Target,
+    Timeouts,
+    error_message,
+    opened,
+    session,
+    stopped,
+    transaction_block,
+)
+from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
+from seqdoctor.catalog.model import qualify
+from seqdoctor.errors import UsageError
+from seqdoctor.repairs.model import Statement
+from seqdoctor.repairs.online import backfill, rebuild
+from seqdoctor.repairs.online import plan as planning
+from seqdoctor.repairs.online.backfill import Progress, Walked
+from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
+from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
+from seqdoctor.repairs.online.state import OURS, Status, TableState, detect
+
+Connection = psycopg.Connection[Any]
+# A column to widen: (table oid, attnum), or (schema, table, column) by name.
+Column = tuple[int, int] | tuple[str, str, str]
+THROTTLE_EVERY = 1.0  # s between two looks at replication lag
+THROTTLE_SLEEP = 1.0  # s paused while replication trails
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What one call of :func:`advance` did, and where the widening stands after it."""
+
+    plan: OnlinePlan
+    phase: Phase  # the last phase complete on every table
+    shadowed: tuple[str, ...]  # tables phase 2 ran on in this call
+    backfilled: tuple[Walked, ...]
+    verified: tuple[Walked, ...]
+    built: tuple[str, ...] = ()  # indexes and foreign keys phase 5 made in this call
+
+    @property
+    def rows_per_second(self) -> float | None:
+        """The backfill's measured rate, for the next plan's estimate; None: too little to say."""
+        rows = sum(w.rows_written for w in self.backfilled)
+        seconds = sum(w.seconds for w in self.backfilled)
+        return rows / seconds if rows >= 1000 and seconds > 0 else None
+
+    @property
+    def wal_per_row(self) -> float | None:
+        """WAL bytes per row backfilled (other sessions' WAL included): for the next estimate."""
+        measured = [w for w in self.backfilled if w.wal_bytes is not None]
+        rows = sum(w.rows_written for w in measured)
+        wal = sum(w.wal_bytes or 0 for w in measured)
+        return wal / rows if rows >= 1000 else None
+
+
+def seeds(conn: Connection, columns: Iterable[Column], timeouts: Timeouts) -> list[tuple[int, int]]:
+    """Columns as (table oid, attnum); one named that does not exist is a usage error."""
+    found = []
+    for column in columns:
+        if len(column) == 2:
+            found.append((int(column[0]), int(column[1])))
+            continue
+        schema, table, name = (str(part) for part in column)
+        key = find_column(conn, schema, table, name, timeouts)
+        if key is None:
+            raise UsageError(f"no column {schema}.{table}.{name}")
+        found.append(key)
+    return found
+
+
+def read_plan(
+    conn: Connection, columns: Iterable[Column], options: OnlineOptions, timeouts: Timeouts
+) -> OnlinePlan:
+    """Phase 1 on an open connection: read the family and everything around it, and plan."""
+    try:
+        family = read_family(conn, seeds(conn, columns, timeouts), timeouts)
+    except psycopg.Error as error:
+        raise stopped("cannot read the key family", error, conn) from None
+    if not family.columns:
+        raise UsageError("none of the columns given exists")
+    return planning.build(family, options)
+
+
+def plan(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """The plan of an online widening (phase 1, read only)."""
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=False, who="the online widening's plan"):
+            return read_plan(conn, columns, options or OnlineOptions(), timeouts or Timeouts())
+
+
+def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None = None) -> Status:
+    """Where the widening of *columns* stands, from the catalog."""
+    built = plan(target, columns, timeouts=timeouts)
+    family = built.family
+    return detect(built.tables, family.objects, family.attachments, family.foreign_keys)
+
+
+def advance(
+    target: Target,
+    columns: Iterable[Column],
+    *,
+    until: Phase = Phase.VERIFIED,
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+    progress: Progress | None = None,
+) -> Advanced:
+    """Do what is left of the phases up to *until* (at most BUILT in this version).
+
+    Refused plans raise :class:`OnlineError` with every reason; nothing is changed.
+    """
+    if until > Phase.BUILT:
+        raise UsageError(
+            "this version of seqdoctor widens online up to the indexes and foreign keys (phase 5)"
+        )
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening"):
+            built = read_plan(conn, columns, options, timeouts)
+            if built.refused:
+                raise OnlineError(
+                    "cannot widen online: "
+                    + "; ".join(f"{r.subject}: {r.reason}" for r in built.refusals)
+                )
+            state = detect(built.tables, built.family.objects)
+            shadowed = []
+            for table_status, step in zip(state.tables, _steps(built, Phase.SHADOWED), strict=True):
+                if table_status.state is not TableState.SHADOWED:
+                    _locked(conn, step.statements, options, step.subject)
+                    shadowed.append(step.subject)
+            walked: dict[Phase, list[Walked]] = {Phase.BACKFILLED: [], Phase.VERIFIED: []}
+            throttle = _throttle(conn, options, timeouts)
+            for phase, walk in (
+                (Phase.BACKFILLED, backfill.backfill),
+                (Phase.VERIFIED, backfill.verify),
+            ):
+                if until < phase:
+                    break
+                for table in built.tables:
+                    try:
+                        walked[phase].append(walk(conn, table, options, progress, throttle))
+                    except psycopg.Error as error:
+                        if conn.broken:
+                            raise OnlineError(
+                                f"lost the connection: {error_message(error)}"
+                            ) from None
+                        raise OnlineError(
+                            f"{phase.name.lower()} of {table.qualified}: {error_message(error)}"
+                        ) from None
+            made: list[str] = []
+            if until >= Phase.BUILT:
+                made = _build(conn, built, options)
+            return Advanced(
+                plan=built,
+                phase=until,
+                shadowed=tuple(shadowed),
+                backfilled=tuple(walked[Phase.BACKFILLED]),
+                verified=tuple(walked[Phase.VERIFIED]),
+                built=tuple(made),
+            )
+
+
+def revert(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """Undo an unfinished widening (phases 2-5): the tables end as they were before it.
+
+    Runs whatever the refusals say: a refused plan may still have been started
+    by hand, or the family may have changed since.
+    """
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening's revert"):
+            built = read_plan(conn, columns, options, timeouts)
+            state = detect(built.tables, built.family.objects)
+            if any(t.state is TableState.SWAPPED for t in state.tables):
+                raise OnlineError(
+                    "the widening is past the swap: this version of seqdoctor cannot revert it"
+                )
+            started = {t.table.qualified for t in state.tables if t.state in OURS}
+            for step in built.revert_steps:
+                if step.phase is Phase.BUILT or step.subject in started:
+                    _locked(conn, step.statements, options, step.subject)
+            return built
+
+
+def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[str]:
+    """Phase 5: the indexes, then the foreign keys, each skipped when already as expected.
+
+    Runs right after a verification pass of this same call: nothing is built
+    on shadow columns not proven equal.
+    """
+    made: list[str] = []
+    objects = built.family.objects
+    settings = (
+        f"{round(options.lock_deadline * 1000)}ms",
+        f"{round(options.build_timeout * 1000)}ms",
+    )
+    try:
+        for table in built.tables:
+            made += rebuild.build_indexes(
+                conn,
+                table,
+                rebuild.index_builds(table, built.family.attachments),
+                objects,
+                settings,
+            )
+    except psycopg.Error as error:
+        if conn.broken:
+            raise OnlineError(f"lost the connection: {error_message(error)}") from None
+        raise OnlineError(f"building an index: {error_message(error)}") from None
+    back = {
+        oid: {shadow: column for column, shadow in columns.items()}
+        for oid, columns in rebuild.renames(built.tables).items()
+    }
+    constraints = {(o.table_oid, o.name): o for o in objects if o.kind == "constraint"}
+    for key in rebuild.foreign_key_builds(built.tables, built.family.foreign_keys):
+        where = qualify(key.old.schema, key.old.table)
+        found = constraints.get((key.old.table_oid, key.name))
+        if found is None:
+            _locked(
+                conn, (lock_timeout_statement(options.lock_timeout), *key.add()), options, where
+            )
+            made.append(key.name)
+        if key.validate and (found is None or not found.valid):
+            _locked(
+                conn,
+                (
+                    lock_timeout_statement(options.lock_timeout),
+                    set_statement_timeout(options.build_timeout),
+                    *key.validation(),
+                ),
+                options,
+                where,
+            )
+        definition = _constraint_definition(conn, key.old.table_oid, key.name)
+        if definition is None or not key.matches(definition, back):
+            raise OnlineError(
+                f"foreign key {key.name} on {where} is not {key.old.name} on the shadow "
+                f"columns ({definition or 'missing'}): drop it, or revert"
+            )
+    return made
+
+
+def _constraint_definition(conn: Connection, table_oid: int, name: str) -> str | None:
+    """pg_get_constraintdef() of a constraint, names qualified as when the family was read."""
+    try:
+        with transaction_block(conn):
+            conn.execute(PINNED_SEARCH_PATH)
+            row = conn.execute(
+                b"SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint"
+                b" WHERE conrelid = %s AND conname = %s",
+                [table_oid, name],
+            ).fetchone()
+    except psycopg.Error as error:
+        if conn.broken:
+            raise OnlineError(f"lost the connection: {error_message(error)}") from None
+        raise OnlineError(f"reading foreign key {name}: {error_message(error)}") from None
+    return str(row[0]) if row else None
+
+
+def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:
+    return [s for s in built.steps if s.phase is phase]
+
+
+def _locked(
+    conn: Connection, statements: Sequence[Statement], options: OnlineOptions, subject: str
+) -> None:
+    """Run *statements* in one transaction, retried with jitter while a lock is not granted.
+
+    Each attempt waits at most the lock timeout (the statements set it
+    first); attempts stop at the deadline, and the error says so. Nothing is
+    half done: a failed attempt rolls back.
+    """
+    deadline = time.monotonic() + options.lock_deadline
+    backoff = options.lock_timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with transaction_block(conn):
+                for statement in statements:
+                    conn.execute(statement)
+            return
+        except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            pause = random.uniform(0.5, 1.5) * backoff
+            if time.monotonic() + pause + options.lock_timeout > deadline:
+                raise OnlineError(
+                    f"{subject}: lock not granted in {attempts} attempts over "
+                    f"{options.lock_deadline:g} s ({error_message(error)}); nothing was changed"
+                ) from None
+            time.sleep(pause)
+            backoff = min(backoff * 2, 5.0)
+        except psycopg.Error as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            raise OnlineError(f"{subject}: {error_message(error)}") from None
+
+
+def _throttle(conn: Connection, options: OnlineOptions, timeouts: Timeouts) -> Callable[[], None]:
+    """A pause before each batch while replication trails, or WAL flows, past the limits."""
+    last = 0.0
+    started = time.monotonic()
+    start_wal = backfill.wal_position(conn) if options.max_wal_rate is not None else None
+
+    def wal_rate() -> None:
+        if options.max_wal_rate is None or start_wal is None:
+            return
+        written = backfill.wal_since(conn, start_wal) or 0
+        behind = written / options.max_wal_rate - (time.monotonic() - started)
+        if behind > options.throttle_deadline:
+            raise OnlineError(
+                f"{written:,} bytes of WAL since the walk started would need a pause of "
+                f"{behind:.0f} s to stay under {options.max_wal_rate:,} bytes/s: run again later"
+            )
+        if behind > 0:
+            time.sleep(behind)
+
+    def replication() -> None:
+        nonlocal last
+        if options.max_replica_lag is None and options.max_slot_lag is None:
+            return
+        now = time.monotonic()
+        if now - last < THROTTLE_EVERY:
+            return
+        last = now
+        deadline = now + options.throttle_deadline
+        while True:
+            lag = read_replication_lag(conn, timeouts)
+            behind = [
+                f"{what} {value:,} bytes of WAL (limit {limit:,})"
+                for what, value, limit in (
+                    ("a standby trails by", lag.replica, options.max_replica_lag),
+                    ("a replication slot holds back", lag.slot, options.max_slot_lag),
+                )
+                if value is not None and limit is not None and value > limit
+            ]
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise OnlineError(
+                    f"paused {options.throttle_deadline:g} s and {'; '.join(behind)}: "
+                    "run again later"
+                )
+            time.sleep(THROTTLE_SLEEP)
+
+    def wait() -> None:
+        wal_rate()
+        replication()
+
+    return wait
