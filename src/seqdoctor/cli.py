@@ -443,7 +443,7 @@ def sync(
         render_sync(planned, chosen, sys.stdout)
         ctx.exit(planned.exit_status)
     if chosen is PlanFormat.TABLE:
-        render_sync(planned, chosen, sys.stdout)
+        render_sync(planned, chosen, sys.stdout, applying=yes)
     database = planned.target.snapshot.server.database
     count = sum(p.applies for p in planned.plans)  # held-back moves are not made
     question = f"Move {count} sequences of database {database}?"

@@ -236,6 +236,8 @@ def test_command_line_plan_apply_and_verify(clusters: Clusters) -> None:
 
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert "Done: every target sequence is level" in applied.stdout
+        assert "Nothing has been changed" not in applied.stdout
+        assert "Moving 4 sequences now." in applied.stdout
         assert "[1] " in applied.stderr  # the apply log
         assert new_customer(target) == 51
         done = seqdoctor_cli("sync", "--verify", "--schema", "public", source, target)

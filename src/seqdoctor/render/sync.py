@@ -42,9 +42,14 @@ STATUS_STYLES = {
 
 
 def render_sync(
-    sync: SyncPlan, output_format: PlanFormat, out: TextIO, verify: bool = False
+    sync: SyncPlan,
+    output_format: PlanFormat,
+    out: TextIO,
+    verify: bool = False,
+    *,
+    applying: bool = False,
 ) -> None:
-    """The comparison and, unless *verify*, the plans; nothing is applied yet."""
+    """The comparison and, unless *verify*, the plans; *applying*: its moves are made next."""
     if output_format is PlanFormat.SQL:
         if verify:
             raise ValueError("--verify judges the target; it has no script to print")
@@ -52,7 +57,7 @@ def render_sync(
     elif output_format is PlanFormat.JSON:
         dump(as_record(sync), out)
     else:
-        print_to(out, lambda console: _write(sync, console, verify))
+        print_to(out, lambda console: _write(sync, console, verify, applying))
 
 
 def render_sync_result(result: SyncResult, output_format: PlanFormat, out: TextIO) -> None:
@@ -110,7 +115,7 @@ def _headline(sync: SyncPlan) -> Text:
     )
 
 
-def _write(sync: SyncPlan, console: Console, verify: bool) -> None:
+def _write(sync: SyncPlan, console: Console, verify: bool, applying: bool) -> None:
     comparison = sync.comparison
     console.print(_headline(sync))
     behind = [p for p in comparison.pairs if p.status is not Status.OK]
@@ -136,7 +141,7 @@ def _write(sync: SyncPlan, console: Console, verify: bool) -> None:
         for number, plan in enumerate(sync.plans, 1):
             write_plan_item(console, number, plan, sync.options.timeouts)
     console.print()
-    console.print(_closing(sync, verify))
+    console.print(_closing(sync, verify, applying))
 
 
 def _one_sided(comparison: Comparison) -> Iterator[tuple[str, bool]]:
@@ -149,7 +154,7 @@ def _one_sided(comparison: Comparison) -> Iterator[tuple[str, bool]]:
         yield f"Only on the target, left alone ({len(comparison.only_target)}): {names}.", False
 
 
-def _closing(sync: SyncPlan, verify: bool) -> Text:
+def _closing(sync: SyncPlan, verify: bool, applying: bool) -> Text:
     status = sync.comparison.status
     if verify:
         words = {
@@ -162,6 +167,9 @@ def _closing(sync: SyncPlan, verify: bool) -> Text:
         return Text(words[status], style=STATUS_STYLES[status])
     if not sync.plans:
         return Text("Nothing to move.", style="bold green")
+    if applying:
+        count = sum(p.applies for p in sync.plans)
+        return Text(f"Moving {plural(count, 'sequence')} now.", style="bold")
     return Text(
         "Nothing has been changed. seqdoctor sync --apply runs these moves on the target; "
         "--format sql prints them as a psql script.",
