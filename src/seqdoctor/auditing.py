@@ -150,6 +150,11 @@ def _read(  # noqa: PLR0917 - audit()'s options, passed on
         try:
             with audit_session(conn):
                 snapshot = read_snapshot(conn, options, more)
+                if any(u.guard_function is not None for u in snapshot.uses):
+                    # Only where a guard is installed: the guard's SQL is not loaded otherwise.
+                    from seqdoctor.guard.database import untrusted_guards  # noqa: PLC0415
+
+                    snapshot = untrusted_guards(snapshot, options.timeouts, conn)
                 if any(c.reads_activity for c in checks) or (history and history.record):
                     snapshot = with_activity(conn, snapshot, options.timeouts, checked_at, history)
         except psycopg.Error as error:

@@ -17,6 +17,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+import seqdoctor
 from seqdoctor import guard
 from seqdoctor.errors import UsageError
 from seqdoctor.guard import GuardState, text
@@ -59,6 +60,11 @@ def as_role(conn: Connection, role: str, statements: str | sql.Composable) -> No
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
     conn.execute(statements)
     conn.execute("RESET ROLE")
+
+
+def audited_guards(target: str) -> dict[str, str | None]:
+    """The guard of each column as the audit reports it (JSON used_by[].guard, Prometheus)."""
+    return {u.column: u.guard for u in seqdoctor.audit(target).snapshot.uses}
 
 
 def refused(target: str) -> str:
@@ -164,6 +170,7 @@ def test_a_function_its_owner_changed_after_install_is_tampered(
     assert "shop.orders.id" in text.status(report)
     assert text.status(report).splitlines()[-1] == "0 of 1 column guarded, 1 tampered"
     assert seqdoctor_cli("guard", "status", dsn).returncode == 2
+    assert audited_guards(dsn) == {"id": "tampered"}  # the audit does not call it raise either
     # A superuser does not replace it: it would stay app's to change again.
     assert f"function seqdoctor.guard() belongs to role {app}" in refused(dsn)
     replaced = install(as_app)  # its owner does
@@ -191,6 +198,7 @@ def test_a_function_given_to_a_role_that_may_not_create_triggers_is_tampered(
         "public.orders: it decides what every write there runs"
     )
     assert f"function seqdoctor.guard() belongs to role {mallory}" in refused(dsn)
+    assert audited_guards(dsn) == {"id": "tampered"}
 
 
 def test_a_trigger_bound_to_a_planted_operator_is_tampered_and_installed_again(
@@ -227,5 +235,7 @@ def test_a_trigger_bound_to_a_planted_operator_is_tampered_and_installed_again(
     assert orders.detail.startswith(
         "its triggers' WHEN condition calls operator public.>(integer,bigint), not PostgreSQL's own"
     )
+    assert audited_guards(dsn) == {"id": "tampered"}
     install(dsn)  # replaces the column's triggers
     assert states(dsn) == {"public.orders.id": "raise"}
+    assert audited_guards(dsn) == {"id": "raise"}

@@ -264,13 +264,16 @@ class ColumnUse:
     has_probe_index: bool | None
     readable: bool  # the role may SELECT the column (and USAGE its schema)
     row_security: bool  # row-level security hides rows from this role
-    guard: str | None = None  # 'raise' | 'heal' | 'warn': the seqdoctor guard's mode on it
+    # 'raise' | 'heal' | 'warn': the seqdoctor guard's mode on it; 'tampered' when
+    # what its trigger runs is not seqdoctor's guard (see list_column_uses.sql).
+    guard: str | None = None
     # When no unique index holds the column alone: the other key columns of the
     # narrowest unique index that holds it (a partitioned table's primary key
     # must hold the partition key), as people read them ("payment_date").
     # Unique only together with them, the same id can repeat. None when the
     # column is unique alone, in no unique index, or the index facts were not read.
     unique_with: str | None = None
+    guard_function: int | None = None  # the oid of the function the guard's trigger calls
 
     @property
     def key(self) -> tuple[int, int, int]:

@@ -26,12 +26,13 @@ from seqdoctor.catalog.connection import (
     session,
     timeout_statements,
 )
-from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, qualify
+from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, Snapshot, qualify
 from seqdoctor.catalog.read import fetch, list_column_uses, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,
     SCHEMA_MARKER,
+    CalledFunction,
     GuardFunction,
     GuardMode,
     GuardPlan,
@@ -45,7 +46,7 @@ from seqdoctor.guard.model import (
     StepResult,
     UncheckedWriter,
 )
-from seqdoctor.guard.plan import FUNCTIONS, load_sql
+from seqdoctor.guard.plan import FUNCTIONS, definition_problems, load_sql
 
 Connection = psycopg.Connection[Any]
 
@@ -173,3 +174,26 @@ def explain(
             "one needs ownership of the table"
         )
     return f"{message}: dropping the guard's triggers from {step.table} needs ownership of it"
+
+
+def untrusted_guards(snapshot: Snapshot, timeouts: Timeouts, conn: Connection) -> Snapshot:
+    """*snapshot* with every guard whose function is not this seqdoctor's marked 'tampered'.
+
+    The column inventory judges what the catalog shows of each guard trigger
+    (list_column_uses.sql); whether its function runs this seqdoctor's body,
+    with its settings, is read here, once per function.
+    """
+    oids = sorted({u.guard_function for u in snapshot.uses if u.guard_function is not None})
+    if not oids:
+        return snapshot
+    with read_only_transaction(conn, timeouts):
+        called = fetch(conn, load_sql("list_guard_functions"), CalledFunction, {"oids": oids})
+    foreign = {f.oid for f in called if definition_problems(f.definition, f.schema)}
+    foreign |= set(oids) - {f.oid for f in called}  # dropped since: nothing known of it
+    if not foreign:
+        return snapshot
+    uses = tuple(
+        replace(u, guard="tampered") if u.guard_function in foreign and u.guard else u
+        for u in snapshot.uses
+    )
+    return replace(snapshot, uses=uses)

@@ -154,14 +154,17 @@ def function_problems(inventory: Inventory) -> tuple[str, ...]:
     found = inventory.schema.function
     if found is None:
         return ("it does not exist",)
-    expected = expected_function(inventory.schema.name)
+    return definition_problems(found.definition, inventory.schema.name)
+
+
+def definition_problems(found: FunctionDefinition, schema_name: str) -> tuple[str, ...]:
+    """How *found* differs from the guard function this seqdoctor creates in *schema_name*."""
+    expected = expected_function(schema_name)
     problems = []
     if found.source_hash != expected.source_hash:
         problems.append("its body is not the one this seqdoctor installs")
-    if tuple(found.config) != expected.config:
-        problems.append(
-            f"it runs with {_settings(tuple(found.config))}, not {_settings(expected.config)}"
-        )
+    if found.config != expected.config:
+        problems.append(f"it runs with {_settings(found.config)}, not {_settings(expected.config)}")
     if found.security_definer != expected.security_definer:
         problems.append(
             "it is SECURITY DEFINER" if found.security_definer else "it is not SECURITY DEFINER"

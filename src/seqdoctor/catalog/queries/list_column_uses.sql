@@ -76,24 +76,7 @@ SELECT
     p.readable,
     -- Only a table with row-level security enabled can hide rows.
     CASE WHEN c.relrowsecurity THEN row_security_active(c.oid) ELSE false END AS row_security,
-    (
-        -- The mode of the seqdoctor guard on the column (seqdoctor.guard): its
-        -- enabled INSERT trigger whose WHEN condition names this column and
-        -- this sequence (PostgreSQL records both in pg_depend); the mode is its
-        -- first argument. Read from the catalog's columns: pg_get_triggerdef()
-        -- would open the table.
-        SELECT split_part(encode(tg.tgargs, 'escape'), '\000', 1)
-        FROM pg_catalog.pg_trigger AS tg
-        WHERE tg.tgrelid = c.oid
-          AND tg.tgname = 'seqdoctor_guard_insert_' || a.attnum
-          AND tg.tgenabled <> 'D'
-          AND EXISTS (
-              SELECT FROM pg_catalog.pg_depend AS d
-              WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = tg.oid
-                AND d.refclassid = 'pg_catalog.pg_class'::regclass
-                AND d.refobjid = f.sequence_oid
-          )
-    ) AS guard,
+    g.guard,
     -- Unique only together with other columns: their names, from the narrowest
     -- such index (its key columns but this one; expressions are left out).
     CASE WHEN q.index_facts AND NOT ix.unique_alone AND ix.unique_index IS NOT NULL THEN (
@@ -103,7 +86,8 @@ SELECT
             WITH ORDINALITY AS k (attnum, n)
         JOIN pg_catalog.pg_attribute AS ka ON ka.attrelid = ui.indrelid AND ka.attnum = k.attnum
         WHERE ui.indexrelid = ix.unique_index AND k.attnum <> a.attnum
-    ) END AS unique_with
+    ) END AS unique_with,
+    g.guard_function
 FROM fed AS f
 JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
@@ -150,6 +134,47 @@ LEFT JOIN LATERAL (
     CROSS JOIN (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree') AS btree
     WHERE i.indrelid = c.oid AND q.index_facts
 ) AS ix ON true
+LEFT JOIN LATERAL (
+    -- The mode of the seqdoctor guard on the column (seqdoctor.guard): its
+    -- enabled INSERT trigger whose WHEN condition names this column and
+    -- this sequence (PostgreSQL records both in pg_depend); the mode is its
+    -- first argument. Read from the catalog's columns: pg_get_triggerdef()
+    -- would open the table.
+    --
+    -- 'tampered' when what it runs cannot be trusted on what the catalog
+    -- says: its function runs as its owner (SECURITY DEFINER), belongs to a
+    -- role that may not create triggers on the table, or its WHEN condition
+    -- calls objects that are not PostgreSQL's own (built-ins are pinned and
+    -- never in pg_depend). Its body and settings are checked against this
+    -- seqdoctor's by the audit, through guard_function (the function's oid).
+    SELECT
+        CASE WHEN NOT pr.prosecdef
+                  AND (ro.rolsuper OR pg_catalog.has_table_privilege(pr.proowner, c.oid, 'TRIGGER'))
+                  AND NOT EXISTS (
+                      SELECT FROM pg_catalog.pg_depend AS d
+                      WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = tg.oid
+                        AND d.refclassid <> 'pg_catalog.pg_class'::regclass
+                        AND NOT (d.refclassid = 'pg_catalog.pg_proc'::regclass
+                                 AND d.refobjid = tg.tgfoid)
+                  )
+             THEN split_part(encode(tg.tgargs, 'escape'), '\000', 1)
+             ELSE 'tampered'
+        END AS guard,
+        tg.tgfoid::int8 AS guard_function
+    FROM pg_catalog.pg_trigger AS tg
+    JOIN pg_catalog.pg_proc AS pr ON pr.oid = tg.tgfoid
+    JOIN pg_catalog.pg_roles AS ro ON ro.oid = pr.proowner
+    WHERE tg.tgrelid = c.oid
+      AND tg.tgname = 'seqdoctor_guard_insert_' || a.attnum
+      AND tg.tgenabled <> 'D'
+      AND EXISTS (
+          SELECT FROM pg_catalog.pg_depend AS d
+          WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.objid = tg.oid
+            AND d.refclassid = 'pg_catalog.pg_class'::regclass
+            AND d.refobjid = f.sequence_oid
+      )
+    LIMIT 1
+) AS g ON true
 CROSS JOIN LATERAL (
     -- A superuser may read everything: asking per column would look up every
     -- table again, which at 100,000 tables costs more than the rest of the query.
