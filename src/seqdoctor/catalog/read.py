@@ -340,7 +340,7 @@ def _unreadable_sequences(server: ServerInfo, sequences: list[SequenceState]) ->
     return [
         Unreadable(
             Reason.PRIVILEGE,
-            f"role {server.current_user} may not read sequence {seq.qualified}",
+            f"role {quote_ident(server.current_user)} may not read sequence {seq.qualified}",
             sequence_oid=seq.oid,
             remedy=_grant_sequence(seq, server.current_user),
         )
@@ -678,7 +678,7 @@ def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> 
     if not use.readable:
         return Unreadable(
             Reason.PRIVILEGE,
-            f"role {server.current_user} may not read column {use.qualified}",
+            f"role {quote_ident(server.current_user)} may not read column {use.qualified}",
             column_key=use.key,
             remedy=f"GRANT USAGE ON SCHEMA {quote_ident(use.schema)} TO {role}; "
             f"GRANT SELECT ({quote_ident(use.column)}) ON TABLE {table} TO {role};",
