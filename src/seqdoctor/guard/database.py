@@ -32,7 +32,6 @@ from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,
     SCHEMA_MARKER,
-    CalledFunction,
     GuardFunction,
     GuardMode,
     GuardPlan,
@@ -79,7 +78,7 @@ def read_inventory(conn: Connection, schema_name: str, timeouts: Timeouts) -> In
             {"name": schema_name, "functions": list(FUNCTIONS), "marker": SCHEMA_MARKER},
         )
         functions = fetch(
-            conn, load_sql("get_guard_function"), GuardFunction, {"name": schema_name}
+            conn, load_sql("list_guard_functions"), GuardFunction, {"name": schema_name, "oids": []}
         )
     schema = replace(schema, function=functions[0] if functions else None)
     return Inventory(server, tuple(sequences), tuple(uses), tuple(triggers), schema)
@@ -187,7 +186,9 @@ def untrusted_guards(snapshot: Snapshot, timeouts: Timeouts, conn: Connection) -
     if not oids:
         return snapshot
     with read_only_transaction(conn, timeouts):
-        called = fetch(conn, load_sql("list_guard_functions"), CalledFunction, {"oids": oids})
+        called = fetch(
+            conn, load_sql("list_guard_functions"), GuardFunction, {"name": None, "oids": oids}
+        )
     foreign = {f.oid for f in called if definition_problems(f.definition, f.schema)}
     foreign |= set(oids) - {f.oid for f in called}  # dropped since: nothing known of it
     if not foreign:

@@ -120,27 +120,11 @@ class FunctionDefinition:
 
 
 @dataclass(frozen=True)
-class CalledFunction:
-    """A function a guard trigger calls, by oid (list_guard_functions.sql)."""
+class GuardFunction:
+    """A guard trigger function as found (list_guard_functions.sql)."""
 
     oid: int
     schema: str
-    source_hash: str
-    config: Sequence[str]
-    security_definer: bool
-    language: str
-
-    @property
-    def definition(self) -> FunctionDefinition:
-        return FunctionDefinition(
-            self.source_hash, tuple(self.config), self.security_definer, self.language
-        )
-
-
-@dataclass(frozen=True)
-class GuardFunction:
-    """The guard's trigger function ``<schema>.guard()`` as found (get_guard_function.sql)."""
-
     owner: str
     owner_superuser: bool
     source_hash: str

@@ -48,6 +48,8 @@ def installed_function(**changes: Any) -> GuardFunction:
     """The guard's function as this seqdoctor creates it, owned by a superuser."""
     expected = expected_function("seqdoctor")
     function = GuardFunction(
+        oid=16384,
+        schema="seqdoctor",
         owner="postgres",
         owner_superuser=True,
         source_hash=expected.source_hash,
