@@ -8,11 +8,14 @@ docs/fix.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -44,6 +47,9 @@ OUTCOME_STYLES = {
     Outcome.FAILED: "bold red",
     Outcome.NOT_RUN: "red",
 }
+# Past this many repairs the terminal output is plain lines, neither wrapped nor styled: rich
+# lays each line out in a fraction of a millisecond, which is minutes for 10,000 repairs.
+PLAIN_PAST = 200
 
 
 class PlanFormat(StrEnum):
@@ -113,8 +119,9 @@ def _write_plan(fix: FixPlan, console: Console, *, applying: bool) -> None:
             f" · PostgreSQL {server.server_version} · {_summary(fix)}",
         )
     )
+    plain = len(fix.plans) > PLAIN_PAST
     for number, plan in enumerate(fix.plans, 1):
-        write_plan_item(console, number, plan, fix.options.timeouts)
+        write_plan_item(console, number, plan, fix.options.timeouts, plain=plain)
     if fix.unrepaired:
         console.print()
         console.print(Text(f"Not repaired ({len(fix.unrepaired)}):", style="bold"))
@@ -152,30 +159,59 @@ def label(plan: Plan) -> str:
     return ", ".join(plan.codes) or plan.kind
 
 
-def write_plan_item(console: Console, number: int, plan: Plan, timeouts: Timeouts) -> None:
-    """One plan: its title, why, what it locks, and the SQL it runs."""
-    console.print()
-    console.print(shown(f"{number}. {plan.title}", style="bold"))
+def write_plan_item(
+    console: Console, number: int, plan: Plan, timeouts: Timeouts, *, plain: bool = False
+) -> None:
+    """One plan: its title, why, what it locks, and the SQL it runs; *plain*: as plain lines."""
     status = "applied by --apply" if plan.applies else f"held back: {plan.held_back}"
-    console.print(
-        _indented(
-            Text.assemble(
-                (label(plan), "bold"),
-                " · ",
-                (str(plan.safety), SAFETY_STYLES[plan.safety]),
-                f" · {printable(status)}",
-            )
-        )
+    title = printable(f"{number}. {plan.title}")
+    heading = Text.assemble(
+        (label(plan), "bold"),
+        " · ",
+        (str(plan.safety), SAFETY_STYLES[plan.safety]),
+        f" · {printable(status)}",
     )
-    console.print(_indented(f"Why: {plan.reason}"))
-    for lock in plan.locks:
-        console.print(_indented(f"Locks: {lock}"))
-    for note in plan.notes:
-        console.print(_indented(f"Note: {note}"))
-    console.print(_indented("SQL, as it runs (between BEGIN and COMMIT):"))
+    indented: list[str | Text] = [
+        heading,
+        f"Why: {plan.reason}",
+        *(f"Locks: {lock}" for lock in plan.locks),
+        *(f"Note: {note}" for note in plan.notes),
+        "SQL, as it runs (between BEGIN and COMMIT):",
+    ]
     # Flush left and unwrapped: indenting would change the string literals in it.
-    for statement in transaction(plan, timeouts):
-        console.print(Text(script_sql(statement.as_string()) + ";", style="dim"), soft_wrap=True)
+    statements = [script_sql(s.as_string()) + ";" for s in transaction(plan, timeouts)]
+    if plain:
+        lines = (f"   {printable(str(line))}" for line in indented)
+        write_plain(console, ["", title, *lines, *statements])
+        return
+    console.print()
+    console.print(Text.assemble((title, "bold")))
+    for line in indented:
+        console.print(_indented(line))
+    for statement in statements:
+        console.print(Text(statement, style="dim"), soft_wrap=True)
+
+
+def write_plain(console: Console, lines: Iterable[str | Text]) -> None:
+    """*lines* as they are, without rich's layout, control codes removed as rich does."""
+    console.file.write("".join(strip_control_codes(str(line)) + "\n" for line in lines))
+
+
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    """Lines of a table without wrapping, every column as wide as its widest cell, every cell
+    shown escaped (:func:`printable`), a line break included."""
+    rows = [[printable(cell) for cell in row] for row in rows]
+    widths = [max(cell_len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            cell + " " * (width - cell_len(cell)) for cell, width in zip(cells, widths, strict=True)
+        )
+        return "  " + "   ".join(padded)
+
+    yield line(header)
+    yield " " + "─" * (sum(widths) + 3 * len(widths))
+    yield from (line(row) for row in rows)
 
 
 def results_table(results: tuple[PlanResult, ...]) -> Table:
@@ -206,8 +242,21 @@ def _write_result(result: FixResult, console: Console) -> None:
             style="bold",
         )
     )
-    console.print(results_table(result.results))
-    if result.comparisons:
+    if len(result.results) > PLAIN_PAST:
+        rows = [
+            [str(n), str(r.outcome), r.plan.title, r.detail, f"{r.seconds:.2f} s"]
+            for n, r in enumerate(result.results, 1)
+        ]
+        write_plain(console, ["", *plain_table(["#", "outcome", "repair", "detail", "time"], rows)])
+        console.print()
+    else:
+        console.print(results_table(result.results))
+    if len(result.comparisons) > PLAIN_PAST:
+        rows = [[c.object, c.aspect, c.before, c.after] for c in result.comparisons]
+        lines = plain_table(["object", "", "before", "after"], rows)
+        write_plain(console, ["Before and after", "", *lines])
+        console.print()
+    elif result.comparisons:
         table = Table(title="Before and after", title_justify="left", box=box.SIMPLE_HEAD)
         table.add_column("object", overflow="fold")
         table.add_column("", no_wrap=True)

@@ -191,3 +191,37 @@ def test_no_name_can_break_out_of_a_script_comment() -> None:
         for line in lines
     )
     assert r'database U&"shop\000a\\! echo owned\000d\\q"' in lines[0]
+
+
+def test_many_repairs_are_plain_unwrapped_lines_with_the_same_content(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setattr("seqdoctor.render.plan.PLAIN_PAST", 1)
+    fix = sample_fix()
+    advance = fix.plans[0]
+    fix = replace(fix, plans=(replace(advance, title=advance.title + "\x07\r"), *fix.plans[1:]))
+    wrapped, plain = io.StringIO(), io.StringIO()
+    render_plan(sample_fix(), PlanFormat.TABLE, wrapped)
+    render_plan(fix, PlanFormat.TABLE, plain)
+
+    lines = plain.getvalue().splitlines()
+    assert f"1. {advance.title}" + r"\x07\r" in lines  # shown escaped, as on every other line
+    assert f"   Why: {advance.reason}" in lines  # one line, however long
+    assert max(map(len, lines)) > 120
+    assert sql_of(wrapped.getvalue()) == sql_of(plain.getvalue())
+
+    out = io.StringIO()
+    render_result(sample_result(), PlanFormat.TABLE, out)
+    table = out.getvalue().splitlines()
+    row = ["1", "applied", *advance.title.split(), "next", "value", "1", "→", "41", "0.01", "s"]
+    assert any(line.split() == row for line in table)
+    assert "  public.customers_id_seq   next value   1        41" in table
+
+
+def sql_of(text: str) -> list[list[str]]:
+    """The SQL printed under each plan: the lines after its heading, to the blank line."""
+    return [
+        part.split("\n\n")[0].splitlines()[1:]
+        for part in text.split("SQL, as it runs (between BEGIN and COMMIT):")[1:]
+    ]
