@@ -78,9 +78,13 @@ class FleetReport:
         return worst_status(r.status for r in self.results)
 
     def headline(self) -> str:
+        return f"{self.status.name}: {self.summary()}"
+
+    def summary(self) -> str:
+        """How many databases, and how many at each status: ``3 databases (1 critical, 2 ok)``."""
         counts = {s: sum(1 for r in self.results if r.status is s) for s in Status}
         parts = [f"{counts[s]} {s}" for s in Status if counts[s]]
-        return f"{self.status.name}: {len(self.results)} databases ({', '.join(parts)})"
+        return f"{len(self.results)} databases ({', '.join(parts)})"
 
 
 def display_name(conninfo: str) -> str:

@@ -86,6 +86,10 @@ class Report:
 
         >>> # e.g. "CRITICAL: 2 critical, 1 warning, 3 info (12 sequences, 14 columns)"
         """
+        return f"{self.status.name}: {self.summary()}"
+
+    def summary(self) -> str:
+        """What was found and in what: ``2 critical, 3 info (12 sequences, 14 columns)``."""
         counts = self.counts()
         parts = [
             f"{counts[s]} {s}" for s in ("critical", "unknown", "warning", "info") if counts[s]
@@ -93,4 +97,4 @@ class Report:
         found = ", ".join(parts) or "no findings"
         snapshot = self.snapshot
         sequences = plural(len(snapshot.sequences), "sequence")
-        return f"{self.status.name}: {found} ({sequences}, {plural(len(snapshot.uses), 'column')})"
+        return f"{found} ({sequences}, {plural(len(snapshot.uses), 'column')})"

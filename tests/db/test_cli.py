@@ -11,6 +11,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.fix_db import seqdoctor_cli, seqdoctor_cli_head
+from tests.unit.perfdata import parse
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -41,7 +42,9 @@ def test_warning_exits_1(dsn: str, conn: Connection) -> None:
     done = seqdoctor_cli("check", "--quiet", dsn)
     assert done.returncode == 1, done.stderr
     # The column (SEQ002) and its smallint sequence (SEQ003) are both past 75 %.
-    assert done.stdout == "WARNING: 2 warning (1 sequence, 1 column)\n"
+    status = parse(done.stdout)
+    assert (status.status, status.long_output) == ("WARNING", [])
+    assert status.text.endswith("; 2 warning (1 sequence, 1 column)")
 
 
 def test_sequence_behind_data_exits_2_and_names_the_column(dsn: str, conn: Connection) -> None:
@@ -96,12 +99,14 @@ def test_unknown_outranks_warning_but_not_critical(dsn: str, conn: Connection) -
         # tags is past 75 % (warning); private.hidden cannot be read (unknown).
         done = seqdoctor_cli("check", "--quiet", as_monitor)
         assert done.returncode == 3, done.stdout + done.stderr
-        assert done.stdout == "UNKNOWN: 1 unknown, 2 warning, 1 info (2 sequences, 1 column)\n"
+        status = parse(done.stdout)
+        assert status.status == "UNKNOWN"
+        assert status.text.endswith("; 1 unknown, 2 warning, 1 info (2 sequences, 1 column)")
         # A row copied in with an id ahead of the sequence makes it critical.
         conn.execute("INSERT INTO tags (id) OVERRIDING SYSTEM VALUE VALUES (26001)")
         done = seqdoctor_cli("check", "--quiet", as_monitor)
         assert done.returncode == 2, done.stdout + done.stderr
-        assert done.stdout.startswith("CRITICAL: 1 critical, 1 unknown, 2 warning")
+        assert "; 1 critical, 1 unknown, 2 warning" in parse(done.stdout).text
     finally:
         conn.execute("DROP OWNED BY seqdoctor_cli_monitor; DROP ROLE seqdoctor_cli_monitor")
 
@@ -136,4 +141,4 @@ def test_every_libpq_conninfo_form_reaches_the_database(
         args = ["service=shop"]
     done = seqdoctor_cli("check", "--quiet", *args, env=env)
     assert done.returncode == 2, done.stderr
-    assert done.stdout.startswith("CRITICAL: 1 critical")
+    assert done.stdout.startswith("SEQDOCTOR CRITICAL: sequence public.users_id_seq is behind")

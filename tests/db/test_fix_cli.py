@@ -145,4 +145,4 @@ def test_apply_finishes_and_exits_0_when_the_reader_stops_early(conn: Connection
     assert b"repairs for database" in head
     assert status == 0, said
     drift = seqdoctor_cli("check", "--quiet", "--select", "SEQ001", dsn)
-    assert drift.stdout == "OK: no findings (300 sequences, 300 columns)\n"
+    assert drift.stdout.startswith("SEQDOCTOR OK: no findings (300 sequences, 300 columns) | ")

@@ -81,7 +81,7 @@ def test_a_canceled_commit_while_auditing_costs_one_batch_at_most(
         assert err.startswith("seqdoctor: could not read the catalog: canceling statement"), err
     else:  # the audit went on: every table judged, or not checked (SEQ900)
         assert err == ""
-        assert out.startswith(("CRITICAL: ", "UNKNOWN: ")), out
+        assert out.startswith(("SEQDOCTOR CRITICAL: ", "SEQDOCTOR UNKNOWN: ")), out
 
 
 def test_a_canceled_commit_while_applying_fails_that_repair_and_the_rest_goes_on(

@@ -221,7 +221,10 @@ def test_every_targets_file_key_takes_any_value_without_a_traceback(
 
     assert "Traceback" not in err, err
     assert status == 3, err
+    # -q is for a monitor: what stderr says, stdout says as a status line too.
+    assert out.startswith("SEQDOCTOR UNKNOWN: "), out
     if err:  # refused; or accepted, and the target could not be reached: unknown
         assert_one_line(status, err)
+        assert out.count("\n") == 1, out
     else:
-        assert out.startswith("UNKNOWN: 1 databases"), out
+        assert "; 1 databases (1 unknown) | " in out, out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 
 from seqdoctor.catalog.redact import NOT_UTF8, parse_error, scrubbed
@@ -84,9 +86,7 @@ def timeout_statements(timeouts: Timeouts) -> tuple[sql.Composed, ...]:
     )
 
 
-def connect(
-    conninfo: str = "", *, connect_timeout: int = 10
-) -> psycopg.Connection[tuple[object, ...]]:
+def connect(conninfo: str = "") -> psycopg.Connection[tuple[object, ...]]:
     """Connect with anything libpq accepts: a URI, ``key=value`` pairs, ``service=``, PG* variables.
 
     An empty *conninfo* means "whatever the environment says", as with psql.
@@ -99,7 +99,7 @@ def connect(
             conninfo,
             autocommit=True,
             application_name=APPLICATION_NAME,
-            connect_timeout=connect_timeout,
+            connect_timeout=_default_connect_timeout(conninfo),
         )
     except psycopg.ProgrammingError as error:  # libpq could not parse the conninfo
         raise UsageError(f"invalid connection string: {parse_error(error)}") from None
@@ -113,6 +113,20 @@ def connect(
         conn.close()
         raise ConnectionFailed(f"cannot connect: {error_message(error)}") from None
     return conn
+
+
+def _default_connect_timeout(conninfo: str) -> int | None:
+    """10 s when neither *conninfo* nor ``PGCONNECT_TIMEOUT`` sets ``connect_timeout``.
+
+    psycopg enforces the timeout itself, per host and address as libpq does,
+    reading it from the conninfo and the environment (not from a service
+    file); a keyword argument would override both, as a fixed 10 s once did
+    where psql gave up after the 2 s the user asked for. Without one, 10 s
+    rather than none: a host that drops packets would hold a check for ever.
+    """
+    if os.environ.get("PGCONNECT_TIMEOUT") or "connect_timeout" in conninfo_to_dict(conninfo):
+        return None  # psycopg leaves out a parameter given as None
+    return 10
 
 
 # What commands take to reach a database: a conninfo, or the caller's open connection.

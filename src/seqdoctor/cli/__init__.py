@@ -19,14 +19,14 @@ import psycopg
 
 from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import error_message
-from seqdoctor.catalog.display import printable
 from seqdoctor.cli import check, demo, explain, fix, forecast, guard, serve, sync
+from seqdoctor.cli.failure import fail, for_monitor
 from seqdoctor.cli.options import CONTEXT
 from seqdoctor.errors import ExitStatus, SeqdoctorError
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(__version__, message="%(prog)s %(version)s")
+@click.version_option(__version__, "-V", "--version", message="%(prog)s %(version)s")
 def cli() -> None:
     """Find and fix PostgreSQL sequence problems before they page anyone."""
 
@@ -49,9 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # psycopg logs the errors it ignores while rolling back after one we report ourselves:
     # without a handler, Python would print them on stderr, in psycopg's words.
     logging.getLogger("psycopg").addHandler(_QUIET)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    monitor = for_monitor(args)
+
+    def _fail(message: str) -> None:
+        fail(message, for_monitor=monitor)
+
     try:
         status = cli.main(
-            args=list(argv) if argv is not None else None,
+            args=args,
             prog_name="seqdoctor",
             standalone_mode=False,
         )
@@ -76,11 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _QUIET = logging.NullHandler()
-
-
-def _fail(message: str) -> None:
-    # One line, shown escaped: a file name or an argument may hold a line break or ESC.
-    click.echo(f"seqdoctor: {printable(message)}", err=True)
 
 
 class _ReaderMayStop:

@@ -10,12 +10,22 @@ from typing import Any
 
 import click
 
+from seqdoctor._version import __version__
 from seqdoctor.auditing import audit, collector_paused
-from seqdoctor.cli.options import CONTEXT, _days, _history, _seconds, _threshold
-from seqdoctor.fleet import DEFAULT_JOBS, Target, audit_fleet, load_targets, unique_targets
+from seqdoctor.cli.deadline import Deadline
+from seqdoctor.cli.options import CONTEXT, _days, _history, _number, _seconds, _threshold
+from seqdoctor.fleet import (
+    DEFAULT_JOBS,
+    SECONDS,
+    Target,
+    TargetResult,
+    audit_fleet,
+    load_targets,
+    unique_targets,
+)
 from seqdoctor.fleet import all_databases as expand_databases
 from seqdoctor.history import DEFAULT_SCHEMA
-from seqdoctor.render import Format, render, render_fleet
+from seqdoctor.render import Format, nagios, render, render_fleet
 
 
 @click.command(context_settings=CONTEXT)
@@ -93,7 +103,19 @@ from seqdoctor.render import Format, render, render_fleet
     default=Format.TABLE.value,
     show_default=True,
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only the one-line status.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only the one-line status (Nagios's first line)."
+)
+@click.option(
+    "-t",
+    "--timeout",
+    type=click.FloatRange(min=SECONDS[0], max=SECONDS[1]),
+    callback=_number,
+    metavar="SECONDS",
+    help="Bound on the whole run, connecting included: when it passes, exit 3 (unknown), "
+    "saying how far it got.",
+)
+@click.version_option(__version__, "-V", "--version", message="%(prog)s %(version)s")
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -105,6 +127,7 @@ def check(
     jobs: int,
     output_format: str,
     quiet: bool,
+    timeout: float | None,
     **options: Any,
 ) -> None:
     """Audit every sequence of a database, or of many. Only reads.
@@ -115,7 +138,12 @@ def check(
     or --all-databases audit many databases at once: one summary line each,
     then each report; the exit status is the worst.
     """
-    with collector_paused():  # till the report is written: see collector_paused
+    plugin = quiet or output_format == Format.NAGIOS
+    with Deadline(timeout, for_monitor=plugin) as deadline, collector_paused():
+        # The collector stays paused till the report is written: see collector_paused.
+        if timeout is not None:  # the server's work ends by then too
+            for bound in ("lock_timeout", "statement_timeout"):
+                options[bound] = min(options[bound], timeout)
         options = _history(options)
         if len(conninfos) > 1 or targets_file or all_databases:
             targets = [Target.of(c) for c in conninfos]
@@ -125,9 +153,17 @@ def check(
                 targets = [
                     db for t in targets or [Target.of("")] for db in expand_databases(t.conninfo)
                 ]
-            fleet = audit_fleet(unique_targets(targets), jobs=jobs, **options)
+            targets = unique_targets(targets)
+            audited: list[TargetResult] = []
+
+            def audited_one(result: TargetResult) -> None:
+                audited.append(result)
+                deadline.known = f"{len(audited)} of {len(targets)} databases audited"
+
+            fleet = audit_fleet(targets, jobs=jobs, on_result=audited_one, **options)
+            deadline.settle()
             if quiet:
-                click.echo(fleet.headline())
+                click.echo(nagios.fleet_status_line(fleet))
             else:
                 render_fleet(fleet, Format(output_format), sys.stdout)
             ctx.exit(fleet.status.exit_status)
@@ -138,10 +174,17 @@ def check(
             from seqdoctor.render.progress import TerminalProgress  # noqa: PLC0415
 
             bar = TerminalProgress()
-        with bar as progress:
+        with bar as shown:
+
+            def progress(phase: str, done: int, total: int) -> None:
+                deadline.progress(phase, done, total)
+                if shown is not None:
+                    shown(phase, done, total)
+
             report = audit(conninfo, progress=progress, **options)
+        deadline.settle()
         if quiet:
-            click.echo(report.headline())
+            click.echo(nagios.status_line(report))
         else:
             render(report, Format(output_format), sys.stdout)
         ctx.exit(report.exit_status)

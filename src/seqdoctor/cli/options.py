@@ -34,9 +34,9 @@ def _threshold(name: str, default: float, meaning: str) -> Callable[[Command], C
     )
 
 
-def _number(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+def _number(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
     # FloatRange lets nan through: no comparison with it is ever true.
-    if math.isnan(value):
+    if value is not None and math.isnan(value):
         raise click.BadParameter("must be a number, not nan")
     return value
 

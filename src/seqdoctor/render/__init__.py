@@ -15,6 +15,7 @@ class Format(StrEnum):
     JSON = "json"
     PROMETHEUS = "prometheus"
     HTML = "html"
+    NAGIOS = "nagios"
 
 
 # Each format's module, imported when used: the terminal renderer loads Rich,
@@ -24,6 +25,7 @@ RENDERERS: dict[Format, str] = {
     Format.JSON: "seqdoctor.render.json",
     Format.PROMETHEUS: "seqdoctor.render.prometheus",
     Format.HTML: "seqdoctor.render.html",
+    Format.NAGIOS: "seqdoctor.render.nagios",
 }
 
 

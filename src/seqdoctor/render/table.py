@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TextIO
 
 from rich import box
@@ -17,8 +16,8 @@ from seqdoctor.catalog.display import printable
 from seqdoctor.catalog.model import quote_ident
 from seqdoctor.checks import Finding, Severity
 from seqdoctor.checks.base import number, percent, plural
-from seqdoctor.checks.seq002_column_near_overflow import column_range
 from seqdoctor.fleet import FleetReport
+from seqdoctor.render.capacity import capacities
 from seqdoctor.report import Report, Status
 
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.UNKNOWN, Severity.WARNING, Severity.INFO)
@@ -42,37 +41,6 @@ STANDBY_NOTE = (
 )
 BAR_WIDTH = 20
 CAPACITY_ROWS = 30
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """How full one sequence-fed integer column is."""
-
-    column: str
-    column_type: str
-    sequence: str
-    ratio: float
-    values_left: int
-
-
-def capacities(report: Report) -> list[Capacity]:
-    """Every integer column whose sequence position is known, fullest first."""
-    rows = []
-    for sequence, use in report.snapshot.pairs:
-        bounds = column_range(sequence, use)
-        if bounds is None or not sequence.position_known:
-            continue
-        origin, limit, _ = bounds
-        rows.append(
-            Capacity(
-                column=use.qualified,
-                column_type=use.column_type,
-                sequence=sequence.qualified,
-                ratio=sequence.used_ratio(limit, origin),
-                values_left=sequence.calls_left(limit),
-            )
-        )
-    return sorted(rows, key=lambda c: (-c.ratio, c.column))
 
 
 def bar(ratio: float, warning: float, critical: float) -> Text:
