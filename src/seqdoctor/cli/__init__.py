@@ -19,7 +19,7 @@ import psycopg
 
 from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import error_message
-from seqdoctor.cli import check, demo, explain, fix, forecast, guard, serve, sync
+from seqdoctor.cli import check, demo, explain, fix, forecast, grants, guard, serve, sync
 from seqdoctor.cli.failure import fail, for_monitor
 from seqdoctor.cli.options import CONTEXT
 from seqdoctor.errors import ExitStatus, SeqdoctorError
@@ -40,6 +40,7 @@ for command in (
     serve.serve,
     demo.demo,
     guard.guard,
+    grants.grants,
 ):
     cli.add_command(command)
 
