@@ -13,7 +13,15 @@ import click
 from seqdoctor._version import __version__
 from seqdoctor.auditing import audit, collector_paused
 from seqdoctor.cli.deadline import Deadline
-from seqdoctor.cli.options import CONTEXT, _days, _history, _number, _seconds, _threshold
+from seqdoctor.cli.options import (
+    CONTEXT,
+    _check_codes,
+    _days,
+    _history,
+    _number,
+    _seconds,
+    _threshold,
+)
 from seqdoctor.fleet import (
     DEFAULT_JOBS,
     SECONDS,
@@ -59,8 +67,20 @@ from seqdoctor.render import Format, nagios, render, render_fleet
     metavar="GLOB",
     help="Only these tables (name, or schema.name when the pattern has a dot).",
 )
-@click.option("--select", multiple=True, metavar="CODE", help="Run only these checks.")
-@click.option("--ignore", multiple=True, metavar="CODE", help="Skip these checks.")
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODE",
+    shell_complete=_check_codes,
+    help="Run only these checks.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="CODE",
+    shell_complete=_check_codes,
+    help="Skip these checks.",
+)
 @_threshold("--warning", 75.0, "warns")
 @_threshold("--critical", 90.0, "is critical")
 @_seconds("--lock-timeout", 2.0, "Longest wait for a lock; a table locked longer is not checked.")

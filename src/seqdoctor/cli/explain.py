@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from seqdoctor.checks import REGISTRY
-from seqdoctor.cli.options import CONTEXT
+from seqdoctor.cli.options import CONTEXT, _check_codes
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("code", required=False)
+@click.argument("code", required=False, shell_complete=_check_codes)
 def explain(code: str | None) -> None:
     """Explain a check (by code or name), or list them all."""
     if code is None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from seqdoctor.cli.check import check
-from seqdoctor.cli.options import CONTEXT, _confirmed, _seconds, _shared
+from seqdoctor.cli.options import CONTEXT, _check_codes, _confirmed, _seconds, _shared
 
 
 def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -27,6 +27,7 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     "codes",
     multiple=True,
     metavar="CODE",
+    shell_complete=_check_codes,
     help="Repair only findings of these checks, and apply them even if not urgent.",
 )
 @click.option(

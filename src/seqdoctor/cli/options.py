@@ -9,7 +9,9 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
+from seqdoctor.checks import REGISTRY
 from seqdoctor.fleet import MAX_DAYS, SECONDS
 from seqdoctor.history import History, open_store
 
@@ -92,3 +94,18 @@ def _confirmed(yes: bool, question: str) -> bool:
         return True
     click.echo("Nothing was changed.", err=True)
     return False
+
+
+def _check_codes(_ctx: click.Context, _param: click.Parameter, typed: str) -> list[CompletionItem]:
+    """Shell completion of a check: its code (``SEQ0`` or ``seq0``), or its name.
+
+    What is completed is what was started: a code, shown with the check's
+    name, or a name, shown with its code.
+    """
+    items = []
+    for known in REGISTRY:
+        if known.code.startswith(typed.upper()):
+            items.append(CompletionItem(known.code, help=known.name))
+        elif known.name.startswith(typed.lower()):
+            items.append(CompletionItem(known.name, help=known.code))
+    return items
