@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -93,3 +94,38 @@ def test_a_monitor_reads_every_error_as_unknown_on_stdout(
 def test_v_prints_the_version(argv: list[str]) -> None:
     done = seqdoctor_cli(*argv)
     assert (done.returncode, done.stdout) == (0, f"seqdoctor {__version__}\n")
+
+
+def python(code: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    return time.monotonic() - started, done
+
+
+def test_the_deadline_says_how_far_the_audit_got() -> None:
+    took, done = python(
+        "import time\n"
+        "from seqdoctor.cli.deadline import Deadline\n"
+        "with Deadline(0.5, for_monitor=True) as deadline:\n"
+        "    deadline.progress('columns', 1200, 2000)\n"
+        "    time.sleep(30)\n"
+    )
+    assert done.returncode == 3
+    assert done.stdout == (
+        "SEQDOCTOR UNKNOWN: no result within 0.5 s (--timeout): read 1,200 of 2,000 columns\n"
+    )
+    assert took < 10, took
+
+
+def test_a_result_settled_before_the_deadline_is_written_whole() -> None:
+    _, done = python(
+        "import time\n"
+        "from seqdoctor.cli.deadline import Deadline\n"
+        "with Deadline(0.2, for_monitor=True) as deadline:\n"
+        "    deadline.settle()\n"
+        "    time.sleep(0.6)  # writing a long report, past the deadline\n"
+        "    print('the report')\n"
+    )
+    assert (done.returncode, done.stdout) == (0, "the report\n")

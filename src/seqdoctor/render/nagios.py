@@ -15,6 +15,7 @@ https://www.monitoring-plugins.org/doc/guidelines.html#AEN200
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -59,6 +60,16 @@ def value(number: float) -> str:
     return f"{number:.4f}".rstrip("0").rstrip(".") or "0"
 
 
+def used(ratio: float) -> float:
+    """A used ratio in percent, to the 4 decimals shown, never rounded up to 100 before it is.
+
+    >>> used(0.9999999), used(0.57), used(1.0)
+    (99.9999, 57.0, 100.0)
+    """
+    # 0.57 * 100 is 56.99999999999999: round away the float error before flooring.
+    return math.floor(round(ratio * 100, 9) * 10_000) / 10_000
+
+
 @dataclass(frozen=True)
 class Metric:
     """One perfdata item: ``'label'=value[UOM];[warn];[crit];[min];[max]``."""
@@ -91,7 +102,7 @@ def metrics(reports: Iterable[tuple[str, Report]], settings: Settings) -> list[M
     warn, crit = settings.warning_ratio * 100, settings.critical_ratio * 100
     found = {s: sum(r.counts()[s] for _, r in reports) for s in ("critical", "unknown", "warning")}
     aggregates = [
-        Metric("used_max", columns[0][1].ratio * 100 if columns else 0, "%", warn, crit, 0, 100),
+        Metric("used_max", used(columns[0][1].ratio) if columns else 0, "%", warn, crit, 0, 100),
         Metric("columns_warning", sum(c.ratio >= settings.warning_ratio for _, c in columns)),
         Metric("columns_critical", sum(c.ratio >= settings.critical_ratio for _, c in columns)),
         Metric("columns_behind", len(behind), critical=0),
@@ -100,7 +111,7 @@ def metrics(reports: Iterable[tuple[str, Report]], settings: Settings) -> list[M
         Metric("columns", sum(len(r.snapshot.uses) for _, r in reports)),
     ]
     for name, column in columns[:TOP_COLUMNS]:
-        aggregates.append(Metric(f"{name} used", column.ratio * 100, "%", warn, crit, 0, 100))
+        aggregates.append(Metric(f"{name} used", used(column.ratio), "%", warn, crit, 0, 100))
         aggregates.append(Metric(f"{name} left", column.values_left))
     return aggregates
 
