@@ -128,7 +128,8 @@ def read_grants(
 
 
 def _owner(by_oid: dict[int, RelationOwner], oid: int) -> RelationOwner:
-    # A table dropped between the two queries has no owner row: nothing to grant on it.
+    # A table dropped after the columns were listed has no row here (each query
+    # sees the catalog as it is then); the script's GRANT on it will fail: run it again.
     return by_oid.get(oid) or RelationOwner(oid, "", "", row_security=False)
 
 
