@@ -20,6 +20,7 @@ from seqdoctor import audit
 from seqdoctor.exporter import Exporter
 from seqdoctor.fleet import Target
 from seqdoctor.report import Report
+from tests.fix_db import Replicated
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -238,6 +239,23 @@ def test_an_audit_reads_again_only_the_tables_written_since_an_earlier_one(
     fifth = audit(dsn, mark_changes=True, earlier=fourth.snapshot)
     assert not fifth.snapshot.carried
     assert behind(fifth) == {"t3", "t7"}
+
+
+def test_a_standby_has_every_table_read_every_time(replicated: Replicated) -> None:
+    """Its counters do not count the writes it replays: no mark could say a table changed."""
+    with replicated.database() as (primary, standby):
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute(TENANTS)
+        replicated.caught_up()
+        first = audit(standby, mark_changes=True)
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute("INSERT INTO t4 (id) VALUES (900)")
+        replicated.caught_up()
+        second = audit(standby, mark_changes=True, earlier=first.snapshot)
+
+    assert not first.snapshot.change_marks
+    assert not second.snapshot.carried
+    assert behind(second) == {"t4"}
 
 
 def test_serve_finds_drift_planted_between_two_rounds_in_the_next(
