@@ -13,12 +13,13 @@
 -- which can make a sequence less behind but never more, and columns found
 -- behind are read every round anyway.
 --
--- Counters reach these functions late: at transaction end, at most once a
--- second per backend on 15 and later (longer when idle or contended), through
--- the statistics collector, which may drop messages, before 15. A write not
--- yet counted is seen once it is, as the caller compares with the mark taken
--- when the columns were last read, not with the last round's; and every
--- table is read again on the exporter's slower full cycle.
+-- Counters reach these functions late: after the writing transaction ends,
+-- at most once a second per session on 15 and later (longer when it is idle
+-- or the statistics contended), through the statistics collector, which may
+-- drop messages, before 15. A write not yet counted is seen once it is, as
+-- the caller compares with the mark taken when the columns were last read,
+-- not with the last round's; and the exporter reads every table again on its
+-- slower full cycle.
 --
 -- Partitions are found through pg_inherits rather than pg_partition_tree(),
 -- which locks each of them (as in list_table_activity.sql). A table with no
