@@ -254,9 +254,9 @@ def _add_aggregates(
     database = (snapshot.server.database,)
     exposition.add("seqdoctor_database_sequences", target, database, len(snapshot.sequences))
     exposition.add("seqdoctor_database_columns", target, database, len(snapshot.uses))
-    fullest = max((f.used_ratio for f in judged), default=0.0)
-    exposition.add("seqdoctor_database_max_used_ratio", target, database, fullest)
-    if judged:
+    if judged:  # none read: absent, not 0, which would say all is well without knowing
+        fullest = max(f.used_ratio for f in judged)
+        exposition.add("seqdoctor_database_max_used_ratio", target, database, fullest)
         fewest = min(f.values_left for f in judged)
         exposition.add("seqdoctor_database_min_values_left", target, database, fewest)
     for threshold, ratio in (

@@ -101,3 +101,22 @@ def test_the_aggregates_sum_up_every_column_whatever_is_shown() -> None:
     assert one("seqdoctor_audit_full_timestamp_seconds") == NOW.timestamp()
     assert one("seqdoctor_audit_columns_carried") == 0
     assert "seqdoctor_database_time_to_exhaustion_seconds" not in found  # no activity, no rate
+
+
+def test_a_database_whose_positions_could_not_be_read_has_no_fullest_column() -> None:
+    hidden = sequence("hidden_id_seq", readable=False)
+    snap = snapshot(hidden, column("hidden", "id", fed_by=hidden))
+    report = Report(
+        tool_version="0.1.0",
+        checked_at=NOW,
+        duration_seconds=1.0,
+        snapshot=snap,
+        findings=tuple(run_checks(snap, Settings())),
+        settings=Settings(),
+        checks=("SEQ002",),
+    )
+    found = scraped(report)
+
+    assert "seqdoctor_database_max_used_ratio" not in found
+    assert "seqdoctor_database_min_values_left" not in found
+    assert found["seqdoctor_database_columns"][0]["value"] == "1.0"
