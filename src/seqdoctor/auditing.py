@@ -83,6 +83,8 @@ def audit(
     progress: Callable[[str, int, int], None] | None = None,
     history: History | None = None,
     now: datetime | None = None,
+    mark_changes: bool = False,
+    earlier: Snapshot | None = None,
 ) -> Report:
     """Audit every sequence of one database and return the report.
 
@@ -96,6 +98,13 @@ def audit(
 
     *history* is where sequence positions are recorded and loaded from for the
     forecast (SEQ011), which counts from *now* (the current time by default).
+
+    With *mark_changes*, the report's snapshot holds a mark of each table's
+    write counters; given back as *earlier* to a later audit of the same
+    database, the columns of tables whose mark has not moved are not read
+    again: their values are carried from it (``snapshot.carried`` names them).
+    Writes reach the counters late (see catalog/queries/list_table_changes.sql),
+    so the caller should also audit without *earlier* now and then.
     """
     if connections < 1:
         raise UsageError("connections must be at least 1")
@@ -109,6 +118,8 @@ def audit(
         batch_size,
         read_columns=any(check.reads_columns for check in checks),
         progress=progress,
+        mark_changes=mark_changes,
+        earlier=earlier,
     )
     started = time.monotonic()
     checked_at = now or datetime.now(UTC)

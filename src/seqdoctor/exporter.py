@@ -9,6 +9,13 @@ A target whose audit fails keeps its last good gauges, with
 ``seqdoctor_audit_success`` 0, so that a failed round neither hides a
 sequence nor pretends it is healthy. ``/healthz`` answers 200 while the
 audit thread runs and has completed a round recently.
+
+A round reads every sequence's position, but the columns' values (their
+max(), the costly part) only of the tables written since they were last read,
+as the server's write counters tell (:func:`seqdoctor.audit`'s *earlier*);
+every ``full_every`` seconds a round reads every table again, as those
+counters can lag, be lost or be reset. ``seqdoctor_audit_full_timestamp_seconds``
+says when that last happened: no value in the exposition is older.
 """
 
 from __future__ import annotations
@@ -19,30 +26,62 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from seqdoctor._version import __version__
 from seqdoctor.errors import UsageError
-from seqdoctor.fleet import DEFAULT_JOBS, SECONDS, Target, audit_fleet, check_options
-from seqdoctor.render.prometheus import Exposition, add_audit, add_report, database_of
+from seqdoctor.fleet import (
+    DEFAULT_JOBS,
+    SECONDS,
+    Target,
+    TargetResult,
+    audit_fleet,
+    check_options,
+)
+from seqdoctor.render.prometheus import (
+    DEFAULT_TOP,
+    Exposition,
+    add_audit,
+    add_report,
+    database_of,
+)
 from seqdoctor.report import Report
 
 # The text format generate_latest() writes for names like ours, which every Prometheus reads.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Not 9187, postgres_exporter's, likely to run on the same host: see docs/prometheus.md.
+DEFAULT_PORT = 10230
+# Seconds between rounds that read every table again (see the module's docstring).
+DEFAULT_FULL_EVERY = 3600.0
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:9187`` for IPv6; ``:9187`` for every address) as a bind address.
+    """``host:port`` (``[::1]:10230`` for IPv6; ``:10230`` for every address) as a bind address.
 
-    >>> parse_listen("127.0.0.1:9187"), parse_listen("[::1]:0"), parse_listen(":9187")
-    (('127.0.0.1', 9187), ('::1', 0), ('', 9187))
+    >>> parse_listen("127.0.0.1:10230"), parse_listen("[::1]:0"), parse_listen(":10230")
+    (('127.0.0.1', 10230), ('::1', 0), ('', 10230))
     """
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--listen wants HOST:PORT, not {listen!r}")
     return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def parse_metrics(metrics: str) -> int | None:
+    """``--metrics``: how many columns below every threshold get series of their own, or
+    None for ``all``.
+
+    >>> parse_metrics("10"), parse_metrics("0"), parse_metrics("all")
+    (10, 0, None)
+    """
+    if metrics == "all":
+        return None
+    if not metrics.isdigit():
+        raise UsageError(f"--metrics wants a number of columns or 'all', not {metrics!r}")
+    return int(metrics)
 
 
 @dataclass
@@ -53,6 +92,10 @@ class TargetState:
     report: Report | None = None
     succeeded: bool | None = None  # None: not tried yet
     error: str | None = None
+    # When the last audit that read every table started, on the wall clock for the
+    # exposition and the monotonic one for the next full round's due time.
+    full_at: datetime | None = None
+    full_started: float = 0.0
 
 
 @dataclass
@@ -62,14 +105,21 @@ class Exporter:
     *options* are :func:`seqdoctor.audit` keyword arguments for every target
     (a target's own win). Use as a context manager, or :meth:`start` and
     :meth:`close`; :attr:`address` is where it listens (port 0 picks one).
+
+    Rounds read every table every *full_every* seconds, and between those only
+    the tables written since (0: every round reads every table). Per-column
+    series for the columns past a threshold and the *top* fullest others
+    (None: every column).
     """
 
     targets: Sequence[Target]
-    listen: tuple[str, int] = ("127.0.0.1", 9187)
+    listen: tuple[str, int] = ("127.0.0.1", DEFAULT_PORT)
     interval: float = 60.0
     jobs: int = DEFAULT_JOBS
     options: Mapping[str, Any] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    top: int | None = DEFAULT_TOP
+    full_every: float = DEFAULT_FULL_EVERY
     rounds: int = field(default=0, init=False)  # completed audit rounds
 
     def __post_init__(self) -> None:
@@ -82,6 +132,10 @@ class Exporter:
         # Wrong for every round: said once, now, rather than by every round in the background.
         if not 1 <= self.interval <= SECONDS[1]:  # nan too: it would audit in a busy loop
             raise UsageError(f"--interval must be between 1 and {SECONDS[1]:g} seconds")
+        if not 0 <= self.full_every <= SECONDS[1]:
+            raise UsageError(f"--full-every must be between 0 and {SECONDS[1]:g} seconds")
+        if self.top is not None and self.top < 0:
+            raise UsageError("--metrics wants a number of columns (0 or more) or 'all'")
         check_options(self.jobs, self.options)
         self._states = [TargetState(t) for t in self.targets]
         self._lock = threading.Lock()
@@ -158,21 +212,41 @@ class Exporter:
             self._audit_round()
             self._stop.wait(max(self.interval - (time.monotonic() - started), 0))
 
+    def _earlier(self, state: TargetState, now: float) -> Report | None:
+        """The report this round's audit of *state* may carry columns from; None: read all."""
+        if self.full_every == 0 or state.report is None or state.full_at is None:
+            return None
+        return state.report if now - state.full_started < self.full_every else None
+
     def _audit_round(self) -> None:
-        try:
-            fleet = audit_fleet(
-                [s.target for s in self._states], jobs=self.jobs, **dict(self.options)
+        started = time.monotonic()
+        earlier = [self._earlier(state, started) for state in self._states]
+        # The audit() options of this round for each target: its marks of writes taken
+        # for the next round, and what to carry from the last one.
+        targets = [
+            replace(
+                state.target,
+                options={
+                    **state.target.options,
+                    "mark_changes": self.full_every > 0,
+                    "earlier": report.snapshot if report else None,
+                },
             )
+            for state, report in zip(self._states, earlier, strict=True)
+        ]
+        results: list[TargetResult | None] = [None] * len(self._states)
+        try:
+            fleet = audit_fleet(targets, jobs=self.jobs, **dict(self.options))
         except Exception:  # a bug must not stop the exporter: say it, go on
             self.log(f"audit round failed:\n{traceback.format_exc()}")
-            results = {}
         else:
-            results = {id(r.target): r for r in fleet.results}
-        for state in self._states:
-            result = results.get(id(state.target))
+            results = list(fleet.results)  # in the order of the targets
+        for state, result, carried_from in zip(self._states, results, earlier, strict=True):
             state.succeeded = result is not None and result.report is not None
             if result is not None and result.report is not None:
                 state.report, state.error = result.report, None
+                if carried_from is None:
+                    state.full_at, state.full_started = result.report.checked_at, started
             else:
                 state.error = result.error if result is not None else "audit round failed"
                 self.log(f"{state.target.name}: {state.error}")
@@ -187,7 +261,14 @@ class Exporter:
         for state in self._states:
             name = (state.target.name,)
             if state.report is not None:  # after a failure, the last good gauges stay
-                add_report(exposition, state.report, name, success=bool(state.succeeded))
+                add_report(
+                    exposition,
+                    state.report,
+                    name,
+                    success=bool(state.succeeded),
+                    top=self.top,
+                    full_at=state.full_at,
+                )
             elif state.succeeded is False:
                 add_audit(exposition, name, database_of(state.target), success=False)
         return exposition.text().encode()

@@ -510,6 +510,13 @@ class Snapshot:
     statistics: Mapping[tuple[int, int, int], tuple[StatisticsSample, ...]] = field(
         default_factory=dict
     )
+    # By table oid, what the server's counters said of writes to the table just
+    # before its columns were read (see list_table_changes.sql): a later audit
+    # that finds the same mark need not read them again. Empty: not tracked.
+    change_marks: Mapping[int, str] = field(default_factory=dict)
+    # The columns whose extents were carried from an earlier audit (ReadOptions.earlier)
+    # rather than read by this one: their tables' marks had not changed.
+    carried: frozenset[tuple[int, int, int]] = frozenset()
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:

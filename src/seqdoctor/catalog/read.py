@@ -105,6 +105,13 @@ class ReadOptions:
     read_columns: bool = True
     # Told (phase, done, total) after each batch: "sequences", then "columns".
     progress: Callable[[str, int, int], None] | None = None
+    # Read each table's change mark (list_table_changes.sql) into the snapshot,
+    # for a later read to be given as *earlier*.
+    mark_changes: bool = False
+    # An earlier snapshot of the same database, read with mark_changes: the
+    # columns of tables whose mark has not moved since keep its extents rather
+    # than being read again, unless their sequence is now behind them.
+    earlier: Snapshot | None = None
 
     def report_progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -226,10 +233,20 @@ def read_snapshot(
     known = {s.oid for s in sequences}
     uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
+    marks: dict[int, str] = {}
     if options.read_columns:
+        # A standby counts no write it replays: its marks would never move.
+        if (options.mark_changes or options.earlier) and not server.in_recovery:
+            marks = _read_change_marks(conn, uses, options.timeouts)
         # On a standby, collisions are looked for from the primary's earliest position.
         columns = _probe_columns(
-            connections, server, uses, {s.oid: s.earliest for s in sequences}, options, unreadable
+            connections,
+            server,
+            uses,
+            {s.oid: s.earliest for s in sequences},
+            options,
+            unreadable,
+            _unchanged(options.earlier, uses, marks),
         )
     uses = [u for u in uses if u.key not in columns.vanished]
     return Snapshot(
@@ -240,7 +257,38 @@ def read_snapshot(
         extents=columns.extents,
         unreadable=tuple(unreadable),
         statistics=columns.statistics,
+        change_marks=marks,
+        carried=frozenset(columns.carried),
     )
+
+
+def _read_change_marks(
+    conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts
+) -> dict[int, str]:
+    """Each table's change mark; none at all when they cannot be read (every column is read)."""
+    oids = sorted({use.table_oid for use in uses})
+    try:
+        with read_only_transaction(conn, timeouts):
+            rows = conn.execute(load_query("list_table_changes").encode(), {"oids": oids})
+            return dict(rows.fetchall())
+    except psycopg.Error:
+        return {}
+
+
+def _unchanged(
+    earlier: Snapshot | None, uses: Sequence[ColumnUse], marks: dict[int, str]
+) -> dict[tuple[int, int, int], ColumnExtent]:
+    """The extents *earlier* read of columns whose tables have the same mark now as then."""
+    if earlier is None or not marks:
+        return {}
+    before = earlier.change_marks
+    return {
+        use.key: extent
+        for use in uses
+        if (extent := earlier.extents.get(use.key)) is not None
+        and (mark := marks.get(use.table_oid)) is not None
+        and before.get(use.table_oid) == mark
+    }
 
 
 def _spread(
@@ -480,6 +528,7 @@ class _Read:
     vanished: set[tuple[int, int, int]] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
     statistics: Statistics = field(default_factory=dict)
+    carried: set[tuple[int, int, int]] = field(default_factory=set)
 
 
 def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct role
@@ -489,20 +538,33 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     positions: dict[int, SequenceState],
     options: ReadOptions,
     unreadable: list[Unreadable],
+    unchanged: dict[tuple[int, int, int], ColumnExtent],
 ) -> _Read:
     """Read each fed column's max and min through its index, and its first collision if behind.
 
     Batches are spread over *connections*, one thread each: while one
     connection's server process plans and runs its batch, another runs the
     next, and this process composes and reads results in between.
+
+    A column in *unchanged* keeps that extent unread, unless its sequence is
+    behind it: where the first collision is depends on the sequence's position.
     """
+    total = _Read()
     probe = []
     unindexed: list[tuple[ColumnUse, Unreadable]] = []
     for use in uses:
         if not use.comparable or use.relkind == "f":
             continue  # text ids, or rows on another server: nothing to compare here
         why_not = _why_not_probe(use, server, options)
-        if why_not is None:
+        extent = unchanged.get(use.key)
+        if (
+            why_not is None
+            and extent is not None
+            and not _is_behind(positions[use.sequence_oid], extent)
+        ):
+            total.extents[use.key] = extent
+            total.carried.add(use.key)
+        elif why_not is None:
             probe.append(use)
         elif why_not.reason is Reason.NO_INDEX:
             unindexed.append((use, why_not))
@@ -518,7 +580,7 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     def read_statistics(conn: Connection, batch: Sequence[ColumnUse]) -> Statistics:
         return _read_statistics(conn, batch, options.timeouts)
 
-    total, done = _Read(), 0
+    done = 0
     batches = list(_batches(probe, options.batch_size))
     for batch, result in _spread(idle, len(connections), batches, read):
         total.extents.update(result.extents)

@@ -17,7 +17,7 @@ from seqdoctor.fleet import SECONDS, Target, load_targets, unique_targets
 @click.argument("conninfos", nargs=-1, metavar="[CONNINFO]...")
 @click.option(
     "--listen",
-    default="127.0.0.1:9187",
+    default="127.0.0.1:10230",
     show_default=True,
     metavar="HOST:PORT",
     help="Where to serve /metrics and /healthz ([::1]:PORT for IPv6, :PORT for every address).",
@@ -31,10 +31,31 @@ from seqdoctor.fleet import SECONDS, Target, load_targets, unique_targets
     metavar="SECONDS",
     help="Time between the starts of two rounds of audits.",
 )
+@click.option(
+    "--full-every",
+    type=click.FloatRange(min=0, max=SECONDS[1]),
+    default=3600.0,
+    show_default=True,
+    callback=_number,
+    metavar="SECONDS",
+    help="Time between rounds that read every table; the rounds between read only the tables "
+    "written since (0: every round reads every table).",
+)
+@click.option(
+    "--metrics",
+    default="10",
+    show_default=True,
+    metavar="N|all",
+    help="Series per column for the columns past a threshold and the N fullest others, "
+    "or for every column.",
+)
 def serve(
+    *,
     conninfos: tuple[str, ...],
     listen: str,
     interval: float,
+    full_every: float,
+    metrics: str,
     targets_file: Path | None,
     jobs: int,
     **options: Any,
@@ -46,7 +67,11 @@ def serve(
     load to, a database. Runs until interrupted. The metrics, and alerting
     rules: docs/prometheus.md.
     """
-    from seqdoctor.exporter import Exporter, parse_listen  # noqa: PLC0415 - see check
+    from seqdoctor.exporter import (  # noqa: PLC0415 - see check
+        Exporter,
+        parse_listen,
+        parse_metrics,
+    )
 
     targets = [Target.of(c) for c in conninfos or ([] if targets_file else [""])]
     if targets_file:
@@ -57,6 +82,8 @@ def serve(
         interval=interval,
         jobs=jobs,
         options=_history(options),
+        top=parse_metrics(metrics),
+        full_every=full_every,
         log=lambda line: click.echo(f"seqdoctor: {printable(line)}", err=True),
     )
     with exporter:

@@ -1,15 +1,25 @@
-"""The Prometheus text exposition: gauges per sequence and column, finding counts, audit health.
+"""The Prometheus text exposition: per-database aggregates, finding counts, audit health, and
+gauges per sequence and column for the columns that matter.
 
 Written by ``seqdoctor check --format prometheus`` for node_exporter's
 textfile collector, and served by ``seqdoctor serve``. Names follow
 ``seqdoctor_<subsystem>_<name>_<unit|ratio>``; labels are identifiers only
 (database, schema, table, column, sequence, check, code, severity, and the
-bounded ``basis``), never messages. docs/prometheus.md lists every metric.
+bounded ``basis`` and ``threshold``), never messages. docs/prometheus.md lists
+every metric.
+
+The series a scrape holds must not grow with the database: every database
+gets a fixed set of aggregates (its fullest column, how many columns are past
+each threshold or behind their data, its soonest exhaustion), and the
+per-column and per-sequence gauges are written only for the columns past a
+threshold and the *top* fullest others (:data:`DEFAULT_TOP`); ``top=None``
+writes them for every column, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TextIO
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,14 +27,17 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from seqdoctor._version import __version__
 from seqdoctor.catalog.redact import dbname
-from seqdoctor.checks import REGISTRY, Severity
-from seqdoctor.checks.seq011_exhaustion_forecast import Forecast, forecasts
+from seqdoctor.checks import REGISTRY, Settings, Severity
+from seqdoctor.checks.seq011_exhaustion_forecast import Forecast, forecasts, judged_of
 from seqdoctor.fleet import FleetReport, Target
 from seqdoctor.report import Report
 
 SEQUENCE = ("database", "schema", "sequence")
 COLUMN = ("database", "schema", "table", "column", "sequence_schema", "sequence")
 AUDIT = ("database",)
+# The columns (and sequences feeding none) that get series of their own beyond those
+# past a threshold: the fullest ones, few enough that a scrape stays small.
+DEFAULT_TOP = 10
 
 # name: (help, labels), in the order they are written.
 METRICS: Mapping[str, tuple[str, tuple[str, ...]]] = {
@@ -36,9 +49,44 @@ METRICS: Mapping[str, tuple[str, tuple[str, ...]]] = {
     ),
     "seqdoctor_audit_duration_seconds": ("How long the last audit took", AUDIT),
     "seqdoctor_audit_timestamp_seconds": ("When the last completed audit started", AUDIT),
+    "seqdoctor_audit_full_timestamp_seconds": (
+        "When the last audit that read every column started: no value is older",
+        AUDIT,
+    ),
+    "seqdoctor_audit_columns_carried": (
+        "Columns whose values the last audit kept from an earlier one, their tables unwritten",
+        AUDIT,
+    ),
     "seqdoctor_audit_findings": (
         "Findings of the last audit, by check and severity",
         ("database", "check", "code", "severity"),
+    ),
+    "seqdoctor_database_sequences": ("Sequences audited", AUDIT),
+    "seqdoctor_database_columns": ("Columns fed by a sequence", AUDIT),
+    "seqdoctor_database_max_used_ratio": (
+        "Highest share of its range any column (or sequence feeding none) has used",
+        AUDIT,
+    ),
+    "seqdoctor_database_min_values_left": (
+        "Fewest nextval() calls left before any column's (or sequence feeding none) limit",
+        AUDIT,
+    ),
+    "seqdoctor_database_columns_over_threshold": (
+        "Columns (and sequences feeding none) that have used at least the warning or critical"
+        " share of their range",
+        (*AUDIT, "threshold"),
+    ),
+    "seqdoctor_database_columns_behind": (
+        "Columns whose sequence is behind their data: nextval() returns a value they hold",
+        AUDIT,
+    ),
+    "seqdoctor_database_time_to_exhaustion_seconds": (
+        "Time until the first column (or sequence feeding none) runs out at its current rate",
+        (*AUDIT, "basis"),
+    ),
+    "seqdoctor_database_exhaustion_timestamp_seconds": (
+        "When the first column (or sequence feeding none) runs out at its current rate",
+        (*AUDIT, "basis"),
     ),
     "seqdoctor_sequence_next_value": (
         "What the next nextval() returns (absent when it would fail)",
@@ -114,11 +162,21 @@ class Exposition:
 
 
 def add_report(
-    exposition: Exposition, report: Report, target: Sequence[str] = (), *, success: bool = True
+    exposition: Exposition,
+    report: Report,
+    target: Sequence[str] = (),
+    *,
+    success: bool = True,
+    top: int | None = DEFAULT_TOP,
+    full_at: datetime | None = None,
 ) -> None:
     """Everything one audit found, under the target's label values.
 
     *success* false: *report* is the last good one, and the latest audit failed.
+    Per-column gauges for the columns past a threshold and the *top* fullest
+    others; for every column when *top* is None. *full_at*: when the last
+    audit that read every column started, if *report* carried some columns
+    from earlier ones (:func:`seqdoctor.audit`'s *earlier*).
     """
     database = report.snapshot.server.database
     add_audit(exposition, target, database, success=success)
@@ -127,6 +185,10 @@ def add_report(
     exposition.add(
         "seqdoctor_audit_timestamp_seconds", target, (database,), report.checked_at.timestamp()
     )
+    full = full_at or report.checked_at
+    exposition.add("seqdoctor_audit_full_timestamp_seconds", target, (database,), full.timestamp())
+    carried = len(report.snapshot.carried)
+    exposition.add("seqdoctor_audit_columns_carried", target, (database,), carried)
     counted = {(f.code, f.severity): 0 for f in report.findings}
     for finding in report.findings:
         counted[finding.code, finding.severity] += 1
@@ -137,12 +199,102 @@ def add_report(
             exposition.add(
                 "seqdoctor_audit_findings", target, (database, check.name, code, severity), count
             )
-    for forecast in forecasts(report.snapshot):
-        _add_forecast(exposition, report, target, forecast)
+    found = list(forecasts(report.snapshot))
+    judged = judged_of(found)
+    behind = {id(f): values_behind(report, f) for f in judged}
+    _add_aggregates(exposition, report, target, judged, behind)
+    shown = judged if top is None else _shown(judged, behind, report.settings, top)
+    columns = {f.column.key for f in shown if f.column is not None}
+    sequences = {f.sequence.oid for f in shown}
+    for forecast in found:
+        if (
+            forecast.column.key in columns
+            if forecast.column
+            else forecast.sequence.oid in sequences
+        ):
+            _add_forecast(exposition, report, target, forecast)
     for sequence, use in report.snapshot.pairs:
+        if top is not None and use.key not in columns:
+            continue
         labels = (database, use.schema, use.table, use.column, sequence.schema, sequence.name)
         mode = use.guard or "none"
         exposition.add("seqdoctor_column_guard_info", target, (*labels, mode), 1)
+
+
+def _past_threshold(forecast: Forecast, behind: int | None, settings: Settings) -> bool:
+    """Worth a series whatever the others: used past the warning threshold, its sequence
+    behind its data, or running out within the warning days."""
+    days = forecast.days_left
+    return (
+        forecast.used_ratio >= settings.warning_ratio
+        or bool(behind)
+        or (days is not None and days <= settings.warning_days)
+    )
+
+
+def _shown(
+    judged: Sequence[Forecast], behind: Mapping[int, int | None], settings: Settings, top: int
+) -> list[Forecast]:
+    """The forecasts past a threshold, and the *top* fullest of the others."""
+    past = [f for f in judged if _past_threshold(f, behind[id(f)], settings)]
+    others = [f for f in judged if not _past_threshold(f, behind[id(f)], settings)]
+    others.sort(key=lambda f: f.used_ratio, reverse=True)  # stable: catalog order breaks ties
+    return [*past, *others[:top]]
+
+
+def _add_aggregates(
+    exposition: Exposition,
+    report: Report,
+    target: Sequence[str],
+    judged: Sequence[Forecast],
+    behind: Mapping[int, int | None],
+) -> None:
+    """What a database's columns add up to: a fixed number of series, however many there are."""
+    snapshot, settings = report.snapshot, report.settings
+    database = (snapshot.server.database,)
+    exposition.add("seqdoctor_database_sequences", target, database, len(snapshot.sequences))
+    exposition.add("seqdoctor_database_columns", target, database, len(snapshot.uses))
+    if judged:  # none read: absent, not 0, which would say all is well without knowing
+        fullest = max(f.used_ratio for f in judged)
+        exposition.add("seqdoctor_database_max_used_ratio", target, database, fullest)
+        fewest = min(f.values_left for f in judged)
+        exposition.add("seqdoctor_database_min_values_left", target, database, fewest)
+    for threshold, ratio in (
+        ("warning", settings.warning_ratio),
+        ("critical", settings.critical_ratio),
+    ):
+        over = sum(1 for f in judged if f.used_ratio >= ratio)
+        exposition.add(
+            "seqdoctor_database_columns_over_threshold", target, (*database, threshold), over
+        )
+    count = sum(1 for f in judged if behind[id(f)])
+    exposition.add("seqdoctor_database_columns_behind", target, database, count)
+    for basis, soonest in _soonest(judged).items():
+        days, when = soonest.days_left, soonest.exhausted_at
+        # _soonest() keeps only forecasts with both.
+        assert days is not None
+        assert when is not None
+        labels = (*database, basis)
+        exposition.add(
+            "seqdoctor_database_time_to_exhaustion_seconds", target, labels, days * 86_400
+        )
+        exposition.add(
+            "seqdoctor_database_exhaustion_timestamp_seconds", target, labels, when.timestamp()
+        )
+
+
+def _soonest(judged: Iterable[Forecast]) -> dict[str, Forecast]:
+    """The first forecast to run out, by the basis of its rate (history, estimate)."""
+    soonest: dict[str, Forecast] = {}
+    for forecast in judged:
+        days, rate = forecast.days_left, forecast.rate
+        if days is None or rate is None or forecast.exhausted_at is None:
+            continue
+        basis = str(rate.basis)
+        first = soonest.get(basis)
+        if first is None or days < (first.days_left or 0.0):
+            soonest[basis] = forecast
+    return soonest
 
 
 def add_audit(
@@ -200,18 +352,18 @@ def database_of(target: Target) -> str:
     return dbname(target.conninfo)
 
 
-def render(report: Report, out: TextIO) -> None:
+def render(report: Report, out: TextIO, *, top: int | None = DEFAULT_TOP) -> None:
     exposition = Exposition(report.tool_version)
-    add_report(exposition, report)
+    add_report(exposition, report, top=top)
     out.write(exposition.text())
 
 
-def render_fleet(fleet: FleetReport, out: TextIO) -> None:
+def render_fleet(fleet: FleetReport, out: TextIO, *, top: int | None = DEFAULT_TOP) -> None:
     """Many databases in one exposition, told apart by a ``target`` label (the target's name)."""
     exposition = Exposition(__version__, ("target",))
     for result in fleet.results:
         if result.report is not None:
-            add_report(exposition, result.report, (result.target.name,))
+            add_report(exposition, result.report, (result.target.name,), top=top)
         else:
             add_audit(exposition, (result.target.name,), database_of(result.target), success=False)
     out.write(exposition.text())

@@ -37,6 +37,7 @@ LABELS = {
     "basis",
     "mode",
     "target",
+    "threshold",
 }
 
 

@@ -1,0 +1,58 @@
+-- A mark per table a sequence feeds that changes whenever its rows may have:
+-- for `seqdoctor serve`, whose rounds read again only the columns of tables
+-- whose mark moved (see ReadOptions.earlier). Minimum server version: 12.
+--
+-- The mark joins, for the table or each leaf partition of a partitioned one:
+-- its oid (a partition attached or detached changes the set), its
+-- relfilenode (TRUNCATE, VACUUM FULL, CLUSTER and table rewrites give a new
+-- one), and its counters of rows inserted and updated (behind
+-- pg_stat_all_tables.n_tup_ins and n_tup_upd; COPY and logical replication
+-- count as inserts), then the time this database's statistics were last
+-- reset: a reset changes every mark, whichever way the counters go. Deleted
+-- rows are left out on purpose: a delete can only lower max() (raise min()),
+-- which can make a sequence less behind but never more, and columns found
+-- behind are read every round anyway.
+--
+-- Counters reach these functions late: after the writing transaction ends,
+-- at most once a second per session on 15 and later (longer when it is idle
+-- or the statistics contended), through the statistics collector, which may
+-- drop messages, before 15. A write not yet counted is seen once it is, as
+-- the caller compares with the mark taken when the columns were last read,
+-- not with the last round's; and the exporter reads every table again on its
+-- slower full cycle.
+--
+-- Partitions are found through pg_inherits rather than pg_partition_tree(),
+-- which locks each of them (as in list_table_activity.sql). A table with no
+-- leaf has no row: no mark, read every round. Counters are any role's to read.
+WITH RECURSIVE tree AS (
+    SELECT c.oid AS table_oid, c.oid AS relid, c.relkind, c.relfilenode
+    FROM unnest(%(oids)s::oid[]) AS t(oid)
+    JOIN pg_catalog.pg_class AS c ON c.oid = t.oid
+    UNION ALL
+    SELECT tree.table_oid, c.oid, c.relkind, c.relfilenode
+    FROM tree
+    JOIN pg_catalog.pg_inherits AS i ON i.inhparent = tree.relid
+    JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+    WHERE tree.relkind = 'p'
+)
+SELECT
+    table_oid::int8 AS table_oid,
+    pg_catalog.concat_ws(
+        '/',
+        pg_catalog.string_agg(
+            pg_catalog.concat_ws(
+                ':',
+                relid,
+                relfilenode,
+                pg_catalog.pg_stat_get_tuples_inserted(relid),
+                pg_catalog.pg_stat_get_tuples_updated(relid)
+            ),
+            ',' ORDER BY relid
+        ),
+        pg_catalog.pg_stat_get_db_stat_reset_time(
+            (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+        )
+    ) AS mark
+FROM tree
+WHERE relkind <> 'p'
+GROUP BY table_oid
