@@ -34,7 +34,7 @@ from seqdoctor.render import html
 Connection = psycopg.Connection[tuple[object, ...]]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium: apt-get install chromium (.ci/run does it as root)"
 )
 HOSTILE = "</script><script>alert(1)</script>"
@@ -210,6 +210,7 @@ def assert_laid_out(found: dict[str, Any], width: int) -> None:
             assert not any(overlap(text, other) for other in texts[i + 1 :]), text
 
 
+@needs_chromium
 def test_the_report_fits_a_desktop_and_a_phone_with_the_repairs_planned_for_the_database(
     conn: Connection, dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -266,3 +267,22 @@ def test_the_report_fits_a_desktop_and_a_phone_with_the_repairs_planned_for_the_
     dark = measure(tmp_path, 375, "--force-dark-mode", shot="phone-dark.png")
     assert dark["dark"]
     assert dark["background"] != desktop["background"]
+
+
+def test_the_report_says_so_when_what_planning_needs_cannot_be_read(
+    conn: Connection, dsn: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.execute(SETUP)
+
+    def refused(*args: object) -> None:
+        raise psycopg.errors.InsufficientPrivilege("permission denied for table pg_depend")
+
+    monkeypatch.setattr("seqdoctor.repairs.read_context", refused)
+    assert main(["check", "--format", "html", dsn]) == 2
+    out, err = capsys.readouterr()
+    assert err == (
+        "seqdoctor: the report's repairs are planned from the audit alone: "
+        "permission denied for table pg_depend\n"
+    )
+    assert "The repairs below were planned from the audit alone" in out
+    assert "How to fix (SEQ001, safe)" in out  # still the statements for this database
