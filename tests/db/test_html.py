@@ -98,6 +98,8 @@ window.addEventListener("load", function () {
     }),
     open: details.open
   };
+  all(doc, "details").forEach(function (d) { d.open = true; });  // the SQL of every repair too
+  found.unfoldedScrollWidth = doc.documentElement.scrollWidth;
   document.body.setAttribute("data-measured", JSON.stringify(found));
 });
 </script></body></html>
@@ -191,6 +193,7 @@ def assert_laid_out(found: dict[str, Any], width: int) -> None:
     """Nothing wider than the screen, the script ran, and every chart label clear of the data."""
     assert found["viewport"] == width
     assert found["scrollWidth"] <= width  # tables and SQL scroll inside their own boxes
+    assert found["unfoldedScrollWidth"] <= width
     assert found["tools"]
     assert all(found["tools"])  # the page's script ran, under its CSP
     assert found["charts"]
