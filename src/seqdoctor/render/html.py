@@ -21,8 +21,8 @@ import base64
 import hashlib
 import html
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
@@ -268,19 +268,21 @@ class _Repairs:
     plans: tuple[Plan, ...]
     complete: bool  # planned with what fix reads beyond the audit
     prefix: str = ""  # of the page's anchors: a fleet's page holds many reports
+    # Each finding's plans by the finding's id(): looked up once per finding, not searched.
+    by_finding: Mapping[int, list[tuple[int, Plan]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, report: Report, plans: Sequence[Plan] | None, prefix: str = "") -> _Repairs:
-        if plans is None:
-            return cls(plan_repairs(report), complete=False, prefix=prefix)
-        return cls(tuple(plans), complete=True, prefix=prefix)
+        complete = plans is not None
+        planned = plan_repairs(report) if plans is None else tuple(plans)
+        by_finding: dict[int, list[tuple[int, Plan]]] = {}
+        for n, plan in enumerate(planned, 1):
+            for finding in plan.findings:
+                by_finding.setdefault(id(finding), []).append((n, plan))
+        return cls(planned, complete, prefix, by_finding)
 
     def of_finding(self, finding: Finding) -> list[tuple[int, Plan]]:
-        return [
-            (n, plan)
-            for n, plan in enumerate(self.plans, 1)
-            if any(f is finding for f in plan.findings)
-        ]
+        return self.by_finding.get(id(finding), [])
 
     def anchor(self, name: str) -> str:
         return f"{self.prefix}{name}"
