@@ -6,13 +6,16 @@ import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+import psycopg
 
 from seqdoctor._version import __version__
 from seqdoctor.auditing import audit, collector_paused
+from seqdoctor.catalog.connection import Timeouts, audit_session, connect, error_message
 from seqdoctor.cli.deadline import Deadline
+from seqdoctor.cli.failure import fail
 from seqdoctor.cli.options import (
     CONTEXT,
     _check_codes,
@@ -22,6 +25,7 @@ from seqdoctor.cli.options import (
     _seconds,
     _threshold,
 )
+from seqdoctor.errors import SeqdoctorError
 from seqdoctor.fleet import (
     DEFAULT_JOBS,
     SECONDS,
@@ -34,6 +38,10 @@ from seqdoctor.fleet import (
 from seqdoctor.fleet import all_databases as expand_databases
 from seqdoctor.history import DEFAULT_SCHEMA
 from seqdoctor.render import Format, nagios, render, render_fleet
+from seqdoctor.report import Report
+
+if TYPE_CHECKING:
+    from seqdoctor.repairs import Plan
 
 
 @click.command(context_settings=CONTEXT)
@@ -202,9 +210,41 @@ def check(
                     shown(phase, done, total)
 
             report = audit(conninfo, progress=progress, **options)
+        if output_format == Format.HTML and not quiet:
+            # Imported here, like the progress bar: the planner and Rich cost a JSON scrape.
+            from seqdoctor.render import html  # noqa: PLC0415
+
+            plans = _repairs(conninfo, report, options)
+            deadline.settle()
+            html.render(report, sys.stdout, plans)
+            ctx.exit(report.exit_status)
         deadline.settle()
         if quiet:
             click.echo(nagios.status_line(report))
         else:
             render(report, Format(output_format), sys.stdout)
         ctx.exit(report.exit_status)
+
+
+def _repairs(conninfo: str, report: Report, options: dict[str, Any]) -> tuple[Plan, ...] | None:
+    """The repairs ``seqdoctor fix`` would plan for *report*'s findings, for the HTML report.
+
+    Planning reads more than the audit (every column the flagged sequences
+    feed, the views on a column to widen, table sizes): only here, for the
+    HTML format and repairable findings, in a read-only session of its own.
+    When that cannot be read, stderr says why and the report plans from the
+    audit alone, saying so.
+    """
+    from seqdoctor.repairs import REPAIRABLE, plan_repairs, read_context  # noqa: PLC0415
+
+    if not any(f.code in REPAIRABLE for f in report.findings):
+        return ()
+    timeouts = Timeouts(options["lock_timeout"], options["statement_timeout"])
+    try:
+        with connect(conninfo) as conn, audit_session(conn):
+            context = read_context(conn, report, timeouts)
+    except (SeqdoctorError, psycopg.Error) as error:
+        reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
+        fail(f"the report's repairs are planned from the audit alone: {reason}", for_monitor=False)
+        return None
+    return plan_repairs(report, context)
