@@ -116,7 +116,9 @@ def test_a_plain_family_is_planned_parent_first_with_every_phase() -> None:
 
     assert not built.refusals
     assert [t.table.table for t in built.tables] == ["parent", "child"]
-    assert [int(s.phase) for s in built.steps] == [2, 2, 3, 3, 4, 4]
+    # Phase 6: one swap for the family, then per table its statistics (and CHECKs validated).
+    assert [int(s.phase) for s in built.steps] == [2, 2, 3, 3, 4, 4, 6, 6, 6]
+    assert built.steps[6].subject == "public.parent, public.child"
     assert built.revert_steps == ()  # nothing of the widening exists yet
     text = script(built)
     assert 'ADD COLUMN IF NOT EXISTS "seqdoctor_wide_1" pg_catalog.int8 NOT NULL DEFAULT 0' in text
@@ -329,7 +331,7 @@ def test_what_is_not_seqdoctors_is_a_conflict() -> None:
     assert plan.revert_steps == ()
     swapped = detect(tables, (obj("column", "seqdoctor_old_1", type_name="int4"),))
     assert swapped.tables[0].state is TableState.SWAPPED
-    assert "past the swap" in swapped.conflicts[0].reason
+    assert "finish or revert the earlier widening" in swapped.conflicts[0].reason
 
 
 @pytest.mark.parametrize(

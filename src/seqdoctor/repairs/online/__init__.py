@@ -23,7 +23,7 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.run import Advanced, advance, plan, revert, status
+from seqdoctor.repairs.online.run import Advanced, advance, cleanup, plan, revert, status
 from seqdoctor.repairs.online.script import record, script
 from seqdoctor.repairs.online.state import Status, TableState, TableStatus
 
@@ -42,6 +42,7 @@ __all__ = [
     "TableStatus",
     "Walked",
     "advance",
+    "cleanup",
     "plan",
     "record",
     "revert",

@@ -12,11 +12,11 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 
 from seqdoctor.catalog.connection import (
     PINNED_SEARCH_PATH,
@@ -28,22 +28,30 @@ from seqdoctor.catalog.connection import (
     stopped,
     transaction_block,
 )
-from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
+from seqdoctor.catalog.dependents import list_column_dependents
+from seqdoctor.catalog.family import (
+    find_column,
+    read_attached,
+    read_family,
+    read_replication_lag,
+)
 from seqdoctor.catalog.model import qualify
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import Statement
-from seqdoctor.repairs.online import backfill, rebuild
+from seqdoctor.repairs.online import backfill, names, rebuild, swap
 from seqdoctor.repairs.online import plan as planning
 from seqdoctor.repairs.online.backfill import Progress, Walked
 from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
 from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
-from seqdoctor.repairs.online.state import OURS, Status, TableState, detect
+from seqdoctor.repairs.online.state import OURS, Status, TableState, detect, swapped_tables
 
 Connection = psycopg.Connection[Any]
 # A column to widen: (table oid, attnum), or (schema, table, column) by name.
 Column = tuple[int, int] | tuple[str, str, str]
 THROTTLE_EVERY = 1.0  # s between two looks at replication lag
 THROTTLE_SLEEP = 1.0  # s paused while replication trails
+# The swap's first statements: lock_timeout, statement_timeout, LOCK TABLE.
+LOCKED_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,12 @@ def read_plan(
         raise stopped("cannot read the key family", error, conn) from None
     if not family.columns:
         raise UsageError("none of the columns given exists")
-    return planning.build(family, options)
+    narrow = [c.key for c in family.columns if c.type_name in planning.NARROW]
+    try:
+        dependents = list_column_dependents(conn, narrow, timeouts)
+    except psycopg.Error as error:
+        raise stopped("cannot read the views over the key family", error, conn) from None
+    return planning.build(family, options, dependents)
 
 
 def plan(
@@ -118,7 +131,8 @@ def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None 
     """Where the widening of *columns* stands, from the catalog."""
     built = plan(target, columns, timeouts=timeouts)
     family = built.family
-    return detect(built.tables, family.objects, family.attachments, family.foreign_keys)
+    swapped, _ = swapped_tables(family.tables, family.objects)
+    return detect(built.tables, family.objects, family.attachments, family.foreign_keys, swapped)
 
 
 def advance(
@@ -130,14 +144,11 @@ def advance(
     timeouts: Timeouts | None = None,
     progress: Progress | None = None,
 ) -> Advanced:
-    """Do what is left of the phases up to *until* (at most BUILT in this version).
+    """Do what is left of the phases up to *until* (SWAPPED: the whole widening; CLEANED: and
+    the old columns dropped).
 
     Refused plans raise :class:`OnlineError` with every reason; nothing is changed.
     """
-    if until > Phase.BUILT:
-        raise UsageError(
-            "this version of seqdoctor widens online up to the indexes and foreign keys (phase 5)"
-        )
     options = options or OnlineOptions()
     timeouts = timeouts or Timeouts()
     with ExitStack() as stack:
@@ -149,6 +160,16 @@ def advance(
                     "cannot widen online: "
                     + "; ".join(f"{r.subject}: {r.reason}" for r in built.refusals)
                 )
+            if not built.tables:  # past the swap, or nothing narrow left
+                if until >= Phase.SWAPPED:
+                    for step in _steps(built, Phase.SWAPPED):  # a serial widened by hand
+                        _locked(conn, step.statements, options, step.subject)
+                if until >= Phase.CLEANED:
+                    for step in built.cleanup_steps:
+                        _locked(conn, step.statements, options, step.subject)
+                done = not built.cleanup_steps or until >= Phase.CLEANED
+                reached = Phase.CLEANED if done else Phase.SWAPPED
+                return Advanced(built, min(until, reached), (), (), ())
             state = detect(built.tables, built.family.objects)
             shadowed = []
             for table_status, step in zip(state.tables, _steps(built, Phase.SHADOWED), strict=True):
@@ -177,6 +198,15 @@ def advance(
             made: list[str] = []
             if until >= Phase.BUILT:
                 made = _build(conn, built, options)
+            if until >= Phase.SWAPPED:
+                marks = {
+                    w.table: None if w.batches == 0 else w.upper for w in walked[Phase.VERIFIED]
+                }
+                _swap(conn, built, marks, options)
+            if until >= Phase.CLEANED:
+                cleaned = read_plan(conn, columns, options, timeouts)
+                for step in cleaned.cleanup_steps:
+                    _locked(conn, step.statements, options, step.subject)
             return Advanced(
                 plan=built,
                 phase=until,
@@ -214,6 +244,77 @@ def revert(
                 if step.phase is Phase.BUILT or step.subject in started:
                     _locked(conn, step.statements, options, step.subject)
             return built
+
+
+def cleanup(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """Phase 7, when the user asks: drop the reverse triggers, their functions and the old columns.
+
+    After it the swap cannot be undone. Tables not swapped yet are an error.
+    """
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening's cleanup"):
+            built = read_plan(conn, columns, options, timeouts)
+            if built.tables:
+                raise OnlineError(
+                    "not swapped yet: "
+                    + ", ".join(t.qualified for t in built.tables)
+                    + " still have integer columns; run the widening to its swap first"
+                )
+            for step in built.cleanup_steps:
+                _locked(conn, step.statements, options, step.subject)
+            return built
+
+
+def _swap(
+    conn: Connection,
+    built: OnlinePlan,
+    marks: dict[str, int | None],
+    options: OnlineOptions,
+) -> None:
+    """Phase 6: the family's swap in one transaction, then CHECKs validated and columns analyzed.
+
+    Right after the verification of this same call: *marks* are its upper
+    bounds, past which the swap checks the rows again under its locks.
+    """
+    family = built.family
+    statements = swap.swap_statements(
+        family,
+        built.tables,
+        built.dependents,
+        {t.table.table_oid: sql.Literal(marks.get(t.qualified)) for t in built.tables},
+        options.lock_timeout,
+        options.statement_timeout,
+    )
+    seeds = [c.key for c in family.columns]
+
+    def unchanged() -> None:
+        # Under the locks: what the swap changes must be what the plan saw. A
+        # new index, view or key on an old column would stay behind on it.
+        columns, keys, attachments = read_attached(conn, seeds)
+        ours = (names.SYNC_TRIGGER, names.BACK_TRIGGER)
+        if (
+            {replace(c, depth=0) for c in columns} != {replace(c, depth=0) for c in family.columns}
+            or keys != list(family.foreign_keys)
+            or [a for a in attachments if a.name not in ours]
+            != [a for a in family.attachments if a.name not in ours]
+        ):
+            raise OnlineError(
+                "the key family changed since the plan (a column, key, index, view or "
+                "trigger on it): nothing was swapped; run again for a new plan"
+            )
+
+    subject = ", ".join(t.qualified for t in built.tables)
+    _locked(conn, statements, options, subject, check=(LOCKED_AFTER, unchanged))
+    for what, after in swap.post_swap_statements(family, built.tables, options.build_timeout):
+        _locked(conn, (lock_timeout_statement(options.lock_timeout), *after), options, what)
 
 
 def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[str]:
@@ -296,24 +397,51 @@ def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:
 
 
 def _locked(
-    conn: Connection, statements: Sequence[Statement], options: OnlineOptions, subject: str
+    conn: Connection,
+    statements: Sequence[Statement],
+    options: OnlineOptions,
+    subject: str,
+    check: tuple[int, Callable[[], None]] | None = None,
 ) -> None:
     """Run *statements* in one transaction, retried with jitter while a lock is not granted.
 
     Each attempt waits at most the lock timeout (the statements set it
     first); attempts stop at the deadline, and the error says so. Nothing is
-    half done: a failed attempt rolls back.
+    half done: a failed attempt rolls back. *check*: (n, f) calls f after the
+    first n statements (the locks), inside the transaction; a statement
+    cancelled among those n was waiting for a lock (the swap bounds its wait
+    for all its locks with statement_timeout) and is retried as one.
     """
     deadline = time.monotonic() + options.lock_deadline
     backoff = options.lock_timeout
     attempts = 0
+    waits = check[0] if check else 0
     while True:
         attempts += 1
+        done = 0
         try:
             with transaction_block(conn):
                 for statement in statements:
+                    if check is not None and done == check[0]:
+                        check[1]()
                     conn.execute(statement)
+                    done += 1
             return
+        except errors.QueryCanceled as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            if done >= waits:
+                raise OnlineError(f"{subject}: {error_message(error)}") from None
+            pause = random.uniform(0.5, 1.5) * backoff
+            if time.monotonic() + pause + options.lock_timeout > deadline:
+                raise OnlineError(
+                    f"{subject}: locks not granted in {attempts} attempts over "
+                    f"{options.lock_deadline:g} s (each attempt waited at most "
+                    f"{options.lock_timeout:g} s: another session holds a lock on one of "
+                    "these tables, perhaps idle in a transaction); nothing was changed"
+                ) from None
+            time.sleep(pause)
+            backoff = min(backoff * 2, 5.0)
         except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
             if conn.broken:
                 raise OnlineError(f"lost the connection: {error_message(error)}") from None

@@ -15,7 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from seqdoctor.catalog.family import ColumnAttachment, FamilyForeignKey, OnlineObject
+from seqdoctor.catalog.family import (
+    ColumnAttachment,
+    FamilyForeignKey,
+    FamilyTable,
+    OnlineObject,
+)
 from seqdoctor.repairs.online import names, rebuild
 from seqdoctor.repairs.online.model import Phase, Refusal, TablePlan
 from seqdoctor.repairs.online.shadow import ENABLED_ALWAYS, FUNCTION_SETTINGS, function_body
@@ -26,7 +31,7 @@ class TableState(StrEnum):
     FOREIGN = "foreign"  # objects with seqdoctor's names, but no sync trigger: not ours
     INCOMPLETE = "incomplete"  # some of phase 2: run it again
     SHADOWED = "shadowed"  # phase 2 complete and current
-    SWAPPED = "swapped"  # an old column exists: past the swap (later sessions)
+    SWAPPED = "swapped"  # an old column exists: past the swap
 
 
 # States in which a table holds objects of the widening: what revert undoes.
@@ -43,6 +48,57 @@ class TableStatus:
 
 
 @dataclass(frozen=True)
+class SwappedTable:
+    """A table past the swap: its old columns, and the reverse trigger's function."""
+
+    table: FamilyTable
+    olds: tuple[str, ...]  # seqdoctor_old_<n> columns
+    functions: tuple[tuple[str, str], ...]  # (schema, name) of the reverse trigger's function
+
+    @property
+    def qualified(self) -> str:
+        return self.table.qualified
+
+
+def swapped_tables(
+    tables: Iterable[FamilyTable], objects: Iterable[OnlineObject]
+) -> tuple[tuple[SwappedTable, ...], tuple[Refusal, ...]]:
+    """Tables past the swap, recognised by their reverse trigger (the mark of ownership).
+
+    Old columns on a table without it are not ours, or were changed by hand:
+    refused, never dropped.
+    """
+    found = list(objects)
+    swapped = []
+    conflicts = []
+    for table in tables:
+        mine = [o for o in found if o.table_oid == table.table_oid]
+        olds = tuple(o.name for o in mine if o.kind == "column" and names.parse_old_column(o.name))
+        back = [o for o in mine if o.kind == "trigger" and o.name == names.BACK_TRIGGER]
+        if back:
+            swapped.append(
+                SwappedTable(
+                    table,
+                    olds,
+                    tuple(
+                        (o.function_schema, o.function_name)
+                        for o in back
+                        if o.function_schema and o.function_name
+                    ),
+                )
+            )
+        elif olds:
+            conflicts.append(
+                Refusal(
+                    table.qualified,
+                    f"column {', '.join(olds)} exists without seqdoctor's reverse trigger "
+                    f"{names.BACK_TRIGGER}: it is not seqdoctor's, or was changed by hand",
+                )
+            )
+    return tuple(swapped), tuple(conflicts)
+
+
+@dataclass(frozen=True)
 class Status:
     tables: tuple[TableStatus, ...]
     conflicts: tuple[Refusal, ...]
@@ -50,12 +106,13 @@ class Status:
     # validated where the old key was). Built only right after a clean
     # verification, so it also says that one passed.
     built: bool = False
+    swapped: tuple[SwappedTable, ...] = ()  # tables past the swap, before the cleanup
 
     @property
     def phase(self) -> Phase:
-        """The phase every table has reached, from the catalog: PLANNED to BUILT (or SWAPPED)."""
+        """The phase every table has reached, from the catalog: PLANNED to SWAPPED."""
         states = {t.state for t in self.tables}
-        if states and states <= {TableState.SWAPPED}:
+        if self.swapped and not self.tables:
             return Phase.SWAPPED
         if states and states <= {TableState.SHADOWED}:
             return Phase.BUILT if self.built else Phase.SHADOWED
@@ -121,7 +178,7 @@ def table_status(
             )
         )
     for o in mine:
-        if o.kind == "function" and trigger is None:
+        if o.kind == "function" and trigger is None and o.name == expected_function:
             conflicts.append(
                 Refusal(
                     table.qualified,
@@ -161,8 +218,8 @@ def table_status(
         conflicts.append(
             Refusal(
                 table.qualified,
-                f"{', '.join(olds)} exist: this table is past the swap, which this version "
-                "of seqdoctor cannot continue or revert",
+                f"{', '.join(olds)} exist while {table.qualified} still has integer columns "
+                "to widen: finish or revert the earlier widening first",
             )
         )
     return status, conflicts
@@ -173,6 +230,7 @@ def detect(
     objects: Iterable[OnlineObject],
     attachments: Iterable[ColumnAttachment] = (),
     foreign_keys: Iterable[FamilyForeignKey] = (),
+    swapped: tuple[SwappedTable, ...] = (),
 ) -> Status:
     """The state of every table of a plan from the objects read with its family.
 
@@ -203,4 +261,4 @@ def detect(
         or ((oid, name) in constraints and (constraints[oid, name] or not validate))
         for oid, name, validate in expected
     )
-    return Status(tuple(statuses), tuple(conflicts), built)
+    return Status(tuple(statuses), tuple(conflicts), built, swapped)
