@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from psycopg import sql
 
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase
-from tests.db.test_online_widen import FAMILY, FAST, KEY, schema_dump, writing
+from tests.db.test_online_widen import FAMILY, FAST, KEY, schema_dump
 from tests.fix_db import Server
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -119,3 +118,115 @@ def test_the_family_swaps_and_cleans_up_to_what_the_offline_alter_gives(
     online.cleanup(dsn, [KEY], options=FAST)
 
     assert normalized(schema_dump(server, dsn)) == expected
+
+
+def widened_both_ways(server: Server, dsn: str, setup: str, offline: str, key: Any) -> None:
+    """*setup* widened online to the end, and offline with *offline*: the same schema."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(setup)
+    with another_database(server) as other:
+        with psycopg.connect(other, autocommit=True) as conn:
+            conn.execute(setup)
+            conn.execute(offline)
+        expected = normalized(schema_dump(server, other))
+    online.advance(dsn, [key], until=Phase.CLEANED, options=FAST)
+    assert normalized(schema_dump(server, dsn)) == expected
+
+
+@pytest.mark.parametrize("identity", ["ALWAYS", "BY DEFAULT"])
+def test_an_identity_key_keeps_its_kind_options_and_next_value(
+    server: Server, dsn: str, identity: str
+) -> None:
+    name = "Ключ " + "k" * 50  # 63 bytes in UTF-8, with a space: quoted everywhere
+    setup = (
+        sql.SQL(
+            "CREATE TABLE {t} ({c} int GENERATED " + identity + " AS IDENTITY"
+            " (START WITH 10 INCREMENT BY 3 CACHE 5) PRIMARY KEY, v int);"
+            "CREATE TABLE child (id serial PRIMARY KEY, ref int REFERENCES {t});"
+            "INSERT INTO {t} (v) SELECT generate_series(1, 50);"
+            "INSERT INTO child (ref) SELECT {c} FROM {t}"
+        )
+        .format(t=sql.Identifier('Tab"le'), c=sql.Identifier(name))
+        .as_string()
+    )
+    offline = (
+        sql.SQL(
+            "ALTER TABLE {t} ALTER COLUMN {c} TYPE bigint;"
+            "ALTER TABLE child ALTER COLUMN ref TYPE bigint"
+        )
+        .format(t=sql.Identifier('Tab"le'), c=sql.Identifier(name))
+        .as_string()
+    )
+    widened_both_ways(server, dsn, setup, offline, ("public", 'Tab"le', name))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        (next_id,) = conn.execute(
+            sql.SQL("INSERT INTO {} (v) VALUES (0) RETURNING {}").format(
+                sql.Identifier('Tab"le'), sql.Identifier(name)
+            )
+        ).fetchone() or (None,)
+        assert next_id == 10 + 50 * 3  # the 51st value: no gap, no reuse
+        assert conn.execute(
+            "SELECT data_type, increment_by, cache_size FROM pg_sequences"
+            " WHERE schemaname = 'public' ORDER BY data_type"
+        ).fetchall() == [("bigint", 3, 5), ("integer", 1, 1)]  # the key's, the child's
+
+
+def test_a_sequence_as_integer_with_its_own_maxvalue_keeps_it(server: Server, dsn: str) -> None:
+    setup = (
+        "CREATE SEQUENCE s AS integer MAXVALUE 2100000000;"
+        "CREATE TABLE t (id int PRIMARY KEY DEFAULT nextval('s'), v int);"
+        "ALTER SEQUENCE s OWNED BY t.id;"
+        "INSERT INTO t (v) SELECT generate_series(1, 30)"
+    )
+    offline = "ALTER TABLE t ALTER COLUMN id TYPE bigint; ALTER SEQUENCE s AS bigint"
+    widened_both_ways(server, dsn, setup, offline, ("public", "t", "id"))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT data_type, max_value FROM pg_sequences WHERE sequencename = 's'"
+        ).fetchone() == ("bigint", 2100000000)
+        assert conn.execute("INSERT INTO t (v) VALUES (0) RETURNING id").fetchone() == (31,)
+
+
+def test_a_serial_whose_column_was_widened_already_gets_its_sequence_widened(
+    server: Server, dsn: str
+) -> None:
+    setup = (
+        "CREATE TABLE t (id serial PRIMARY KEY, v int);"
+        "ALTER TABLE t ALTER COLUMN id TYPE bigint;"
+        "INSERT INTO t (v) SELECT generate_series(1, 30)"
+    )
+    offline = "ALTER SEQUENCE t_id_seq AS bigint"
+    widened_both_ways(server, dsn, setup, offline, ("public", "t", "id"))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT data_type FROM pg_sequences WHERE sequencename = 't_id_seq'"
+        ).fetchone() == ("bigint",)
+
+
+def test_an_idle_transaction_holding_a_lock_makes_the_swap_give_up_with_nothing_half_done(
+    dsn: str,
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    online.advance(dsn, [KEY], until=Phase.BUILT, options=FAST)
+    hurried = OnlineOptions(first_batch=50, max_batch=200, lock_timeout=0.2, lock_deadline=1.5)
+    with psycopg.connect(dsn) as idle, psycopg.connect(dsn, autocommit=True) as writer:
+        idle.execute("SELECT count(*) FROM shop.notes")  # the last table of the family
+        started = time.monotonic()
+        with pytest.raises(OnlineError, match=r"locks not granted in \d+ attempts over 1.5 s"):
+            online.advance(dsn, [KEY], until=Phase.SWAPPED, options=hurried)
+        assert time.monotonic() - started < 15  # the walks, then at most the deadline
+        # Writers went on meanwhile: the swap's wait for its locks is bounded as a whole.
+        writer.execute("SET statement_timeout = '1s'")
+        writer.execute("INSERT INTO shop.orders (region) VALUES (1)")
+        idle.rollback()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert online.status(conn, [KEY]).phase is Phase.BUILT  # nothing swapped
+        assert conn.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attname LIKE 'seqdoctor_old%'"
+        ).fetchone() == (0,)
+
+    online.advance(dsn, [KEY], until=Phase.SWAPPED, options=FAST)  # and it goes on
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert online.status(conn, [KEY]).phase is Phase.SWAPPED
