@@ -364,3 +364,37 @@ def test_writers_never_wait_long_and_every_row_is_what_they_wrote(dsn: str) -> N
             " WHERE (attrelid, attname) IN (('shop.orders'::regclass, 'id'),"
             " ('shop.orders'::regclass, 'parent_id'), ('shop.invoices'::regclass, 'order_id'))"
         ).fetchall() == [("bigint",)]
+
+
+@pytest.mark.parametrize("cleaned_up", [False, True], ids=["revert", "after-failed-revert"])
+def test_revert_after_the_swap_leaves_the_schema_and_data_as_they_were(
+    server: Server, dsn: str, cleaned_up: bool
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        before_rows = checksums(conn)
+    before = schema_dump(server, dsn)
+    online.advance(dsn, [KEY], until=Phase.SWAPPED, options=FAST)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # Written after the swap: through the reverse trigger into the old columns.
+        conn.execute("UPDATE shop.invoices SET cents = cents + 1 WHERE id <= 10")
+        conn.execute("UPDATE shop.invoices SET cents = cents - 1 WHERE id <= 10")
+        if cleaned_up:
+            # A value beyond integer: the revert must refuse, and change nothing.
+            conn.execute("INSERT INTO shop.orders (id, region) VALUES (3000000000, 1)")
+            with pytest.raises(OnlineError, match="holds values beyond integer"):
+                online.revert(conn, [KEY], options=FAST)
+            assert online.status(conn, [KEY]).phase is Phase.SWAPPED
+            conn.execute("DELETE FROM shop.orders WHERE id = 3000000000")
+
+    online.revert(dsn, [KEY], options=FAST)
+
+    assert schema_dump(server, dsn) == before
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert checksums(conn) == before_rows
+        assert not online.status(conn, [KEY]).started
+        # The sequence goes on from where it was, as integer again.
+        (new,) = conn.execute(
+            "INSERT INTO shop.orders (region) VALUES (1) RETURNING id"
+        ).fetchone() or (0,)
+        assert new > 2000000400

@@ -259,7 +259,7 @@ def shadowed_parent(**trigger_changes: object) -> tuple[OnlineObject, ...]:
             "trigger",
             "zz_seqdoctor_sync",
             **{
-                "detail": function_body(parent.columns),
+                "detail": function_body(parent),
                 "function_oid": 9,
                 "function_schema": "public",
                 "function_name": f"seqdoctor_sync_{PARENT}",

@@ -14,6 +14,7 @@ from seqdoctor.catalog.dependents import ColumnDependents
 from seqdoctor.catalog.family import FamilyColumn, FamilyTable, KeyFamily
 from seqdoctor.errors import SeqdoctorError, UsageError
 from seqdoctor.repairs.model import Statement
+from seqdoctor.repairs.online import names
 
 MEGABYTE = 1024**2
 
@@ -107,10 +108,30 @@ class TablePlan:
     table: FamilyTable
     columns: tuple[FamilyColumn, ...]  # narrow family columns of this table, by attnum
     batch_key: str | None  # the integer key walked in ranges; None: ctid ranges
+    # The column each column becomes, and the name it takes after the swap:
+    # seqdoctor_wide_<n> and seqdoctor_old_<n> when widening; when the swap is
+    # undone (the mirror), the kept old column and the name the bigint one
+    # takes until it is dropped.
+    shadows: tuple[str, ...] = ()
+    parked: tuple[str, ...] = ()
+    into: str = "int8"  # the type of the shadows
+    mirror: bool = False  # the swap undone: old columns take the names back
 
     @property
     def qualified(self) -> str:
         return self.table.qualified
+
+    def shadow(self, column: FamilyColumn) -> str:
+        """The column *column* becomes at the swap."""
+        if self.shadows:
+            return self.shadows[self.columns.index(column)]
+        return names.shadow_column(column.attnum)
+
+    def parking(self, column: FamilyColumn) -> str:
+        """What *column* is called after the swap."""
+        if self.parked:
+            return self.parked[self.columns.index(column)]
+        return names.old_column(column.attnum)
 
 
 @dataclass(frozen=True)
@@ -140,9 +161,10 @@ class OnlinePlan:
     revert_steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     dependents: ColumnDependents = field(default_factory=ColumnDependents)
-    # Phase 7 on the tables already past the swap (cleanup_steps), and the
-    # mirror swap that takes them back (unswap_steps).
+    # Phase 7 on the tables already past the swap; and those tables as the
+    # mirror widening that undoes the swap (revert).
     cleanup_steps: tuple[Step, ...] = ()
+    mirror: tuple[TablePlan, ...] = ()
     options: OnlineOptions = field(default_factory=OnlineOptions)
     seconds: float = 0.0  # estimated time of phases 3-5
     in_time: bool | None = None  # finishes before the key runs out; None: runway unknown

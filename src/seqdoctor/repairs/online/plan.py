@@ -27,7 +27,7 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.state import OURS, detect, swapped_tables
+from seqdoctor.repairs.online.state import OURS, SwappedTable, detect, swapped_tables
 from seqdoctor.repairs.widen import (
     REWRITE_BYTES_PER_SECOND,
     duration,
@@ -234,7 +234,37 @@ def build(
                     (shadow.lock_timeout_statement(options.lock_timeout), *sequences),
                 )
             )
+    # Constraints a revert left half built on the old columns go first: a child's
+    # foreign key to a parent's old column would keep that column from going.
+    ours = [
+        (table, o.name)
+        for table in swapped
+        for o in family.objects
+        if o.kind == "constraint" and o.table_oid == table.table.table_oid
+    ]
     cleanup = tuple(
+        Step(
+            Phase.CLEANED,
+            table.qualified,
+            f"Cleanup of {table.qualified}: constraints a revert began dropped",
+            f"ACCESS EXCLUSIVE on {table.qualified} and the tables they reference, "
+            "under a lock_timeout, retried",
+            "milliseconds once the locks are granted",
+            (
+                shadow.lock_timeout_statement(options.lock_timeout),
+                *(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                        sql.Identifier(table.table.schema, table.table.table),
+                        sql.Identifier(name),
+                    )
+                    for t, name in ours
+                    if t is table
+                ),
+            ),
+        )
+        for table in swapped
+        if any(t is table for t, _ in ours)
+    ) + tuple(
         Step(
             Phase.CLEANED,
             table.qualified,
@@ -276,6 +306,7 @@ def build(
         notes=tuple(notes),
         dependents=dependents,
         cleanup_steps=cleanup,
+        mirror=mirror_tables(family, swapped),
         options=options,
         seconds=seconds,
         in_time=in_time,
@@ -307,7 +338,7 @@ def _verification(table: TablePlan) -> Statement:
         "END\n"
     ).format(
         table=shadow.table_identifier(table),
-        differs=shadow.differs(table.columns),
+        differs=shadow.differs(table),
         message=sql.Literal(
             f"rows of {table.qualified} differ from their shadows: run its backfill again"
         ),
@@ -365,6 +396,37 @@ def _build_steps(
                     *key.validation(),
                 ),
             )
+
+
+def mirror_tables(family: KeyFamily, swapped: Iterable[SwappedTable]) -> tuple[TablePlan, ...]:
+    """The swap undone, as a widening the other way: each new column's "shadow" is the old
+    column the reverse trigger kept, and the new column, renamed, is dropped at the end."""
+    columns = {(c.table_oid, c.column): c for c in family.columns}
+    found = []
+    for table in swapped:
+        pairs = [
+            (old, columns.get((table.table.table_oid, new)), kind) for old, new, kind in table.pairs
+        ]
+        kept = [(old, column, kind) for old, column, kind in pairs if column is not None]
+        if not kept:
+            continue
+        found.append(
+            TablePlan(
+                table.table,
+                tuple(column for _, column, _ in kept),
+                table.table.batch_key,
+                shadows=tuple(old for old, _, _ in kept),
+                parked=tuple(
+                    names.shadow_column(names.parse_old_column(old) or 0) for old, _, _ in kept
+                ),
+                into=kept[0][2],
+                mirror=True,
+            )
+        )
+    depth = {c.table_oid: c.depth for c in sorted(family.columns, key=lambda c: -c.depth)}
+    return tuple(
+        sorted(found, key=lambda t: (depth[t.table.table_oid], t.table.schema, t.table.table))
+    )
 
 
 def _tables(family: KeyFamily) -> tuple[TablePlan, ...]:

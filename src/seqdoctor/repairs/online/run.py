@@ -30,18 +30,27 @@ from seqdoctor.catalog.connection import (
 )
 from seqdoctor.catalog.dependents import list_column_dependents
 from seqdoctor.catalog.family import (
+    ColumnAttachment,
+    KeyFamily,
     find_column,
     read_attached,
     read_family,
     read_replication_lag,
 )
-from seqdoctor.catalog.model import qualify
+from seqdoctor.catalog.model import TYPE_NAMES, qualify
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import Statement
 from seqdoctor.repairs.online import backfill, names, rebuild, swap
 from seqdoctor.repairs.online import plan as planning
 from seqdoctor.repairs.online.backfill import Progress, Walked
-from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
+from seqdoctor.repairs.online.model import (
+    OnlineError,
+    OnlineOptions,
+    OnlinePlan,
+    Phase,
+    Step,
+    TablePlan,
+)
 from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
 from seqdoctor.repairs.online.state import OURS, Status, TableState, detect, swapped_tables
 
@@ -106,9 +115,13 @@ def read_plan(
         raise stopped("cannot read the key family", error, conn) from None
     if not family.columns:
         raise UsageError("none of the columns given exists")
+    # The views over the columns the swap changes: the narrow ones, or past the
+    # swap, the new ones (a revert swaps them back).
     narrow = [c.key for c in family.columns if c.type_name in planning.NARROW]
     try:
-        dependents = list_column_dependents(conn, narrow, timeouts)
+        dependents = list_column_dependents(
+            conn, narrow or [c.key for c in family.columns], timeouts
+        )
     except psycopg.Error as error:
         raise stopped("cannot read the views over the key family", error, conn) from None
     return planning.build(family, options, dependents)
@@ -197,12 +210,12 @@ def advance(
                         ) from None
             made: list[str] = []
             if until >= Phase.BUILT:
-                made = _build(conn, built, options)
+                made = _build(conn, built.family, built.tables, options)
             if until >= Phase.SWAPPED:
                 marks = {
                     w.table: None if w.batches == 0 else w.upper for w in walked[Phase.VERIFIED]
                 }
-                _swap(conn, built, marks, options)
+                _swap(conn, built, built.tables, marks, options)
             if until >= Phase.CLEANED:
                 cleaned = read_plan(conn, columns, options, timeouts)
                 for step in cleaned.cleanup_steps:
@@ -222,11 +235,14 @@ def revert(
     columns: Iterable[Column],
     options: OnlineOptions | None = None,
     timeouts: Timeouts | None = None,
+    progress: Progress | None = None,
 ) -> OnlinePlan:
-    """Undo an unfinished widening (phases 2-5): the tables end as they were before it.
+    """Undo a widening not cleaned up yet: the tables end as they were before it.
 
-    Runs whatever the refusals say: a refused plan may still have been started
-    by hand, or the family may have changed since.
+    Before the swap, what phases 2-5 made is dropped. After it, the swap is
+    undone first (:func:`_unswap`), then the same. Runs whatever the
+    refusals say: a refused plan may still have been started by hand, or the
+    family may have changed since.
     """
     options = options or OnlineOptions()
     timeouts = timeouts or Timeouts()
@@ -234,11 +250,10 @@ def revert(
         conn = opened(target, stack)
         with session(conn, writes=True, who="the online widening's revert"):
             built = read_plan(conn, columns, options, timeouts)
+            if built.mirror:
+                _unswap(conn, built, options, progress)
+                built = read_plan(conn, columns, options, timeouts)
             state = detect(built.tables, built.family.objects)
-            if any(t.state is TableState.SWAPPED for t in state.tables):
-                raise OnlineError(
-                    "the widening is past the swap: this version of seqdoctor cannot revert it"
-                )
             started = {t.table.qualified for t in state.tables if t.state in OURS}
             for step in built.revert_steps:
                 if step.phase is Phase.BUILT or step.subject in started:
@@ -273,9 +288,95 @@ def cleanup(
             return built
 
 
+def _unswap(
+    conn: Connection, built: OnlinePlan, options: OnlineOptions, progress: Progress | None
+) -> None:
+    """The swap undone, as a widening the other way whose shadows are the old columns.
+
+    First a CHECK per column, NOT VALID then validated, that the old column
+    holds a value wherever the new one does: it fails when a value no longer
+    fits the old type (the reverse trigger wrote NULL there), and then the
+    revert stops with nothing else changed. Then the old columns are verified
+    by value, their indexes and foreign keys built again concurrently, and the
+    mirror swap gives them their names back and drops the bigint columns.
+    """
+    family = built.family
+    tables = built.mirror
+    present = {(o.table_oid, o.name) for o in family.objects if o.kind == "constraint"}
+    for table in tables:
+        oid = table.table.table_oid
+        adds = [
+            statement
+            for column, statement in zip(table.columns, swap.fits_statements(table), strict=True)
+            if (oid, swap.fits_constraint(table, column)) not in present
+        ]
+        if adds:
+            _locked(
+                conn,
+                (lock_timeout_statement(options.lock_timeout), *adds),
+                options,
+                table.qualified,
+            )
+    for table in tables:
+        for column in table.columns:
+            name = swap.fits_constraint(table, column)
+            try:
+                _locked(
+                    conn,
+                    (
+                        lock_timeout_statement(options.lock_timeout),
+                        set_statement_timeout(options.build_timeout),
+                        sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                            sql.Identifier(table.table.schema, table.table.table),
+                            sql.Identifier(name),
+                        ),
+                    ),
+                    options,
+                    table.qualified,
+                )
+            except OnlineError as error:
+                _drop_fits(conn, tables, options)
+                raise OnlineError(
+                    f"cannot undo the swap: {column.qualified} holds values beyond "
+                    f"{TYPE_NAMES.get(table.into, table.into)} (the old column could not keep "
+                    f"them), or the check failed ({error}); nothing was changed"
+                ) from None
+    marks: dict[str, int | None] = {}
+    for table in tables:
+        try:
+            walked = backfill.verify(conn, table, options, progress)
+        except psycopg.Error as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            raise OnlineError(f"verifying {table.qualified}: {error_message(error)}") from None
+        marks[walked.table] = None if walked.batches == 0 else walked.upper
+    _build(conn, family, tables, options)
+    _swap(conn, built, tables, marks, options)
+
+
+def _drop_fits(conn: Connection, tables: Sequence[TablePlan], options: OnlineOptions) -> None:
+    for table in tables:
+        _locked(
+            conn,
+            (
+                lock_timeout_statement(options.lock_timeout),
+                *(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                        sql.Identifier(table.table.schema, table.table.table),
+                        sql.Identifier(swap.fits_constraint(table, column)),
+                    )
+                    for column in table.columns
+                ),
+            ),
+            options,
+            table.qualified,
+        )
+
+
 def _swap(
     conn: Connection,
     built: OnlinePlan,
+    tables: Sequence[TablePlan],
     marks: dict[str, int | None],
     options: OnlineOptions,
 ) -> None:
@@ -287,9 +388,9 @@ def _swap(
     family = built.family
     statements = swap.swap_statements(
         family,
-        built.tables,
+        tables,
         built.dependents,
-        {t.table.table_oid: sql.Literal(marks.get(t.qualified)) for t in built.tables},
+        {t.table.table_oid: sql.Literal(marks.get(t.qualified)) for t in tables},
         options.lock_timeout,
         options.statement_timeout,
     )
@@ -299,42 +400,47 @@ def _swap(
         # Under the locks: what the swap changes must be what the plan saw. A
         # new index, view or key on an old column would stay behind on it.
         columns, keys, attachments = read_attached(conn, seeds)
-        ours = (names.SYNC_TRIGGER, names.BACK_TRIGGER)
+
+        def theirs(found: Iterable[ColumnAttachment]) -> list[ColumnAttachment]:
+            ours = (names.SYNC_TRIGGER, names.BACK_TRIGGER)
+            return [a for a in found if a.name not in ours and not a.name.startswith(names.PREFIX)]
+
         if (
             {replace(c, depth=0) for c in columns} != {replace(c, depth=0) for c in family.columns}
             or keys != list(family.foreign_keys)
-            or [a for a in attachments if a.name not in ours]
-            != [a for a in family.attachments if a.name not in ours]
+            or theirs(attachments) != theirs(family.attachments)
         ):
             raise OnlineError(
                 "the key family changed since the plan (a column, key, index, view or "
                 "trigger on it): nothing was swapped; run again for a new plan"
             )
 
-    subject = ", ".join(t.qualified for t in built.tables)
+    subject = ", ".join(t.qualified for t in tables)
     _locked(conn, statements, options, subject, check=(LOCKED_AFTER, unchanged))
-    for what, after in swap.post_swap_statements(family, built.tables, options.build_timeout):
+    for what, after in swap.post_swap_statements(family, tables, options.build_timeout):
         _locked(conn, (lock_timeout_statement(options.lock_timeout), *after), options, what)
 
 
-def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[str]:
+def _build(
+    conn: Connection, family: KeyFamily, tables: Sequence[TablePlan], options: OnlineOptions
+) -> list[str]:
     """Phase 5: the indexes, then the foreign keys, each skipped when already as expected.
 
     Runs right after a verification pass of this same call: nothing is built
     on shadow columns not proven equal.
     """
     made: list[str] = []
-    objects = built.family.objects
+    objects = family.objects
     settings = (
         f"{round(options.lock_deadline * 1000)}ms",
         f"{round(options.build_timeout * 1000)}ms",
     )
     try:
-        for table in built.tables:
+        for table in tables:
             made += rebuild.build_indexes(
                 conn,
                 table,
-                rebuild.index_builds(table, built.family.attachments),
+                rebuild.index_builds(table, family.attachments),
                 objects,
                 settings,
             )
@@ -344,10 +450,10 @@ def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[
         raise OnlineError(f"building an index: {error_message(error)}") from None
     back = {
         oid: {shadow: column for column, shadow in columns.items()}
-        for oid, columns in rebuild.renames(built.tables).items()
+        for oid, columns in rebuild.renames(tables).items()
     }
     constraints = {(o.table_oid, o.name): o for o in objects if o.kind == "constraint"}
-    for key in rebuild.foreign_key_builds(built.tables, built.family.foreign_keys):
+    for key in rebuild.foreign_key_builds(tables, family.foreign_keys):
         where = qualify(key.old.schema, key.old.table)
         found = constraints.get((key.old.table_oid, key.name))
         if found is None:

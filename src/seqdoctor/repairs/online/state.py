@@ -11,6 +11,7 @@ the verification establish by reading it (:mod:`.backfill`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -54,10 +55,29 @@ class SwappedTable:
     table: FamilyTable
     olds: tuple[str, ...]  # seqdoctor_old_<n> columns
     functions: tuple[tuple[str, str], ...]  # (schema, name) of the reverse trigger's function
+    # (old column, the column it mirrors, the old column's type), read from the
+    # reverse trigger's function: what undoing the swap takes back.
+    pairs: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def qualified(self) -> str:
         return self.table.qualified
+
+
+_PAIR = re.compile(r'NEW\.("(?:[^"]|"")*") := CASE WHEN NEW\.("(?:[^"]|"")*") ')
+
+
+def _pairs(body: str) -> list[tuple[str, str]]:
+    """(old column, new column) of each line of a reverse trigger's body (swap.py wrote it).
+
+    >>> _pairs('NEW."seqdoctor_old_1" := CASE WHEN NEW."a ""b"" c" OPERATOR ...')
+    [('seqdoctor_old_1', 'a "b" c')]
+    """
+
+    def unquoted(name: str) -> str:
+        return name[1:-1].replace('""', '"')
+
+    return [(unquoted(m.group(1)), unquoted(m.group(2))) for m in _PAIR.finditer(body)]
 
 
 def swapped_tables(
@@ -76,6 +96,7 @@ def swapped_tables(
         olds = tuple(o.name for o in mine if o.kind == "column" and names.parse_old_column(o.name))
         back = [o for o in mine if o.kind == "trigger" and o.name == names.BACK_TRIGGER]
         if back:
+            types = {o.name: o.type_name or "" for o in mine if o.kind == "column"}
             swapped.append(
                 SwappedTable(
                     table,
@@ -84,6 +105,12 @@ def swapped_tables(
                         (o.function_schema, o.function_name)
                         for o in back
                         if o.function_schema and o.function_name
+                    ),
+                    tuple(
+                        (old, new, types.get(old, ""))
+                        for o in back
+                        for old, new in _pairs(o.detail or "")
+                        if old in olds
                     ),
                 )
             )
@@ -190,7 +217,7 @@ def table_status(
     if trigger is None:
         missing.append(f"trigger {names.SYNC_TRIGGER}")
     else:
-        if trigger.detail != function_body(table.columns):
+        if trigger.detail != function_body(table):
             missing.append("the sync function's body for the current family")
         if tuple(trigger.settings or ()) != FUNCTION_SETTINGS or trigger.security_definer:
             missing.append("the sync function's settings")

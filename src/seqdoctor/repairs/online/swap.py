@@ -34,7 +34,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.connection import PINNED_SEARCH_PATH
 from seqdoctor.catalog.dependents import ColumnDependents
-from seqdoctor.catalog.family import FamilyColumn, FamilySequence, KeyFamily
+from seqdoctor.catalog.family import ColumnAttachment, FamilyColumn, FamilySequence, KeyFamily
 from seqdoctor.catalog.model import TYPE_RANGES
 from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import backfill, names, rebuild
@@ -84,15 +84,13 @@ def last_check(table: TablePlan, mark: sql.Composable) -> sql.Composed:
     return sql.SQL("UPDATE {} SET {} WHERE {} AND ({})").format(
         _table(table),
         sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(
-                sql.Identifier(names.shadow_column(c.attnum)), sql.Identifier(c.column)
-            )
+            sql.SQL("{} = {}").format(sql.Identifier(table.shadow(c)), sql.Identifier(c.column))
             for c in table.columns
         ),
         _after_mark(table, mark),
         sql.SQL(" OR ").join(
             sql.SQL("{} IS DISTINCT FROM {}").format(
-                sql.Identifier(names.shadow_column(c.attnum)), sql.Identifier(c.column)
+                sql.Identifier(table.shadow(c)), sql.Identifier(c.column)
             )
             for c in table.columns
         ),
@@ -121,11 +119,12 @@ def _identity_block(
 ) -> sql.Composed:
     """Drop the identity on the old column, add it on the new one: same name, options, next value.
 
-    ``AS`` follows the column's type; MINVALUE and MAXVALUE move to bigint's
-    bounds where they were the old type's, as ``ALTER SEQUENCE ... AS`` does.
+    ``AS`` follows the column's type; MINVALUE and MAXVALUE move to the new
+    type's bounds where they were the old type's, as ``ALTER SEQUENCE ... AS``
+    does.
     """
     low, high = TYPE_RANGES[sequence.type_name]
-    wide_low, wide_high = TYPE_RANGES[WIDE]
+    wide_low, wide_high = TYPE_RANGES[table.into]
     options = [
         sql.SQL("SEQUENCE NAME {}").format(sql.Identifier(sequence.schema, sequence.name)),
         sql.SQL("INCREMENT BY {}").format(sql.Literal(sequence.increment)),
@@ -149,7 +148,7 @@ def _identity_block(
     ).format(
         seq=sql.Identifier(sequence.schema, sequence.name),
         t=_table(table),
-        old=sql.Identifier(names.old_column(column.attnum)),
+        old=sql.Identifier(table.parking(column)),
         new=sql.Identifier(column.column),
         how=sql.SQL("ALWAYS" if column.identity == "a" else "BY DEFAULT"),
         options=sql.SQL(" ").join(options),
@@ -191,7 +190,7 @@ def _back_body(table: TablePlan) -> str:
                 " AND NEW.{new} OPERATOR(pg_catalog.<=) {high} THEN NEW.{new} END;"
             )
             .format(
-                old=sql.Identifier(names.old_column(column.attnum)),
+                old=sql.Identifier(table.parking(column)),
                 new=sql.Identifier(column.column),
                 low=sql.Literal(low),
                 high=sql.Literal(high),
@@ -206,7 +205,7 @@ def _back_differs(table: TablePlan) -> sql.Composable:
         sql.SQL(
             "((NEW.{o} OPERATOR(pg_catalog.=) NEW.{n}) IS NOT TRUE"
             " AND (NEW.{o} IS NOT NULL OR NEW.{n} IS NOT NULL))"
-        ).format(o=sql.Identifier(names.old_column(c.attnum)), n=sql.Identifier(c.column))
+        ).format(o=sql.Identifier(table.parking(c)), n=sql.Identifier(c.column))
         for c in table.columns
     )
 
@@ -252,12 +251,17 @@ def swap_statements(  # noqa: PLR0917
     statements += [still_as_planned(t) for t in tables]
     statements += [last_check(t, marks.get(t.table.table_oid, NO_MARK)) for t in tables]
     for table in tables:
+        oid = table.table.table_oid
         statements += [
             sql.SQL("DROP TRIGGER {} ON {}").format(
-                sql.Identifier(names.SYNC_TRIGGER), _table(table)
+                sql.Identifier(names.BACK_TRIGGER if table.mirror else names.SYNC_TRIGGER),
+                _table(table),
             ),
             sql.SQL("DROP FUNCTION {}()").format(
-                sql.Identifier(table.table.schema, names.sync_function(table.table.table_oid))
+                sql.Identifier(
+                    table.table.schema,
+                    back_function(oid) if table.mirror else names.sync_function(oid),
+                )
             ),
         ]
     statements += [
@@ -300,27 +304,38 @@ def swap_statements(  # noqa: PLR0917
                     sql.Identifier(column.schema, column.table, column.column),
                 )
             )
-    statements += _alter_sequences(sequences)
+    statements += _alter_sequences(sequences, tables[0].into if tables else WIDE)
     for view in dependents.views:
         statements += create_view(view)
     statements += [server_text(rule.definition) for rule in dependents.rules]
     for table in tables:
-        statements += back_trigger(table)
+        if table.mirror:
+            # Undone: the bigint columns go (their indexes and keys with them).
+            statements += [
+                sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                    _table(table), sql.Identifier(table.parking(c))
+                )
+                for c in table.columns
+            ]
+        else:
+            statements += back_trigger(table)
     return tuple(statements)
 
 
-def _alter_sequences(sequences: Iterable[FamilySequence]) -> list[Statement]:
-    """``AS bigint`` for narrow sequences (not identities: theirs are made again):
-    MINVALUE and MAXVALUE follow where they were the old type's bounds."""
+def _alter_sequences(sequences: Iterable[FamilySequence], into: str = WIDE) -> list[Statement]:
+    """``AS bigint`` for narrow sequences (``AS`` the old type when undone; not identities:
+    theirs are made again): MINVALUE and MAXVALUE follow where they were the type's bounds."""
     done: set[int] = set()
     out: list[Statement] = []
     for sequence in sequences:
-        if sequence.how == "identity" or sequence.type_name not in NARROW or sequence.oid in done:
+        wanted = sequence.type_name in NARROW if into == WIDE else sequence.type_name == WIDE
+        if sequence.how == "identity" or not wanted or sequence.oid in done:
             continue
         done.add(sequence.oid)
         out.append(
-            sql.SQL("ALTER SEQUENCE {} AS pg_catalog.int8").format(
-                sql.Identifier(sequence.schema, sequence.name)
+            sql.SQL("ALTER SEQUENCE {} AS {}").format(
+                sql.Identifier(sequence.schema, sequence.name),
+                sql.Identifier("pg_catalog", into),
             )
         )
     return out
@@ -361,11 +376,7 @@ def _swap_table(
     target = _table(table)
     oid = table.table.table_oid
     builds = rebuild.index_builds(table, family.attachments)
-    checks = [
-        a
-        for a in family.attachments
-        if a.kind == "constraint" and a.table_oid == oid and a.constraint_type == "c"
-    ]
+    checks = [a for a in family.attachments if a.table_oid == oid and _user_check(a)]
     checks = list({a.oid: a for a in checks}.values())
     constraints = {
         a.constraint_name: a
@@ -388,51 +399,7 @@ def _swap_table(
         )
     identities = {(s.table_oid, s.attnum): s for s in sequences if s.how == "identity"}
     for column in table.columns:
-        shadow = sql.Identifier(names.shadow_column(column.attnum))
-        if column.not_null:
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(target, shadow)
-        if column.default_expression is not None and not column.identity:
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
-                target, sql.Identifier(column.column)
-            )
-        yield sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
-            target, sql.Identifier(column.column), sql.Identifier(names.old_column(column.attnum))
-        )
-        yield sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
-            target, shadow, sql.Identifier(column.column)
-        )
-        new = sql.Identifier(column.column)
-        old = sql.Identifier(names.old_column(column.attnum))
-        identity = identities.get(column.key)
-        if column.identity and identity is not None:
-            yield _identity_block(table, column, identity)
-        elif column.default_expression is not None:
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
-                target, new, server_text(column.default_expression)
-            )
-        if column.not_null:
-            # The reverse trigger writes NULL where a value no longer fits.
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(target, old)
-        if column.acl:
-            yield copy_grants(table, names.old_column(column.attnum), column.column)
-        if column.comment is not None:
-            yield sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                sql.Identifier(table.table.schema, table.table.table, column.column),
-                sql.Literal(column.comment),
-            )
-        if column.statistics_target is not None:
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}").format(
-                target, new, sql.Literal(column.statistics_target)
-            )
-        if column.options:
-            yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET ({})").format(
-                target,
-                new,
-                sql.SQL(", ").join(
-                    sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(v))
-                    for k, _, v in (o.partition("=") for o in column.options)
-                ),
-            )
+        yield from _move_column(table, column, identities.get(column.key))
     yield from _not_null_names(family, table)
     for build in builds:
         name = sql.Identifier(table.table.schema, build.name)
@@ -463,6 +430,73 @@ def _swap_table(
             sql.Identifier(check.name),
             server_text((check.detail or "").removesuffix(" NOT VALID")),
             sql.SQL(" NOT VALID"),
+        )
+
+
+def _user_check(item: ColumnAttachment) -> bool:
+    """A CHECK constraint of the user's (the mirror's own ``seqdoctor_fits_*`` are not)."""
+    return (
+        item.kind == "constraint"
+        and item.constraint_type == "c"
+        and not item.name.startswith(names.PREFIX)
+    )
+
+
+def _move_column(
+    table: TablePlan, column: FamilyColumn, identity: FamilySequence | None
+) -> Iterator[Statement]:
+    """One column's part of the swap: renames, default or identity, NOT NULL, grants, comment."""
+    target = _table(table)
+    shadow = sql.Identifier(table.shadow(column))
+    if column.not_null and not table.mirror:  # phase 2's DEFAULT 0
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(target, shadow)
+    if column.default_expression is not None and not column.identity:
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
+            target, sql.Identifier(column.column)
+        )
+    yield sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+        target, sql.Identifier(column.column), sql.Identifier(table.parking(column))
+    )
+    yield sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+        target, shadow, sql.Identifier(column.column)
+    )
+    new = sql.Identifier(column.column)
+    old = sql.Identifier(table.parking(column))
+    if column.identity and identity is not None:
+        yield _identity_block(table, column, identity)
+    elif column.default_expression is not None:
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+            target, new, server_text(column.default_expression)
+        )
+    if column.not_null:
+        # The reverse trigger writes NULL where a value no longer fits.
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(target, old)
+    if column.not_null and table.mirror:
+        # No scan: the validated CHECK (fits) proves it, and goes.
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(target, new)
+    if table.mirror:
+        yield sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+            target, sql.Identifier(fits_constraint(table, column))
+        )
+    if column.acl:
+        yield copy_grants(table, table.parking(column), column.column)
+    if column.comment is not None:
+        yield sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+            sql.Identifier(table.table.schema, table.table.table, column.column),
+            sql.Literal(column.comment),
+        )
+    if column.statistics_target is not None:
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}").format(
+            target, new, sql.Literal(column.statistics_target)
+        )
+    if column.options:
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET ({})").format(
+            target,
+            new,
+            sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(v))
+                for k, _, v in (o.partition("=") for o in column.options)
+            ),
         )
 
 
@@ -498,6 +532,30 @@ def _not_null_names(family: KeyFamily, table: TablePlan) -> Iterator[Statement]:
         yield sql.SQL("DO {}").format(dollar_quoted(body.as_string()))
 
 
+def fits_constraint(table: TablePlan, column: FamilyColumn) -> str:
+    """The CHECK that proves, before the swap is undone, that the old column holds every value."""
+    return "seqdoctor_fits_" + table.shadow(column).rsplit("_", 1)[-1]
+
+
+def fits_statements(table: TablePlan) -> tuple[Statement, ...]:
+    """Before the mirror swap: a CHECK, NOT VALID, that the old column is set wherever the new
+    one is. Validated, it proves no value is beyond the old type (the reverse trigger wrote
+    NULL there), keeps any such value from being written until the swap is undone, and lets
+    SET NOT NULL skip its scan."""
+    return tuple(
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID").format(
+            _table(table),
+            sql.Identifier(fits_constraint(table, column)),
+            sql.SQL("{} IS NOT NULL").format(sql.Identifier(table.shadow(column)))
+            if column.not_null
+            else sql.SQL("{} IS NOT NULL OR {} IS NULL").format(
+                sql.Identifier(table.shadow(column)), sql.Identifier(column.column)
+            ),
+        )
+        for column in table.columns
+    )
+
+
 def post_swap_statements(
     family: KeyFamily, tables: Sequence[TablePlan], statement_timeout: float
 ) -> list[tuple[str, tuple[Statement, ...]]]:
@@ -506,12 +564,7 @@ def post_swap_statements(
     for table in tables:
         target = _table(table)
         for item in family.attachments:
-            if (
-                item.kind == "constraint"
-                and item.table_oid == table.table.table_oid
-                and item.constraint_type == "c"
-                and item.valid
-            ):
+            if item.table_oid == table.table.table_oid and _user_check(item) and item.valid:
                 out.append(
                     (
                         f"validation of {item.name} on {table.qualified}",
