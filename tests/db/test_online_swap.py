@@ -14,6 +14,9 @@ import itertools
 import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ from psycopg import sql
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase
 from tests.db.test_online_widen import FAMILY, FAST, KEY, schema_dump
-from tests.fix_db import Server
+from tests.fix_db import Server, blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 TABLES = (
@@ -87,9 +90,11 @@ def normalized(dump: str) -> str:
 def checksums(conn: Connection) -> dict[str, Any]:
     return {
         table: conn.execute(
-            sql.SQL("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {} AS t").format(
-                sql.SQL(table)
-            )
+            # jsonb: by column name, whatever the columns' order (the swap moves the key last).
+            sql.SQL(
+                "SELECT md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text))"
+                " FROM {} AS t"
+            ).format(sql.SQL(table))
         ).fetchone()
         for table in TABLES
     }
@@ -398,3 +403,114 @@ def test_revert_after_the_swap_leaves_the_schema_and_data_as_they_were(
             "INSERT INTO shop.orders (region) VALUES (1) RETURNING id"
         ).fetchone() or (0,)
         assert new > 2000000400
+
+
+def offline_dump(server: Server) -> str:
+    """What the offline ALTER makes of the family, columns sorted."""
+    with another_database(server) as offline:
+        with psycopg.connect(offline, autocommit=True) as conn:
+            conn.execute(FAMILY)
+            conn.execute(OFFLINE)
+        return normalized(schema_dump(server, offline))
+
+
+@pytest.mark.parametrize(
+    "stopped", [Phase.SHADOWED, Phase.BACKFILLED, Phase.VERIFIED, Phase.BUILT, Phase.SWAPPED]
+)
+def test_a_widening_stopped_at_any_phase_boundary_ends_as_the_offline_alter(
+    server: Server, dsn: str, stopped: Phase
+) -> None:
+    expected = offline_dump(server)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        rows_before = checksums(conn)
+    online.advance(dsn, [KEY], until=stopped, options=FAST)
+
+    online.advance(dsn, [KEY], until=Phase.CLEANED, options=FAST)
+
+    assert normalized(schema_dump(server, dsn)) == expected
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert checksums(conn) == rows_before  # bigint prints as integer did
+
+
+# A widening in a process of its own, which kills itself (SIGKILL: no cleanup,
+# no goodbye to the server) once its walk of shop.orders has done some work.
+KILLED = """
+import os, signal, sys
+from seqdoctor.repairs import online
+from tests.db.test_online_widen import KEY
+from tests.db.test_online_swap import SLOW
+
+def progress(table, phase, done, total):
+    if phase == sys.argv[2] and done > 200:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+online.advance(sys.argv[1], [KEY], until=online.Phase.CLEANED, options=SLOW, progress=progress)
+"""
+SLOW = OnlineOptions(first_batch=20, max_batch=20, lock_deadline=5.0)
+
+
+@pytest.mark.parametrize("walk", ["backfill", "verify"])
+def test_a_process_killed_in_the_middle_of_a_walk_converges_when_run_again(
+    server: Server, dsn: str, walk: str
+) -> None:
+    expected = offline_dump(server)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        conn.execute("INSERT INTO shop.orders (region) SELECT 1 FROM generate_series(1, 1000)")
+        rows_before = checksums(conn)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED, dsn, walk],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert online.status(conn, [KEY]).phase is Phase.SHADOWED  # stopped in the walks
+
+    online.advance(dsn, [KEY], until=Phase.CLEANED, options=FAST)
+
+    assert normalized(schema_dump(server, dsn)) == expected
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert checksums(conn) == rows_before
+
+
+@pytest.mark.parametrize("until", [Phase.BUILT, Phase.SWAPPED, Phase.CLEANED])
+def test_a_session_terminated_while_it_waits_for_a_lock_converges_when_run_again(
+    server: Server, dsn: str, until: Phase
+) -> None:
+    """Terminated in the index builds (CIC waits for older transactions), in the
+    swap (waiting for its locks) or in the cleanup (waiting for its lock)."""
+    expected = offline_dump(server)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    if until > Phase.BUILT:
+        online.advance(dsn, [KEY], until=until - 1, options=FAST)
+    failure: list[BaseException] = []
+
+    def widen() -> None:
+        try:
+            online.advance(dsn, [KEY], until=until, options=replace(FAST, lock_deadline=60.0))
+        except BaseException as error:  # checked below
+            failure.append(error)
+
+    worker = threading.Thread(target=widen)
+    with psycopg.connect(dsn) as idle, psycopg.connect(dsn, autocommit=True) as conn:
+        idle.execute("SELECT count(*) FROM shop.notes")  # idle in transaction, holding a lock
+        worker.start()
+        try:
+            pid = blocked_session(conn, timeout=60)
+            conn.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            worker.join(timeout=60)
+        idle.rollback()
+    assert failure
+    assert isinstance(failure[0], OnlineError)
+    assert "lost the connection" in str(failure[0])
+
+    online.advance(dsn, [KEY], until=Phase.CLEANED, options=FAST)
+
+    assert normalized(schema_dump(server, dsn)) == expected

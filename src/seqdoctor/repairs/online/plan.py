@@ -72,6 +72,16 @@ def build(
         if v.relkind == "m"
     ]
     swapped, foreign = swapped_tables(family.tables, family.objects)
+    # Deepest first: the family is found through the old columns of the tables
+    # above (list_key_family.sql), so a table is cleaned up only after every
+    # table below it, and a cleanup stopped midway is found whole again.
+    deepest = {c.table_oid: c.depth for c in sorted(family.columns, key=lambda c: -c.depth)}
+    swapped = tuple(
+        sorted(
+            swapped,
+            key=lambda t: (-deepest.get(t.table.table_oid, 0), t.table.schema, t.table.table),
+        )
+    )
     refusals += foreign
     status = detect(tables, family.objects, swapped=swapped)
     refusals += status.conflicts
