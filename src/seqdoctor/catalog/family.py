@@ -264,6 +264,22 @@ class ReplicationLag:
 
 
 @dataclass(frozen=True)
+class OnlineWidening:
+    """A table with an online widening's trigger, and that trigger's function body."""
+
+    schema: str
+    table: str
+    trigger: str
+    body: str
+
+
+def list_online_widenings(conn: Connection, timeouts: Timeouts) -> list[OnlineWidening]:
+    """Every table of the database with an online widening's sync or reverse trigger."""
+    with read_only_transaction(conn, timeouts):
+        return fetch(conn, load_query("list_online_widenings"), OnlineWidening)
+
+
+@dataclass(frozen=True)
 class _ColumnNumber:
     table_oid: int
     attnum: int

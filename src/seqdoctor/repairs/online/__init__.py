@@ -23,13 +23,23 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.run import Advanced, advance, cleanup, plan, revert, status
+from seqdoctor.repairs.online.run import (
+    Advanced,
+    Column,
+    advance,
+    cleanup,
+    plan,
+    revert,
+    status,
+    under_way,
+)
 from seqdoctor.repairs.online.script import record, script
 from seqdoctor.repairs.online.state import Status, TableState, TableStatus
 
 __all__ = [
     "Advanced",
     "Carried",
+    "Column",
     "OnlineError",
     "OnlineOptions",
     "OnlinePlan",
@@ -48,4 +58,5 @@ __all__ = [
     "revert",
     "script",
     "status",
+    "under_way",
 ]

@@ -33,6 +33,7 @@ from seqdoctor.catalog.family import (
     ColumnAttachment,
     KeyFamily,
     find_column,
+    list_online_widenings,
     read_attached,
     read_family,
     read_replication_lag,
@@ -52,7 +53,14 @@ from seqdoctor.repairs.online.model import (
     TablePlan,
 )
 from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
-from seqdoctor.repairs.online.state import OURS, Status, TableState, detect, swapped_tables
+from seqdoctor.repairs.online.state import (
+    OURS,
+    Status,
+    TableState,
+    detect,
+    swapped_tables,
+    widened_columns,
+)
 
 Connection = psycopg.Connection[Any]
 # A column to widen: (table oid, attnum), or (schema, table, column) by name.
@@ -146,6 +154,19 @@ def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None 
     family = built.family
     swapped, _ = swapped_tables(family.tables, family.objects)
     return detect(built.tables, family.objects, family.attachments, family.foreign_keys, swapped)
+
+
+def under_way(target: Target, timeouts: Timeouts | None = None) -> list[Column]:
+    """A column of every online widening under way in the database (its triggers name them):
+    what the command line resumes, reverts or cleans up when the audit no longer reports it."""
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=False, who="the online widening's plan"):
+            try:
+                found = list_online_widenings(conn, timeouts or Timeouts())
+            except psycopg.Error as error:
+                raise stopped("cannot read the online widenings", error, conn) from None
+    return [(w.schema, w.table, column) for w in found for column in widened_columns(w.body)]
 
 
 def advance(

@@ -80,6 +80,19 @@ def _pairs(body: str) -> list[tuple[str, str]]:
     return [(unquoted(m.group(1)), unquoted(m.group(2))) for m in _PAIR.finditer(body)]
 
 
+_SYNCED = re.compile(r'NEW\.("(?:[^"]|"")*") := NEW\.("(?:[^"]|"")*");')
+
+
+def widened_columns(body: str) -> list[str]:
+    """The columns a sync or reverse trigger's body (shadow.py, swap.py wrote it) copies from.
+
+    >>> widened_columns('NEW."seqdoctor_wide_1" := NEW."id";')
+    ['id']
+    """
+    synced = [m.group(2)[1:-1].replace('""', '"') for m in _SYNCED.finditer(body)]
+    return synced + [new for _, new in _pairs(body)]
+
+
 def swapped_tables(
     tables: Iterable[FamilyTable], objects: Iterable[OnlineObject]
 ) -> tuple[tuple[SwappedTable, ...], tuple[Refusal, ...]]:
