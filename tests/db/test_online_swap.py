@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from seqdoctor import guard
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase
 from tests.db.test_online_widen import FAMILY, FAST, KEY, schema_dump
@@ -437,6 +438,7 @@ def test_a_widening_stopped_at_any_phase_boundary_ends_as_the_offline_alter(
 # no goodbye to the server) once its walk of shop.orders has done some work.
 KILLED = """
 import os, signal, sys
+from seqdoctor import guard
 from seqdoctor.repairs import online
 from tests.db.test_online_widen import KEY
 from tests.db.test_online_swap import SLOW
@@ -514,3 +516,29 @@ def test_a_session_terminated_while_it_waits_for_a_lock_converges_when_run_again
     online.advance(dsn, [KEY], until=Phase.CLEANED, options=FAST)
 
     assert normalized(schema_dump(server, dsn)) == expected
+
+
+def test_the_guard_keeps_guarding_the_key_across_the_whole_widening(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    guard.install(dsn, mode="raise", tables="shop.orders")
+    before = guard.status(dsn)
+    assert before.exit_status == 0
+
+    online.advance(dsn, [KEY], until=Phase.SWAPPED, options=FAST)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as stopped:  # an id ahead of the sequence
+            conn.execute("INSERT INTO shop.orders (id, region) VALUES (2100000000, 1)")
+        assert stopped.value.sqlstate == guard.SQLSTATE
+    online.advance(dsn, [KEY], until=Phase.CLEANED, options=FAST)
+
+    after = guard.status(dsn)
+    assert after.exit_status == 0, after
+    assert [(c.column, c.state) for c in after.columns] == [
+        (c.column, c.state) for c in before.columns
+    ]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as stopped:
+            conn.execute("INSERT INTO shop.orders (id, region) VALUES (2100000000, 1)")
+        assert stopped.value.sqlstate == guard.SQLSTATE
+        conn.execute("INSERT INTO shop.orders (region) VALUES (1)")  # through the sequence

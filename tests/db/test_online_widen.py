@@ -432,7 +432,7 @@ def test_guard_triggers_are_no_reason_to_refuse_and_the_plan_says_what_to_do(
     built = online.plan(conn, [KEY])
 
     assert not built.refusals
-    assert any("install the guard again after the swap" in note for note in built.notes)
+    assert any("the swap creates them again on the new column" in note for note in built.notes)
     online.advance(conn, [KEY], options=FAST)
     with pytest.raises(psycopg.Error) as stopped:  # still guarding the key, through phase 4
         conn.execute("INSERT INTO shop.orders (id, region) VALUES (2100000000, 1)")

@@ -592,12 +592,6 @@ def _trigger_refusals(
         names.BACK_TRIGGER,
     }:
         return
-    if item.column_bound and item.enabled != "D":
-        yield Refusal(
-            where,
-            f"trigger {item.name} names it (UPDATE OF or WHEN): the swap does not create "
-            "triggers again yet; drop it first and create it again after the widening",
-        )
     fires_on_update = bool(item.trigger_type & UPDATE) and item.enabled != "D"
     if fires_on_update and not item.column_list and not options.allow_user_triggers:
         yield Refusal(
@@ -694,6 +688,8 @@ def _how(item: ColumnAttachment) -> tuple[str, Phase] | None:
         if item.constraint_type == "n":
             return ("the new column is NOT NULL from phase 2", Phase.SHADOWED)
         return None  # p, u: their index carries them; x: refused
+    if item.kind == "trigger" and item.column_bound and not item.name.startswith("zz_seqdoctor"):
+        return ("created again in the swap from its definition (UPDATE OF, WHEN)", Phase.SWAPPED)
     if item.kind in {"view", "rule"}:
         return ("dropped and created again in the swap transaction", Phase.SWAPPED)
     return None
@@ -702,9 +698,8 @@ def _how(item: ColumnAttachment) -> tuple[str, Phase] | None:
 def _notes(family: KeyFamily, tables: Iterable[TablePlan]) -> Iterator[str]:
     if any(item.name.startswith(TRIGGER_PREFIX) for item in family.attachments):
         yield (
-            "seqdoctor guard triggers are installed on this family: they keep working "
-            "through phases 2-5 (they name the old column); install the guard again "
-            "after the swap"
+            "seqdoctor guard triggers are installed on this family: they keep guarding "
+            "the key through every phase (the swap creates them again on the new column)"
         )
     for table in tables:
         if table.batch_key is None:

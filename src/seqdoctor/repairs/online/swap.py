@@ -28,6 +28,7 @@ NULL is dropped), so that no write can ever fail because of it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from psycopg import sql
@@ -36,6 +37,7 @@ from seqdoctor.catalog.connection import PINNED_SEARCH_PATH
 from seqdoctor.catalog.dependents import ColumnDependents
 from seqdoctor.catalog.family import ColumnAttachment, FamilyColumn, FamilySequence, KeyFamily
 from seqdoctor.catalog.model import TYPE_RANGES
+from seqdoctor.guard.model import TRIGGER_PREFIX
 from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import backfill, names, rebuild
 from seqdoctor.repairs.online.model import TablePlan
@@ -274,6 +276,11 @@ def swap_statements(  # noqa: PLR0917
         sql.SQL("DROP {} {}").format(view_kind(view), sql.Identifier(view.schema, view.name))
         for view in reversed(dependents.views)
     ]
+    triggers = _bound_triggers(family, tables)
+    statements += [
+        sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(t.name), _table(table))
+        for table, t in triggers
+    ]
     keys = rebuild.foreign_key_builds(tables, family.foreign_keys)
     statements += [
         sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(key.table, sql.Identifier(key.old.name))
@@ -308,6 +315,21 @@ def swap_statements(  # noqa: PLR0917
     for view in dependents.views:
         statements += create_view(view)
     statements += [server_text(rule.definition) for rule in dependents.rules]
+    for table, trigger in triggers:
+        # The server's own text (names qualified): its UPDATE OF list and WHEN
+        # condition name the column, which is the new one now.
+        statements.append(server_text(trigger.detail or ""))
+        renamed = _guard_rename(table, trigger)
+        if renamed is not None:
+            statements.append(renamed)
+        if trigger.enabled in TRIGGER_STATES:
+            statements.append(
+                sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                    _table(table),
+                    sql.SQL(TRIGGER_STATES[trigger.enabled]),
+                    sql.Identifier(trigger.name),
+                )
+            )
     for table in tables:
         if table.mirror:
             # Undone: the bigint columns go (their indexes and keys with them).
@@ -320,6 +342,53 @@ def swap_statements(  # noqa: PLR0917
         else:
             statements += back_trigger(table)
     return tuple(statements)
+
+
+GUARD_NAME = re.compile(rf"{TRIGGER_PREFIX}(insert|update)_([1-9][0-9]*)")
+# pg_trigger.tgenabled other than O (the default, which CREATE TRIGGER makes).
+TRIGGER_STATES = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+
+
+def _guard_rename(table: TablePlan, trigger: ColumnAttachment) -> sql.Composed | None:
+    """The guard names its triggers after the column's number (seqdoctor guard status finds
+    them so): a guard trigger of a swapped column takes the new column's number, read under
+    the swap's lock."""
+    match = GUARD_NAME.fullmatch(trigger.name)
+    column = next((c for c in table.columns if match and c.attnum == int(match.group(2))), None)
+    if match is None or column is None:
+        return None
+    body = sql.SQL(
+        "\nDECLARE\n    n pg_catalog.int2;\nBEGIN\n"
+        "    SELECT attnum INTO n FROM pg_catalog.pg_attribute\n"
+        "    WHERE attrelid = {t}::pg_catalog.regclass AND attname = {column};\n"
+        "    EXECUTE pg_catalog.format('ALTER TRIGGER %I ON %s RENAME TO %I', {name}, {t},\n"
+        "        {prefix} OPERATOR(pg_catalog.||) n::pg_catalog.text);\nEND\n"
+    ).format(
+        t=name_literal(table.table.schema, table.table.table),
+        column=sql.Literal(column.column),
+        name=sql.Literal(trigger.name),
+        prefix=sql.Literal(f"{TRIGGER_PREFIX}{match.group(1)}_"),
+    )
+    return sql.SQL("DO {}").format(dollar_quoted(body.as_string()))
+
+
+def _bound_triggers(
+    family: KeyFamily, tables: Sequence[TablePlan]
+) -> list[tuple[TablePlan, ColumnAttachment]]:
+    """Triggers naming a swapped column (UPDATE OF, WHEN), the guard's among them: bound to it
+    by number, they are dropped and created again from their text after the renames."""
+    ours = (names.SYNC_TRIGGER, names.BACK_TRIGGER)
+    found: dict[int, tuple[TablePlan, ColumnAttachment]] = {}
+    for table in tables:
+        for item in family.attachments:
+            if (
+                item.kind == "trigger"
+                and item.table_oid == table.table.table_oid
+                and item.column_bound
+                and item.name not in ours
+            ):
+                found.setdefault(item.oid, (table, item))
+    return list(found.values())
 
 
 def _alter_sequences(sequences: Iterable[FamilySequence], into: str = WIDE) -> list[Statement]:
