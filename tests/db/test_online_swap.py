@@ -31,7 +31,7 @@ from psycopg import sql
 from seqdoctor import guard
 from seqdoctor.repairs import online
 from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase
-from tests.db.test_online_widen import FAMILY, FAST, KEY, schema_dump
+from tests.db.test_online_widen import FAMILY, FAST, KEY, run_psql, schema_dump
 from tests.fix_db import Server, blocked_session
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -542,3 +542,25 @@ def test_the_guard_keeps_guarding_the_key_across_the_whole_widening(dsn: str) ->
             conn.execute("INSERT INTO shop.orders (id, region) VALUES (2100000000, 1)")
         assert stopped.value.sqlstate == guard.SQLSTATE
         conn.execute("INSERT INTO shop.orders (region) VALUES (1)")  # through the sequence
+
+
+def test_the_psql_script_widens_to_the_swap_and_its_cleanup_ends_as_the_offline_alter(
+    server: Server, dsn: str
+) -> None:
+    expected = offline_dump(server)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        rows_before = checksums(conn)
+
+    done = run_psql(server, dsn, online.script(online.plan(dsn, [KEY], FAST)))
+
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert online.status(conn, [KEY]).phase is Phase.SWAPPED
+    cleaned = run_psql(
+        server, dsn, online.script(online.plan(dsn, [KEY], FAST), until=Phase.CLEANED)
+    )
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert normalized(schema_dump(server, dsn)) == expected
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert checksums(conn) == rows_before
