@@ -57,6 +57,13 @@ def script(plan: OnlinePlan, *, revert: bool = False, until: Phase = Phase.SWAPP
             )
         )
     parts += [_comment(note) for note in plan.notes]
+    if revert and plan.mirror:
+        parts.append(
+            _comment(
+                "Past the swap: undoing it validates, verifies and builds between its steps, "
+                "and is not printed as a script; run seqdoctor fix --online --revert --apply"
+            )
+        )
     parts.append(HEADER)
     steps = list(plan.revert_steps) if revert else [s for s in plan.steps if s.phase <= until]
     if until >= Phase.CLEANED and not revert:

@@ -150,10 +150,10 @@ class Status:
 
     @property
     def phase(self) -> Phase:
-        """The phase every table has reached, from the catalog: PLANNED to SWAPPED."""
+        """The phase every table has reached, from the catalog: PLANNED to CLEANED."""
         states = {t.state for t in self.tables}
-        if self.swapped and not self.tables:
-            return Phase.SWAPPED
+        if not self.tables:  # nothing narrow left: swapped, or cleaned up (or never narrow)
+            return Phase.SWAPPED if self.swapped else Phase.CLEANED
         if states and states <= {TableState.SHADOWED}:
             return Phase.BUILT if self.built else Phase.SHADOWED
         return Phase.PLANNED
