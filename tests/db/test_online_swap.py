@@ -222,8 +222,14 @@ def test_an_idle_transaction_holding_a_lock_makes_the_swap_give_up_with_nothing_
     with psycopg.connect(dsn) as idle, psycopg.connect(dsn, autocommit=True) as writer:
         idle.execute("SELECT count(*) FROM shop.notes")  # the last table of the family
         started = time.monotonic()
-        with pytest.raises(OnlineError, match=r"locks not granted in \d+ attempts over 1.5 s"):
+        (idle_pid,) = idle.execute("SELECT pg_backend_pid()").fetchone() or (0,)
+        with pytest.raises(
+            OnlineError, match=r"locks not granted in \d+ attempts over 1.5 s"
+        ) as gave_up:
             online.advance(dsn, [KEY], until=Phase.SWAPPED, options=hurried)
+        # The message names who holds the lock: the idle transaction.
+        assert f"holding locks on them now: pid {idle_pid}" in str(gave_up.value)
+        assert "idle in transaction" in str(gave_up.value)
         assert time.monotonic() - started < 15  # the walks, then at most the deadline
         # Writers went on meanwhile: the swap's wait for its locks is bounded as a whole.
         writer.execute("SET statement_timeout = '1s'")

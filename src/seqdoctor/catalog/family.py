@@ -280,6 +280,24 @@ def list_online_widenings(conn: Connection, timeouts: Timeouts) -> list[OnlineWi
 
 
 @dataclass(frozen=True)
+class LockHolder:
+    """A session holding a lock on a table: its pid, state, application, transaction age."""
+
+    pid: int
+    state: str | None
+    application_name: str | None
+    seconds: float | None
+
+
+def list_lock_holders(
+    conn: Connection, tables: Sequence[int], timeouts: Timeouts
+) -> list[LockHolder]:
+    """Other sessions holding a lock on *tables* now."""
+    with read_only_transaction(conn, timeouts):
+        return fetch(conn, load_query("list_lock_holders"), LockHolder, {"tables": list(tables)})
+
+
+@dataclass(frozen=True)
 class _ColumnNumber:
     table_oid: int
     attnum: int

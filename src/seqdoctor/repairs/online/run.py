@@ -33,6 +33,7 @@ from seqdoctor.catalog.family import (
     ColumnAttachment,
     KeyFamily,
     find_column,
+    list_lock_holders,
     list_online_widenings,
     read_attached,
     read_family,
@@ -437,9 +438,30 @@ def _swap(
             )
 
     subject = ", ".join(t.qualified for t in tables)
-    _locked(conn, statements, options, subject, check=(LOCKED_AFTER, unchanged))
+    try:
+        _locked(conn, statements, options, subject, check=(LOCKED_AFTER, unchanged))
+    except OnlineError as error:
+        if conn.broken or "not granted" not in str(error):
+            raise
+        raise OnlineError(f"{error}{_holders(conn, tables)}") from None
     for what, after in swap.post_swap_statements(family, tables, options.build_timeout):
         _locked(conn, (lock_timeout_statement(options.lock_timeout), *after), options, what)
+
+
+def _holders(conn: Connection, tables: Sequence[TablePlan]) -> str:
+    """Who holds locks on *tables* now, for the message of a swap that gave up."""
+    try:
+        found = list_lock_holders(conn, [t.table.table_oid for t in tables], Timeouts())
+    except psycopg.Error:
+        return ""  # the message stands without them
+    shown = [
+        f"pid {h.pid}"
+        + (f" ({h.application_name})" if h.application_name else "")
+        + (f" {h.state}" if h.state else "")
+        + (f" for {h.seconds:,.0f} s" if h.seconds is not None else "")
+        for h in found
+    ]
+    return f"; holding locks on them now: {', '.join(shown)}" if shown else ""
 
 
 def _build(
