@@ -570,3 +570,34 @@ def test_the_psql_script_widens_to_the_swap_and_its_cleanup_ends_as_the_offline_
     assert normalized(schema_dump(server, dsn)) == expected
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert checksums(conn) == rows_before
+
+
+@pytest.mark.parametrize("identity", ["ALWAYS", "BY DEFAULT"])
+def test_an_identity_key_reverted_after_the_swap_is_as_it_was(
+    server: Server, dsn: str, identity: str
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE t (id int GENERATED " + identity + " AS IDENTITY"
+            " (START WITH 10 INCREMENT BY 3 CACHE 5 MAXVALUE 2100000000) PRIMARY KEY, v int);"
+            "CREATE TABLE c (id serial PRIMARY KEY, ref int NOT NULL REFERENCES t);"
+            "COMMENT ON COLUMN t.id IS 'the key';"
+            "INSERT INTO t (v) SELECT generate_series(1, 50);"
+            "INSERT INTO c (ref) SELECT id FROM t"
+        )
+    before = schema_dump(server, dsn)
+    online.advance(dsn, [("public", "t", "id")], until=Phase.SWAPPED, options=FAST)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO t (v) VALUES (51)")  # after the swap, through the trigger
+        # CACHE 5: the session took a block; the sequence's position is the block's end.
+        (position,) = conn.execute("SELECT last_value FROM t_id_seq").fetchone() or (0,)
+
+    online.revert(dsn, [("public", "t", "id")], options=FAST)
+
+    assert schema_dump(server, dsn) == before
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT max(id) FROM t WHERE v = 51").fetchone() == (10 + 50 * 3,)
+        # Where it was: no value handed out twice, none skipped beyond the cache's.
+        assert conn.execute("INSERT INTO t (v) VALUES (52) RETURNING id").fetchone() == (
+            position + 3,
+        )

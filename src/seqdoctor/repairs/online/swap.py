@@ -531,6 +531,9 @@ def _move_column(
     )
     new = sql.Identifier(column.column)
     old = sql.Identifier(table.parking(column))
+    if column.not_null and table.mirror:
+        # No scan: the validated CHECK (fits) proves it. Before the identity, which needs it.
+        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(target, new)
     if column.identity and identity is not None:
         yield _identity_block(table, column, identity)
     elif column.default_expression is not None:
@@ -540,10 +543,7 @@ def _move_column(
     if column.not_null:
         # The reverse trigger writes NULL where a value no longer fits.
         yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL").format(target, old)
-    if column.not_null and table.mirror:
-        # No scan: the validated CHECK (fits) proves it, and goes.
-        yield sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(target, new)
-    if table.mirror:
+    if table.mirror:  # its work is done
         yield sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
             target, sql.Identifier(fits_constraint(table, column))
         )
