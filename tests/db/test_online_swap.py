@@ -30,7 +30,7 @@ from psycopg import sql
 
 from seqdoctor import guard
 from seqdoctor.repairs import online
-from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase
+from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase, run
 from tests.db.test_online_widen import FAMILY, FAST, KEY, run_psql, schema_dump
 from tests.fix_db import Server, blocked_session
 
@@ -601,3 +601,49 @@ def test_an_identity_key_reverted_after_the_swap_is_as_it_was(
         assert conn.execute("INSERT INTO t (v) VALUES (52) RETURNING id").fetchone() == (
             position + 3,
         )
+
+
+@pytest.mark.parametrize("then", ["revert", "cleanup"])
+@pytest.mark.parametrize("stage", ["checks", "built"])
+def test_a_revert_stopped_midway_can_be_run_again_or_cleaned_up(
+    server: Server, dsn: str, then: str, stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped with CHECKs of its own on the old columns of some tables (a lock held on the
+    last one), or with every index and key built on them, just before the mirror swap
+    (the process dies there): run again it ends as before the widening; cleaned up
+    instead, as the offline ALTER."""
+    expected = offline_dump(server)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    before = schema_dump(server, dsn)
+    online.advance(dsn, [KEY], until=Phase.SWAPPED, options=FAST)
+    hurried = replace(FAST, lock_timeout=0.2, lock_deadline=1.0)
+    if stage == "checks":
+        with psycopg.connect(dsn) as idle:
+            idle.execute("SELECT count(*) FROM shop.notes")
+            with pytest.raises(OnlineError, match="not granted"):
+                online.revert(dsn, [KEY], options=hurried)
+            idle.rollback()
+    else:
+        with monkeypatch.context() as patched:
+
+            def crash(*_: object) -> None:
+                raise OnlineError("the process died here")
+
+            patched.setattr(run, "_swap", crash)
+            with pytest.raises(OnlineError, match="died"):
+                online.revert(dsn, [KEY], options=FAST)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert online.status(conn, [KEY]).phase is Phase.SWAPPED
+        made = conn.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conname LIKE 'seqdoctor_%'"
+        ).fetchone()
+        assert made is not None
+        assert made[0] > (10 if stage == "built" else 0)  # CHECKs (and keys) on old columns
+
+    if then == "revert":
+        online.revert(dsn, [KEY], options=FAST)
+        assert schema_dump(server, dsn) == before
+    else:
+        online.cleanup(dsn, [KEY], options=FAST)
+        assert normalized(schema_dump(server, dsn)) == expected
