@@ -69,8 +69,9 @@ def another_database(server: Server) -> Iterator[str]:
 
 
 def normalized(dump: str) -> str:
-    """A schema dump with each table's columns sorted: the online swap adds the new
-    column at the end, where the offline ALTER keeps its place."""
+    """A schema dump with each table's columns sorted (and extended statistics' columns):
+    the online swap adds the new column at the end, where the offline ALTER keeps its
+    place."""
     out: list[str] = []
     block: list[str] | None = None
     for line in dump.splitlines():
@@ -82,7 +83,11 @@ def normalized(dump: str) -> str:
             else:
                 block.append(line)
         else:
-            out.append(line)
+            # Extended statistics print their columns in column-number order too.
+            found = re.match(r"(CREATE STATISTICS .* ON )(.*)( FROM .*)", line)
+            out.append(
+                found[1] + ", ".join(sorted(found[2].split(", "))) + found[3] if found else line
+            )
             if re.match(r"CREATE (UNLOGGED )?TABLE .*\($", line):
                 block = []
     return "\n".join(out)
@@ -647,3 +652,46 @@ def test_a_revert_stopped_midway_can_be_run_again_or_cleaned_up(
     else:
         online.cleanup(dsn, [KEY], options=FAST)
         assert normalized(schema_dump(server, dsn)) == expected
+
+
+POLICED = """
+    CREATE TABLE t (id serial PRIMARY KEY, owner int NOT NULL, v int);
+    CREATE TABLE c (id serial PRIMARY KEY, ref int REFERENCES t, v int);
+    CREATE STATISTICS t_stats (ndistinct, dependencies) ON id, owner FROM t;
+    ALTER TABLE c ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY mine ON c AS RESTRICTIVE FOR UPDATE TO PUBLIC
+        USING (ref > 0) WITH CHECK (ref < 2000000000 AND v IS NOT NULL);
+    CREATE POLICY reads ON t FOR SELECT USING (id > 0);
+    INSERT INTO t (owner, v) SELECT i, i FROM generate_series(1, 100) AS i;
+    INSERT INTO c (ref, v) SELECT i, i FROM generate_series(1, 100) AS i;
+"""
+
+
+def test_policies_and_extended_statistics_are_carried_and_reverted(
+    server: Server, dsn: str
+) -> None:
+    with another_database(server) as other:
+        with psycopg.connect(other, autocommit=True) as conn:
+            conn.execute(POLICED)
+            conn.execute(
+                "DROP POLICY mine ON c; DROP POLICY reads ON t;"
+                "ALTER TABLE t ALTER COLUMN id TYPE bigint;"
+                "ALTER TABLE c ALTER COLUMN ref TYPE bigint;"
+                "ALTER SEQUENCE t_id_seq AS bigint;"
+                "CREATE POLICY mine ON c AS RESTRICTIVE FOR UPDATE TO PUBLIC"
+                " USING (ref > 0) WITH CHECK (ref < 2000000000 AND v IS NOT NULL);"
+                "CREATE POLICY reads ON t FOR SELECT USING (id > 0)"
+            )
+        expected = normalized(schema_dump(server, other))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(POLICED)
+    before = schema_dump(server, dsn)
+    key = ("public", "t", "id")
+    assert not online.plan(dsn, [key]).refusals
+
+    online.advance(dsn, [key], until=Phase.SWAPPED, options=FAST)
+    online.revert(dsn, [key], options=FAST)
+    assert schema_dump(server, dsn) == before
+
+    online.advance(dsn, [key], until=Phase.CLEANED, options=FAST)
+    assert normalized(schema_dump(server, dsn)) == expected

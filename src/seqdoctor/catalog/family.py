@@ -147,6 +147,8 @@ class ColumnAttachment:
     enabled: str  # pg_trigger.tgenabled: O | D | R | A
     column_list: bool  # a trigger firing on UPDATE OF some columns only
     operator_class: str | None  # an index's non-default operator class on the column
+    # Policies and extended statistics: detail creates them, undo drops them.
+    undo: str | None = None
 
 
 @dataclass(frozen=True)

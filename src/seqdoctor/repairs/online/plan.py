@@ -576,7 +576,7 @@ def _attachment_refusals(family: KeyFamily, options: OnlineOptions) -> Iterator[
             )
         elif item.kind == "trigger":
             yield from _trigger_refusals(item, where, options)
-        elif item.kind in {"policy", "statistics", "publication"}:
+        elif item.kind == "publication":
             yield Refusal(
                 where,
                 f"{item.name} reads it: the swap does not create a {item.kind} again yet; "
@@ -690,7 +690,7 @@ def _how(item: ColumnAttachment) -> tuple[str, Phase] | None:
         return None  # p, u: their index carries them; x: refused
     if item.kind == "trigger" and item.column_bound and not item.name.startswith("zz_seqdoctor"):
         return ("created again in the swap from its definition (UPDATE OF, WHEN)", Phase.SWAPPED)
-    if item.kind in {"view", "rule"}:
+    if item.kind in {"view", "rule", "policy", "statistics"}:
         return ("dropped and created again in the swap transaction", Phase.SWAPPED)
     return None
 

@@ -276,6 +276,8 @@ def swap_statements(  # noqa: PLR0917
         sql.SQL("DROP {} {}").format(view_kind(view), sql.Identifier(view.schema, view.name))
         for view in reversed(dependents.views)
     ]
+    recreated = _recreated(family, tables)
+    statements += [server_text(item.undo or "") for item in recreated]
     triggers = _bound_triggers(family, tables)
     statements += [
         sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(t.name), _table(table))
@@ -315,6 +317,7 @@ def swap_statements(  # noqa: PLR0917
     for view in dependents.views:
         statements += create_view(view)
     statements += [server_text(rule.definition) for rule in dependents.rules]
+    statements += [server_text(item.detail or "") for item in recreated]
     for table, trigger in triggers:
         # The server's own text (names qualified): its UPDATE OF list and WHEN
         # condition name the column, which is the new one now.
@@ -370,6 +373,22 @@ def _guard_rename(table: TablePlan, trigger: ColumnAttachment) -> sql.Composed |
         prefix=sql.Literal(f"{TRIGGER_PREFIX}{match.group(1)}_"),
     )
     return sql.SQL("DO {}").format(dollar_quoted(body.as_string()))
+
+
+def _recreated(family: KeyFamily, tables: Sequence[TablePlan]) -> list[ColumnAttachment]:
+    """Policies and extended statistics on a swapped column, once each: bound to it by
+    number, they are dropped and created again from their definitions after the renames."""
+    swapped = {c.key for t in tables for c in t.columns}
+    found: dict[int, ColumnAttachment] = {}
+    for item in family.attachments:
+        if (
+            item.kind in {"policy", "statistics"}
+            and (item.table_oid, item.attnum or 0) in swapped
+            and item.detail
+            and item.undo
+        ):
+            found.setdefault(item.oid, item)
+    return list(found.values())
 
 
 def _bound_triggers(
