@@ -68,8 +68,6 @@ Connection = psycopg.Connection[Any]
 Column = tuple[int, int] | tuple[str, str, str]
 THROTTLE_EVERY = 1.0  # s between two looks at replication lag
 THROTTLE_SLEEP = 1.0  # s paused while replication trails
-# The swap's first statements: lock_timeout, statement_timeout, LOCK TABLE.
-LOCKED_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -438,8 +436,16 @@ def _swap(
             )
 
     subject = ", ".join(t.qualified for t in tables)
+    locked = 1 + max(i for i, s in enumerate(statements) if s.as_string().startswith("LOCK TABLE"))
     try:
-        _locked(conn, statements, options, subject, check=(LOCKED_AFTER, unchanged))
+        _locked(
+            conn,
+            statements,
+            options,
+            subject,
+            check=(locked, unchanged),
+            pause_cap=options.lock_timeout,
+        )
     except OnlineError as error:
         if conn.broken or "not granted" not in str(error):
             raise
@@ -550,7 +556,9 @@ def _locked(
     statements: Sequence[Statement],
     options: OnlineOptions,
     subject: str,
+    *,
     check: tuple[int, Callable[[], None]] | None = None,
+    pause_cap: float = 5.0,
 ) -> None:
     """Run *statements* in one transaction, retried with jitter while a lock is not granted.
 
@@ -559,7 +567,9 @@ def _locked(
     half done: a failed attempt rolls back. *check*: (n, f) calls f after the
     first n statements (the locks), inside the transaction; a statement
     cancelled among those n was waiting for a lock (the swap bounds its wait
-    for all its locks with statement_timeout) and is retried as one.
+    for all its locks with statement_timeout) and is retried as one. Pauses
+    between attempts double up to *pause_cap* (the swap keeps them short: under
+    a busy load its chance comes often, and is brief).
     """
     deadline = time.monotonic() + options.lock_deadline
     backoff = options.lock_timeout
@@ -590,7 +600,7 @@ def _locked(
                     "these tables, perhaps idle in a transaction); nothing was changed"
                 ) from None
             time.sleep(pause)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, pause_cap)
         except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
             if conn.broken:
                 raise OnlineError(f"lost the connection: {error_message(error)}") from None
@@ -601,7 +611,7 @@ def _locked(
                     f"{options.lock_deadline:g} s ({error_message(error)}); nothing was changed"
                 ) from None
             time.sleep(pause)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, pause_cap)
         except psycopg.Error as error:
             if conn.broken:
                 raise OnlineError(f"lost the connection: {error_message(error)}") from None

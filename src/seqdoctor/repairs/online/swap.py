@@ -51,6 +51,7 @@ from seqdoctor.repairs.widen import create_view, server_text, view_kind
 
 NARROW = ("int2", "int4")
 WIDE = "int8"
+MIN_CHILD_WAIT = 0.01  # s: the shortest wait for one of the other tables' locks
 # Where the last check starts when no verification mark is known: every row.
 NO_MARK = sql.SQL("NULL")
 # The psql script's verification leaves its mark here (a temporary table: the
@@ -240,16 +241,24 @@ def swap_statements(  # noqa: PLR0917
 ) -> tuple[Statement, ...]:
     """The swap of a whole family: one transaction's statements, in the order they run."""
     statements: list[Statement] = [
-        # The wait for every lock together is bounded by the lock timeout: a
-        # writer queued behind this transaction waits no longer than that.
+        # The key's table first, its wait bounded as a whole by the lock timeout
+        # (statement_timeout: lock_timeout alone bounds each lock, not the sum).
         lock_timeout_statement(lock_timeout),
         set_statement_timeout(lock_timeout),
-        sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-            sql.SQL(", ").join(_table(t) for t in tables)
-        ),
-        set_statement_timeout(statement_timeout),
-        PINNED_SEARCH_PATH,
+        sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(_table(tables[0])),
     ]
+    if len(tables) > 1:
+        # Then the others, each waited for briefly: a writer of a child that is
+        # already waiting for the key's table (its foreign key check) holds the
+        # child, and would wait for us while we wait for it. Giving up at once
+        # and trying again frees it; a writer merely finishing is waited for.
+        statements += [
+            lock_timeout_statement(max(MIN_CHILD_WAIT, lock_timeout / 10)),
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(_table(t) for t in tables[1:])
+            ),
+        ]
+    statements += [set_statement_timeout(statement_timeout), PINNED_SEARCH_PATH]
     statements += [still_as_planned(t) for t in tables]
     statements += [last_check(t, marks.get(t.table.table_oid, NO_MARK)) for t in tables]
     for table in tables:
