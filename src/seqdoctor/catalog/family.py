@@ -44,6 +44,8 @@ class FamilyColumn:
     inherited: bool
     acl: tuple[str, ...] | None  # attacl entries: grantee=privileges/grantor
     comment: str | None
+    statistics_target: int | None = None  # ALTER COLUMN ... SET STATISTICS; None: default
+    options: tuple[str, ...] | None = None  # attoptions: n_distinct=...
 
     @property
     def key(self) -> tuple[int, int]:
@@ -87,6 +89,8 @@ class FamilySequence:
     max_value: int
     increment: int
     cycle: bool
+    start_value: int = 1
+    cache: int = 1
 
     @property
     def qualified(self) -> str:
@@ -143,6 +147,8 @@ class ColumnAttachment:
     enabled: str  # pg_trigger.tgenabled: O | D | R | A
     column_list: bool  # a trigger firing on UPDATE OF some columns only
     operator_class: str | None  # an index's non-default operator class on the column
+    # Policies and extended statistics: detail creates them, undo drops them.
+    undo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,10 +203,7 @@ def read_family(
     """The key family of the columns (table oid, attnum) given, and what surrounds it."""
     with read_only_transaction(conn, timeouts):  # search_path pinned: definitions qualified
         (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-        columns = [
-            _tuples(row, "acl")
-            for row in fetch(conn, load_query("list_key_family"), FamilyColumn, _pairs(seeds))
-        ]
+        columns, foreign_keys, attachments = read_attached(conn, seeds)
         params = _pairs(c.key for c in columns)
         table_params = {"tables": sorted({c.table_oid for c in columns})}
         version = server.server_version_num
@@ -210,12 +213,7 @@ def read_family(
                 conn, load_query("list_family_tables", version), FamilyTable, table_params
             )
         ]
-        foreign_keys = [
-            _tuples(row, "attnums", "referenced_attnums")
-            for row in fetch(conn, load_query("list_family_foreign_keys"), FamilyForeignKey, params)
-        ]
         sequences = fetch(conn, load_query("list_family_sequences"), FamilySequence, params)
-        attachments = fetch(conn, load_query("list_family_attachments"), ColumnAttachment, params)
         objects = read_online_objects(conn, table_params["tables"])
     return KeyFamily(
         server=server,
@@ -226,6 +224,27 @@ def read_family(
         attachments=tuple(attachments),
         objects=objects,
     )
+
+
+def read_attached(
+    conn: Connection, seeds: Collection[tuple[int, int]]
+) -> tuple[list[FamilyColumn], list[FamilyForeignKey], list[ColumnAttachment]]:
+    """The family's columns, foreign keys and attachments, inside the caller's transaction.
+
+    The swap reads them again under its locks: what it changes must be what
+    the plan saw.
+    """
+    columns = [
+        _tuples(row, "acl", "options")
+        for row in fetch(conn, load_query("list_key_family"), FamilyColumn, _pairs(seeds))
+    ]
+    params = _pairs(c.key for c in columns)
+    foreign_keys = [
+        _tuples(row, "attnums", "referenced_attnums")
+        for row in fetch(conn, load_query("list_family_foreign_keys"), FamilyForeignKey, params)
+    ]
+    attachments = fetch(conn, load_query("list_family_attachments"), ColumnAttachment, params)
+    return columns, foreign_keys, attachments
 
 
 def read_online_objects(conn: Connection, tables: Sequence[int]) -> tuple[OnlineObject, ...]:
@@ -244,6 +263,40 @@ class ReplicationLag:
 
     replica: int | None
     slot: int | None
+
+
+@dataclass(frozen=True)
+class OnlineWidening:
+    """A table with an online widening's trigger, and that trigger's function body."""
+
+    schema: str
+    table: str
+    trigger: str
+    body: str
+
+
+def list_online_widenings(conn: Connection, timeouts: Timeouts) -> list[OnlineWidening]:
+    """Every table of the database with an online widening's sync or reverse trigger."""
+    with read_only_transaction(conn, timeouts):
+        return fetch(conn, load_query("list_online_widenings"), OnlineWidening)
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """A session holding a lock on a table: its pid, state, application, transaction age."""
+
+    pid: int
+    state: str | None
+    application_name: str | None
+    seconds: float | None
+
+
+def list_lock_holders(
+    conn: Connection, tables: Sequence[int], timeouts: Timeouts
+) -> list[LockHolder]:
+    """Other sessions holding a lock on *tables* now."""
+    with read_only_transaction(conn, timeouts):
+        return fetch(conn, load_query("list_lock_holders"), LockHolder, {"tables": list(tables)})
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     help="Times a repair whose locks were not granted (or that deadlocked) is tried again, "
     "waiting longer each time.",
 )
+@click.option(
+    "--online",
+    "online_",
+    is_flag=True,
+    help="Widen keys online (expand, backfill, swap) instead of one ALTER: docs/fix.md.",
+)
+@click.option("--revert", is_flag=True, help="With --online: undo a widening not cleaned up.")
+@click.option("--cleanup", is_flag=True, help="With --online: drop the old columns after the swap.")
 @click.pass_context
 def fix(
     ctx: click.Context,
@@ -76,6 +84,9 @@ def fix(
     apply_: bool,
     yes: bool,
     retries: int,
+    online_: bool,
+    revert: bool,
+    cleanup: bool,
     **options: Any,
 ) -> None:
     """Plan repairs for what the audit finds, and apply them with --apply.
@@ -104,6 +115,22 @@ def fix(
     )
     from seqdoctor.repairs import Retries, apply_fix, plan_fix  # noqa: PLC0415 - see check
 
+    if (revert or cleanup) and not online_:
+        raise click.BadParameter("--revert and --cleanup go with --online")
+    if online_:
+        from seqdoctor.render.online import fix_online  # noqa: PLC0415 - see check
+
+        ctx.exit(
+            fix_online(
+                conninfo,
+                output_format,
+                apply_,
+                revert,
+                cleanup,
+                lambda question: _confirmed(yes, question),
+                options,
+            )
+        )
     chosen = PlanFormat(output_format)
     if apply_ and chosen is PlanFormat.SQL:
         raise click.BadParameter("--format sql prints a script for psql: use it or --apply")

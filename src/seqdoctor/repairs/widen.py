@@ -166,7 +166,7 @@ def plan(
             for rule in dependents.rules
         ]
         statements += [
-            sql.SQL("DROP {} {}").format(_view_kind(view), sql.Identifier(view.schema, view.name))
+            sql.SQL("DROP {} {}").format(view_kind(view), sql.Identifier(view.schema, view.name))
             for view in reversed(dependents.views)
         ]
     if alter_sequence is not None:
@@ -174,8 +174,8 @@ def plan(
     statements += alterations
     if rewritten:
         for view in dependents.views:
-            statements += _create_view(view)
-        statements += [_server_text(rule.definition) for rule in dependents.rules]
+            statements += create_view(view)
+        statements += [server_text(rule.definition) for rule in dependents.rules]
 
     changed = [u.qualified for u in target.columns] + [k.qualified for k in target.references]
     if changed:
@@ -203,7 +203,7 @@ def plan(
         )
         seconds = total / REWRITE_BYTES_PER_SECOND
         notes.append(
-            f"rewrites {size(total)} of tables and indexes: roughly {_duration(seconds)} "
+            f"rewrites {size(total)} of tables and indexes: roughly {duration(seconds)} "
             f"at {size(REWRITE_BYTES_PER_SECOND)}/s (a guess: disks and indexes vary)"
         )
         if seconds > options.timeouts.statement:
@@ -454,7 +454,7 @@ END
     return sql.SQL("DO {}").format(dollar_quoted(body.as_string()))
 
 
-def _view_kind(view: ViewDefinition) -> sql.Composable:
+def view_kind(view: ViewDefinition) -> sql.Composable:
     return sql.SQL("MATERIALIZED VIEW" if view.relkind == "m" else "VIEW")
 
 
@@ -462,16 +462,16 @@ def _view_label(view: ViewDefinition) -> str:
     return "materialized view" if view.relkind == "m" else "view"
 
 
-def _server_text(definition: str) -> sql.SQL:
+def server_text(definition: str) -> sql.SQL:
     """A statement PostgreSQL printed itself (pg_get_*def()), without its final semicolon."""
     return sql.SQL(definition.strip().removesuffix(";"))
 
 
-def _create_view(view: ViewDefinition) -> list[Statement]:
+def create_view(view: ViewDefinition) -> list[Statement]:
     """The statements that create *view* again as it was: definition, options, owner,
     comments, privileges, and what hangs off it."""
     name = sql.Identifier(view.schema, view.name)
-    kind = _view_kind(view)
+    kind = view_kind(view)
     options: sql.Composable = sql.SQL("")
     if view.options:
         options = sql.SQL(" WITH ({})").format(
@@ -480,7 +480,7 @@ def _create_view(view: ViewDefinition) -> list[Statement]:
                 for key, _, value in (option.partition("=") for option in view.options)
             )
         )
-    query = _server_text(view.definition)
+    query = server_text(view.definition)
     if view.relkind == "m":
         tablespace: sql.Composable = sql.SQL("")
         if view.tablespace:
@@ -533,11 +533,11 @@ def _create_view(view: ViewDefinition) -> list[Statement]:
         elif item.kind == "column-default":
             statements.append(
                 sql.SQL("ALTER {} {} ALTER COLUMN {} SET DEFAULT {}").format(
-                    kind, name, column, _server_text(item.definition or "")
+                    kind, name, column, server_text(item.definition or "")
                 )
             )
         else:  # index, trigger, rule: statements the server printed
-            statements.append(_server_text(item.definition or ""))
+            statements.append(server_text(item.definition or ""))
     return statements
 
 
@@ -621,10 +621,10 @@ def _blockers(target: Target, dependents: ColumnDependents) -> list[str]:
     ]
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """A rough duration in words.
 
-    >>> _duration(0.004), _duration(42), _duration(5400), _duration(9000)
+    >>> duration(0.004), duration(42), duration(5400), duration(9000)
     ('under a second', '42 seconds', '90 minutes', '2.5 hours')
     """
     if seconds < 1:

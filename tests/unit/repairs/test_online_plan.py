@@ -116,7 +116,9 @@ def test_a_plain_family_is_planned_parent_first_with_every_phase() -> None:
 
     assert not built.refusals
     assert [t.table.table for t in built.tables] == ["parent", "child"]
-    assert [int(s.phase) for s in built.steps] == [2, 2, 3, 3, 4, 4]
+    # Phase 6: one swap for the family, then per table its statistics (and CHECKs validated).
+    assert [int(s.phase) for s in built.steps] == [2, 2, 3, 3, 4, 4, 6, 6, 6]
+    assert built.steps[6].subject == "public.parent, public.child"
     assert built.revert_steps == ()  # nothing of the widening exists yet
     text = script(built)
     assert 'ADD COLUMN IF NOT EXISTS "seqdoctor_wide_1" pg_catalog.int8 NOT NULL DEFAULT 0' in text
@@ -257,7 +259,7 @@ def shadowed_parent(**trigger_changes: object) -> tuple[OnlineObject, ...]:
             "trigger",
             "zz_seqdoctor_sync",
             **{
-                "detail": function_body(parent.columns),
+                "detail": function_body(parent),
                 "function_oid": 9,
                 "function_schema": "public",
                 "function_name": f"seqdoctor_sync_{PARENT}",
@@ -329,7 +331,7 @@ def test_what_is_not_seqdoctors_is_a_conflict() -> None:
     assert plan.revert_steps == ()
     swapped = detect(tables, (obj("column", "seqdoctor_old_1", type_name="int4"),))
     assert swapped.tables[0].state is TableState.SWAPPED
-    assert "past the swap" in swapped.conflicts[0].reason
+    assert "finish or revert the earlier widening" in swapped.conflicts[0].reason
 
 
 @pytest.mark.parametrize(
@@ -363,3 +365,25 @@ def test_the_plan_says_whether_the_online_path_finishes_before_the_key_runs_out(
     assert early.in_time is True
     assert "the online widening finishes first" in early.notes[0]
     assert "at 50,000 rows/s" in early.notes[0]
+
+
+def test_the_swap_locks_the_key_table_then_the_others_each_wait_bounded() -> None:
+    built = build(family(), OnlineOptions(lock_timeout=0.3))
+
+    (swap_step,) = [s for s in built.steps if s.phase is Phase.SWAPPED and "Swap" in s.title]
+    text = [s.as_string() for s in swap_step.statements]
+    locks = [i for i, t in enumerate(text) if t.startswith("LOCK TABLE")]
+    assert [text[i] for i in locks] == [
+        'LOCK TABLE "public"."parent" IN ACCESS EXCLUSIVE MODE',
+        'LOCK TABLE "public"."child" IN ACCESS EXCLUSIVE MODE',
+    ]
+    assert text[locks[0] - 2 : locks[0]] == [
+        "SET LOCAL lock_timeout = '300ms'",
+        "SET LOCAL statement_timeout = '300ms'",  # the wait for all the locks together
+    ]
+    # A child's lock is waited for briefly: its writer may be waiting for the parent.
+    assert text[locks[1] - 1] == "SET LOCAL lock_timeout = '30ms'"
+    assert text[locks[1] + 1] == "SET LOCAL statement_timeout = '5000ms'"
+    # The reverse trigger is created last; the sync trigger dropped first.
+    assert text[-1].startswith('ALTER TABLE "public"."child" ENABLE ALWAYS TRIGGER')
+    assert any(t.startswith('DROP TRIGGER "zz_seqdoctor_sync"') for t in text[locks[-1] :])

@@ -54,7 +54,8 @@ SELECT
         FROM pg_catalog.generate_series(0, i.indnkeyatts - 1) AS k(n)
         JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[k.n]
         WHERE i.indkey[k.n] = f.attnum AND NOT oc.opcdefault
-    ) AS operator_class
+    ) AS operator_class,
+    NULL::text AS undo
 FROM family AS f
 JOIN pg_catalog.pg_index AS i ON i.indrelid = f.table_oid
 JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
@@ -67,7 +68,7 @@ WHERE f.attnum = ANY (i.indkey::int2[])
 UNION ALL
 SELECT 'constraint', con.oid::int8, con.conname, f.table_oid::int8, f.attnum::int,
        pg_catalog.pg_get_constraintdef(con.oid), con.conname, con.contype::text,
-       false, false, false, false, con.convalidated, false, 0, '', false, NULL
+       false, false, false, false, con.convalidated, false, 0, '', false, NULL, NULL
 FROM family AS f
 JOIN pg_catalog.pg_constraint AS con
   ON con.conrelid = f.table_oid AND f.attnum = ANY (con.conkey) AND con.contype <> 'f'
@@ -82,7 +83,8 @@ SELECT 'trigger', t.oid::int8, t.tgname, t.tgrelid::int8, NULL::int,
                                  WHERE d.table_oid = f.table_oid AND d.attnum = f.attnum
                                    AND d.classid = 'pg_catalog.pg_trigger'::regclass
                                    AND d.objid = t.oid))),
-       t.tgtype::int, t.tgenabled::text, pg_catalog.cardinality(t.tgattr::int2[]) > 0, NULL
+       t.tgtype::int, t.tgenabled::text, pg_catalog.cardinality(t.tgattr::int2[]) > 0, NULL,
+       NULL
 FROM pg_catalog.pg_trigger AS t
 WHERE t.tgrelid IN (SELECT table_oid FROM family) AND NOT t.tgisinternal
 UNION ALL
@@ -100,8 +102,43 @@ SELECT CASE
        CASE WHEN r.rulename = '_RETURN' THEN r.ev_class::regclass::text
             ELSE pg_catalog.pg_describe_object(d.classid, d.objid, 0) END,
        d.table_oid::int8, d.attnum::int,
-       NULL, NULL, NULL, false, false, false, false, true, true, 0, '', false, NULL
+       -- Policies and extended statistics: the statement that creates each again
+       -- (names resolve to the new column when it runs after the swap's renames),
+       -- and the one that drops it.
+       CASE
+           WHEN pol.oid IS NOT NULL THEN
+               'CREATE POLICY ' || pg_catalog.quote_ident(pol.polname) || ' ON '
+               || pol.polrelid::regclass::text || ' AS '
+               || CASE WHEN pol.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END
+               || ' FOR ' || CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                                 WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END
+               || ' TO ' || (
+                   SELECT pg_catalog.string_agg(
+                              CASE WHEN g.role = 0 THEN 'PUBLIC'
+                                   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.role))
+                              END, ', ' ORDER BY g.n)
+                   FROM unnest(pol.polroles) WITH ORDINALITY AS g(role, n))
+               || COALESCE(' USING (' || pg_catalog.pg_get_expr(pol.polqual, pol.polrelid)
+                           || ')', '')
+               || COALESCE(' WITH CHECK ('
+                           || pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) || ')', '')
+           WHEN stx.oid IS NOT NULL THEN pg_catalog.pg_get_statisticsobjdef(stx.oid)
+       END,
+       NULL, NULL, false, false, false, false, true, true, 0, '', false, NULL,
+       CASE
+           WHEN pol.oid IS NOT NULL THEN
+               'DROP POLICY ' || pg_catalog.quote_ident(pol.polname) || ' ON '
+               || pol.polrelid::regclass::text
+           WHEN stx.oid IS NOT NULL THEN
+               'DROP STATISTICS ' || pg_catalog.quote_ident(sn.nspname) || '.'
+               || pg_catalog.quote_ident(stx.stxname)
+       END
 FROM depends AS d
+LEFT JOIN pg_catalog.pg_policy AS pol
+  ON d.classid = 'pg_catalog.pg_policy'::regclass AND pol.oid = d.objid
+LEFT JOIN pg_catalog.pg_statistic_ext AS stx
+  ON d.classid = 'pg_catalog.pg_statistic_ext'::regclass AND stx.oid = d.objid
+LEFT JOIN pg_catalog.pg_namespace AS sn ON sn.oid = stx.stxnamespace
 LEFT JOIN pg_catalog.pg_rewrite AS r
   ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
 LEFT JOIN pg_catalog.pg_attrdef AS ad

@@ -38,7 +38,9 @@ SELECT
     s.seqmin AS min_value,
     s.seqmax AS max_value,
     s.seqincrement AS increment,
-    s.seqcycle AS cycle
+    s.seqcycle AS cycle,
+    s.seqstart AS start_value,
+    s.seqcache AS cache
 FROM link AS l
 JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = l.sequence_oid
 JOIN pg_catalog.pg_class AS c ON c.oid = l.sequence_oid

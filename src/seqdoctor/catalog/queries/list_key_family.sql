@@ -10,7 +10,10 @@
 -- and only top-level constraints count (conparentid = 0: PostgreSQL clones a
 -- foreign key of a partitioned table into each partition). Recursion stops at
 -- columns already bigint (nothing to widen beyond them: a bigint column
--- referencing an integer one is no problem, the reverse is its own finding)
+-- referencing an integer one is no problem, the reverse is its own finding),
+-- unless their table still has a column seqdoctor_old_<n>: an online widening
+-- past its swap, whose family is followed whole so that it can be cleaned up
+-- or reverted
 -- and at a column already on the path (two unique columns referencing each
 -- other would otherwise loop).
 WITH RECURSIVE member AS (
@@ -27,7 +30,10 @@ WITH RECURSIVE member AS (
       ON con.contype = 'f' AND con.conparentid = 0 AND con.confrelid = m.table_oid
     CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(attnum, refattnum)
     WHERE k.refattnum = m.attnum
-      AND mt.typname IN ('int2', 'int4')
+      AND (mt.typname IN ('int2', 'int4')
+           OR EXISTS (SELECT FROM pg_catalog.pg_attribute AS o
+                      WHERE o.attrelid = m.table_oid AND NOT o.attisdropped
+                        AND o.attname ~ '^seqdoctor_old_[1-9][0-9]*$'))
       AND NOT (con.conrelid::text || ':' || k.attnum::text) = ANY (m.path)
 ),
 found AS (
@@ -49,7 +55,10 @@ SELECT
     pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expression,
     a.attinhcount > 0 AS inherited,
     a.attacl::text[] AS acl,
-    pg_catalog.col_description(f.table_oid, f.attnum) AS comment
+    pg_catalog.col_description(f.table_oid, f.attnum) AS comment,
+    -- -1 before 17, NULL since: the default target
+    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics_target,
+    a.attoptions::text[] AS options
 FROM found AS f
 JOIN pg_catalog.pg_class AS c ON c.oid = f.table_oid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

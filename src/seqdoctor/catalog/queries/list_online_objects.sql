@@ -7,7 +7,8 @@
 --             function, that function's body and settings, and whether it
 --             is SECURITY DEFINER
 --   function  a function named like the ones seqdoctor would create for these
---             tables (seqdoctor_sync_<table oid>), wherever a trigger uses it or not
+--             tables (seqdoctor_sync_<table oid>, seqdoctor_back_<table oid>),
+--             wherever a trigger uses it or not
 --   index     an index named like seqdoctor's (seqdoctor_wide_<n>), valid or not
 --   constraint a constraint named like seqdoctor's (seqdoctor_wide_<n>), validated or not
 -- Names are matched with LIKE on a literal prefix: the underscore is escaped.
@@ -38,7 +39,9 @@ UNION ALL
 SELECT 'function', tables.table_oid::int8, p.proname, NULL, NULL, NULL,
        p.prosrc, p.oid::int8, pn.nspname, p.proname, p.proconfig, p.prosecdef, '', true
 FROM tables
-JOIN pg_catalog.pg_proc AS p ON p.proname = 'seqdoctor_sync_' || tables.table_oid::text
+JOIN pg_catalog.pg_proc AS p
+  ON p.proname IN ('seqdoctor_sync_' || tables.table_oid::text,
+                   'seqdoctor_back_' || tables.table_oid::text)
 JOIN pg_catalog.pg_namespace AS pn ON pn.oid = p.pronamespace
 UNION ALL
 SELECT 'index', i.indrelid::int8, ic.relname, NULL, NULL, NULL,

@@ -23,13 +23,23 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.run import Advanced, advance, plan, revert, status
+from seqdoctor.repairs.online.run import (
+    Advanced,
+    Column,
+    advance,
+    cleanup,
+    plan,
+    revert,
+    status,
+    under_way,
+)
 from seqdoctor.repairs.online.script import record, script
 from seqdoctor.repairs.online.state import Status, TableState, TableStatus
 
 __all__ = [
     "Advanced",
     "Carried",
+    "Column",
     "OnlineError",
     "OnlineOptions",
     "OnlinePlan",
@@ -42,9 +52,11 @@ __all__ = [
     "TableStatus",
     "Walked",
     "advance",
+    "cleanup",
     "plan",
     "record",
     "revert",
     "script",
     "status",
+    "under_way",
 ]

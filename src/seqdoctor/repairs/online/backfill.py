@@ -34,7 +34,6 @@ from seqdoctor.catalog.connection import (
     transaction_block,
 )
 from seqdoctor.repairs.model import Statement, dollar_quoted
-from seqdoctor.repairs.online import names
 from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, TablePlan
 from seqdoctor.repairs.online.shadow import differs, table_identifier
 
@@ -69,9 +68,7 @@ class Walked:
 
 def _assignments(table: TablePlan) -> sql.Composable:
     return sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(
-            sql.Identifier(names.shadow_column(c.attnum)), sql.Identifier(c.column)
-        )
+        sql.SQL("{} = {}").format(sql.Identifier(table.shadow(c)), sql.Identifier(c.column))
         for c in table.columns
     )
 
@@ -80,7 +77,7 @@ def _distinct(table: TablePlan) -> sql.Composable:
     """The backfill's filter: IS DISTINCT FROM, resolved under the pinned search_path."""
     return sql.SQL(" OR ").join(
         sql.SQL("{} IS DISTINCT FROM {}").format(
-            sql.Identifier(names.shadow_column(c.attnum)), sql.Identifier(c.column)
+            sql.Identifier(table.shadow(c)), sql.Identifier(c.column)
         )
         for c in table.columns
     )
@@ -101,7 +98,7 @@ def update_range(table: TablePlan) -> sql.Composed:
 
 def count_range(table: TablePlan) -> sql.Composed:
     return sql.SQL("SELECT pg_catalog.count(*) FROM {} WHERE {} AND ({})").format(
-        table_identifier(table), _range(table), differs(table.columns)
+        table_identifier(table), _range(table), differs(table)
     )
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from seqdoctor.catalog.dependents import ColumnDependents
 from seqdoctor.catalog.family import FamilyColumn, FamilyTable, KeyFamily
 from seqdoctor.errors import SeqdoctorError, UsageError
 from seqdoctor.repairs.model import Statement
+from seqdoctor.repairs.online import names
 
 MEGABYTE = 1024**2
 
@@ -24,9 +26,9 @@ class Phase(IntEnum):
     SHADOWED = 2  # bigint shadow columns and the sync trigger on every table
     BACKFILLED = 3  # every row copied (known only by running the backfill)
     VERIFIED = 4  # every row compared by value: nothing differs
-    BUILT = 5  # indexes and foreign keys on the shadow columns (later sessions)
-    SWAPPED = 6  # the new columns carry the names (later sessions)
-    CLEANED = 7  # old columns, triggers and functions dropped (later sessions)
+    BUILT = 5  # indexes and foreign keys on the shadow columns
+    SWAPPED = 6  # the new columns carry the names; the old ones kept by a reverse trigger
+    CLEANED = 7  # old columns, triggers and functions dropped
 
 
 class OnlineError(SeqdoctorError):
@@ -38,7 +40,7 @@ class OnlineOptions:
     """How the online widening runs: its bounds, and what the user has allowed."""
 
     lock_timeout: float = 0.5  # s: one attempt at a lock (ACCESS EXCLUSIVE for phase 2)
-    lock_deadline: float = 60.0  # s: retries of that lock, jittered, stop here
+    lock_deadline: float = 60.0  # s: retries of that lock (and of the swap's), jittered, stop here
     statement_timeout: float = 5.0  # s: one backfill or verification batch
     batch_seconds: float = 0.2  # the batch time the adaptive size aims at
     first_batch: int = 1000  # keys (or pages) in the first batch
@@ -106,10 +108,30 @@ class TablePlan:
     table: FamilyTable
     columns: tuple[FamilyColumn, ...]  # narrow family columns of this table, by attnum
     batch_key: str | None  # the integer key walked in ranges; None: ctid ranges
+    # The column each column becomes, and the name it takes after the swap:
+    # seqdoctor_wide_<n> and seqdoctor_old_<n> when widening; when the swap is
+    # undone (the mirror), the kept old column and the name the bigint one
+    # takes until it is dropped.
+    shadows: tuple[str, ...] = ()
+    parked: tuple[str, ...] = ()
+    into: str = "int8"  # the type of the shadows
+    mirror: bool = False  # the swap undone: old columns take the names back
 
     @property
     def qualified(self) -> str:
         return self.table.qualified
+
+    def shadow(self, column: FamilyColumn) -> str:
+        """The column *column* becomes at the swap."""
+        if self.shadows:
+            return self.shadows[self.columns.index(column)]
+        return names.shadow_column(column.attnum)
+
+    def parking(self, column: FamilyColumn) -> str:
+        """What *column* is called after the swap."""
+        if self.parked:
+            return self.parked[self.columns.index(column)]
+        return names.old_column(column.attnum)
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,11 @@ class OnlinePlan:
     steps: tuple[Step, ...]
     revert_steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    dependents: ColumnDependents = field(default_factory=ColumnDependents)
+    # Phase 7 on the tables already past the swap; and those tables as the
+    # mirror widening that undoes the swap (revert).
+    cleanup_steps: tuple[Step, ...] = ()
+    mirror: tuple[TablePlan, ...] = ()
     options: OnlineOptions = field(default_factory=OnlineOptions)
     seconds: float = 0.0  # estimated time of phases 3-5
     in_time: bool | None = None  # finishes before the key runs out; None: runway unknown

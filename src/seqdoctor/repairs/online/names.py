@@ -22,6 +22,9 @@ import re
 # so it copies the key as they left it. The planner refuses a BEFORE ROW
 # trigger that sorts after it anyway.
 SYNC_TRIGGER = "zz_seqdoctor_sync"
+# After the swap: keeps the old column equal to the new one while it fits.
+BACK_TRIGGER = "zz_seqdoctor_back"
+PREFIX = "seqdoctor_"  # every object of the widening's is named so
 _SHADOW = "seqdoctor_wide_"
 _OLD = "seqdoctor_old_"
 _SYNC_FUNCTION = "seqdoctor_sync_"

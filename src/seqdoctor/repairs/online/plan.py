@@ -12,11 +12,12 @@ from collections.abc import Iterable, Iterator
 
 from psycopg import sql
 
+from seqdoctor.catalog.dependents import ColumnDependents
 from seqdoctor.catalog.family import ColumnAttachment, FamilyTable, KeyFamily
 from seqdoctor.catalog.model import qualify
 from seqdoctor.guard.model import TRIGGER_PREFIX  # the guard's triggers: not user triggers
 from seqdoctor.repairs.model import Statement, dollar_quoted, size
-from seqdoctor.repairs.online import backfill, names, rebuild, shadow
+from seqdoctor.repairs.online import backfill, names, rebuild, shadow, swap
 from seqdoctor.repairs.online.model import (
     Carried,
     OnlineOptions,
@@ -26,10 +27,10 @@ from seqdoctor.repairs.online.model import (
     Step,
     TablePlan,
 )
-from seqdoctor.repairs.online.state import OURS, detect
-from seqdoctor.repairs.widen import (  # one wording of durations; see the report
+from seqdoctor.repairs.online.state import OURS, SwappedTable, detect, swapped_tables
+from seqdoctor.repairs.widen import (
     REWRITE_BYTES_PER_SECOND,
-    _duration,
+    duration,
 )
 
 NARROW = ("int2", "int4")
@@ -41,11 +42,48 @@ VERIFY_SHARE = 0.25
 CIC_BROKEN = (140000, 140004)  # CREATE INDEX CONCURRENTLY could corrupt indexes (14.4 notes)
 
 
-def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
-    """The plan for *family*: refusals first, then the steps of phases 2-5 and their revert."""
+def build(
+    family: KeyFamily,
+    options: OnlineOptions,
+    dependents: ColumnDependents | None = None,
+) -> OnlinePlan:
+    """The plan for *family*: refusals first, then the steps of phases 2-7 and their revert.
+
+    *dependents*: the views and rules over the family's columns, which the
+    swap drops and creates again.
+    """
+    dependents = dependents or ColumnDependents()
     tables = _tables(family)
     refusals = list(_refusals(family, tables, options))
-    status = detect(tables, family.objects)
+    # What depends on a view the swap drops and creates again (the blockers on the
+    # columns themselves are the attachments' refusals).
+    refusals += [
+        Refusal(b.description, "the swap drops and creates that view again; DROP VIEW refuses")
+        for b in dependents.blockers
+        if b.column is None
+    ]
+    refusals += [
+        Refusal(
+            v.qualified,
+            "a materialized view over the key: filling it again would hold the swap's lock "
+            "for as long as its query runs; drop it and create it again after the widening",
+        )
+        for v in dependents.views
+        if v.relkind == "m"
+    ]
+    swapped, foreign = swapped_tables(family.tables, family.objects)
+    # Deepest first: the family is found through the old columns of the tables
+    # above (list_key_family.sql), so a table is cleaned up only after every
+    # table below it, and a cleanup stopped midway is found whole again.
+    deepest = {c.table_oid: c.depth for c in sorted(family.columns, key=lambda c: -c.depth)}
+    swapped = tuple(
+        sorted(
+            swapped,
+            key=lambda t: (-deepest.get(t.table.table_oid, 0), t.table.schema, t.table.table),
+        )
+    )
+    refusals += foreign
+    status = detect(tables, family.objects, swapped=swapped)
     refusals += status.conflicts
     carried = tuple(_carried(family))
     steps: list[Step] = []
@@ -73,7 +111,7 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 f"Backfill of {table.qualified} by "
                 + (f"ranges of {table.batch_key}" if table.batch_key else "ctid page ranges"),
                 "ROW EXCLUSIVE, and row locks on each range for one short transaction",
-                f"about {_duration(rows / rate)} for ~{rows:,} rows "
+                f"about {duration(rows / rate)} for ~{rows:,} rows "
                 f"(at {rate:,.0f} rows/s), up to {size(table.table.bytes)} more on disk, "
                 f"about {size(round(rows * options.wal_per_row))} of WAL "
                 f"(at {options.wal_per_row:,.0f} bytes/row)",
@@ -89,7 +127,8 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 f"Verification of {table.qualified} by value",
                 "ACCESS SHARE",
                 f"one read of {size(table.table.bytes)} (seqdoctor reads it in ranges)",
-                (_verification(table),),
+                # The mark first: rows past it are checked again inside the swap.
+                (swap.MARKS_TABLE, swap.save_mark(table), _verification(table)),
             )
         )
     steps += _build_steps(family, tables, options)
@@ -154,14 +193,112 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
                 ),
             )
         )
+    if tables:
+        steps.append(
+            Step(
+                Phase.SWAPPED,
+                ", ".join(t.qualified for t in tables),
+                "Swap: the bigint columns take the names, keys, indexes, defaults, sequences, "
+                "grants and views; the old columns are kept under new names by a reverse trigger",
+                f"ACCESS EXCLUSIVE on {', '.join(t.qualified for t in tables)}, all taken in one "
+                f"statement bounded by {options.lock_timeout:g} s, retried with jitter for up to "
+                f"{options.lock_deadline:g} s",
+                "milliseconds once the locks are granted: catalog changes and an index range "
+                "scan of the rows written since the verification",
+                (
+                    swap.MARKS_TABLE,
+                    *swap.swap_statements(
+                        family,
+                        tables,
+                        dependents,
+                        {t.table.table_oid: swap.script_mark(t) for t in tables},
+                        options.lock_timeout,
+                        options.statement_timeout,
+                    ),
+                ),
+            )
+        )
+        steps += [
+            Step(
+                Phase.SWAPPED,
+                subject,
+                f"After the swap: {subject}",
+                "SHARE UPDATE EXCLUSIVE: reads and writes go on",
+                "one read of the table",
+                statements,
+            )
+            for subject, statements in swap.post_swap_statements(
+                family, tables, options.build_timeout
+            )
+        ]
+    elif not swapped:
+        sequences = tuple(swap.sequence_only(family))
+        if sequences:
+            steps.append(
+                Step(
+                    Phase.SWAPPED,
+                    ", ".join(s.qualified for s in family.sequences),
+                    "The sequence AS bigint: its column is bigint already",
+                    "SHARE ROW EXCLUSIVE on the sequence: nextval() waits for milliseconds",
+                    "milliseconds",
+                    (shadow.lock_timeout_statement(options.lock_timeout), *sequences),
+                )
+            )
+    # Constraints a revert left half built on the old columns go first: a child's
+    # foreign key to a parent's old column would keep that column from going.
+    ours = [
+        (table, o.name)
+        for table in swapped
+        for o in family.objects
+        if o.kind == "constraint" and o.table_oid == table.table.table_oid
+    ]
+    cleanup = tuple(
+        Step(
+            Phase.CLEANED,
+            table.qualified,
+            f"Cleanup of {table.qualified}: constraints a revert began dropped",
+            f"ACCESS EXCLUSIVE on {table.qualified} and the tables they reference, "
+            "under a lock_timeout, retried",
+            "milliseconds once the locks are granted",
+            (
+                shadow.lock_timeout_statement(options.lock_timeout),
+                *(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                        sql.Identifier(table.table.schema, table.table.table),
+                        sql.Identifier(name),
+                    )
+                    for t, name in ours
+                    if t is table
+                ),
+            ),
+        )
+        for table in swapped
+        if any(t is table for t, _ in ours)
+    ) + tuple(
+        Step(
+            Phase.CLEANED,
+            table.qualified,
+            f"Cleanup of {table.qualified}: the reverse trigger and the old columns dropped",
+            f"ACCESS EXCLUSIVE on {table.qualified}, under a lock_timeout, retried",
+            "milliseconds once the lock is granted (the old columns' bytes stay in the rows "
+            "until they are rewritten)",
+            (
+                shadow.lock_timeout_statement(options.lock_timeout),
+                *swap.cleanup_statements(
+                    table.table.schema, table.table.table, table.olds, table.functions
+                ),
+            ),
+        )
+        for table in swapped
+    )
     seconds = _estimate(family, tables, options)
     in_time = None if options.runway is None else seconds < options.runway
     notes = list(_notes(family, tables))
     if in_time is not None:
         notes.insert(
             0,
-            f"phases 3-5 take about {_duration(seconds)} at {options.rows_per_second:,.0f} "
-            f"rows/s; the key runs out in about {_duration(options.runway or 0)}: "
+            f"phases 3-5 take about {duration(seconds)} at {options.rows_per_second:,.0f} "
+            f"rows/s; the key runs out in about {duration(options.runway or 0)}: "
             + (
                 "the online widening finishes first"
                 if in_time
@@ -177,6 +314,9 @@ def build(family: KeyFamily, options: OnlineOptions) -> OnlinePlan:
         steps=tuple(steps),
         revert_steps=tuple(revert),
         notes=tuple(notes),
+        dependents=dependents,
+        cleanup_steps=cleanup,
+        mirror=mirror_tables(family, swapped),
         options=options,
         seconds=seconds,
         in_time=in_time,
@@ -208,7 +348,7 @@ def _verification(table: TablePlan) -> Statement:
         "END\n"
     ).format(
         table=shadow.table_identifier(table),
-        differs=shadow.differs(table.columns),
+        differs=shadow.differs(table),
         message=sql.Literal(
             f"rows of {table.qualified} differ from their shadows: run its backfill again"
         ),
@@ -266,6 +406,37 @@ def _build_steps(
                     *key.validation(),
                 ),
             )
+
+
+def mirror_tables(family: KeyFamily, swapped: Iterable[SwappedTable]) -> tuple[TablePlan, ...]:
+    """The swap undone, as a widening the other way: each new column's "shadow" is the old
+    column the reverse trigger kept, and the new column, renamed, is dropped at the end."""
+    columns = {(c.table_oid, c.column): c for c in family.columns}
+    found = []
+    for table in swapped:
+        pairs = [
+            (old, columns.get((table.table.table_oid, new)), kind) for old, new, kind in table.pairs
+        ]
+        kept = [(old, column, kind) for old, column, kind in pairs if column is not None]
+        if not kept:
+            continue
+        found.append(
+            TablePlan(
+                table.table,
+                tuple(column for _, column, _ in kept),
+                table.table.batch_key,
+                shadows=tuple(old for old, _, _ in kept),
+                parked=tuple(
+                    names.shadow_column(names.parse_old_column(old) or 0) for old, _, _ in kept
+                ),
+                into=kept[0][2],
+                mirror=True,
+            )
+        )
+    depth = {c.table_oid: c.depth for c in sorted(family.columns, key=lambda c: -c.depth)}
+    return tuple(
+        sorted(found, key=lambda t: (depth[t.table.table_oid], t.table.schema, t.table.table))
+    )
 
 
 def _tables(family: KeyFamily) -> tuple[TablePlan, ...]:
@@ -405,12 +576,21 @@ def _attachment_refusals(family: KeyFamily, options: OnlineOptions) -> Iterator[
             )
         elif item.kind == "trigger":
             yield from _trigger_refusals(item, where, options)
+        elif item.kind == "publication":
+            yield Refusal(
+                where,
+                f"{item.name} reads it: the swap does not create a {item.kind} again yet; "
+                "drop it first and create it again after the widening",
+            )
 
 
 def _trigger_refusals(
     item: ColumnAttachment, where: str, options: OnlineOptions
 ) -> Iterator[Refusal]:
-    if item.name.startswith(TRIGGER_PREFIX) or item.name == names.SYNC_TRIGGER:
+    if item.name.startswith(TRIGGER_PREFIX) or item.name in {
+        names.SYNC_TRIGGER,
+        names.BACK_TRIGGER,
+    }:
         return
     fires_on_update = bool(item.trigger_type & UPDATE) and item.enabled != "D"
     if fires_on_update and not item.column_list and not options.allow_user_triggers:
@@ -508,21 +688,18 @@ def _how(item: ColumnAttachment) -> tuple[str, Phase] | None:
         if item.constraint_type == "n":
             return ("the new column is NOT NULL from phase 2", Phase.SHADOWED)
         return None  # p, u: their index carries them; x: refused
-    if item.kind == "trigger":
-        if item.column_bound:
-            return ("created again in the swap (UPDATE OF and WHEN name the column)", Phase.SWAPPED)
-        return None
-    if item.kind in {"view", "rule", "policy", "statistics", "publication"}:
-        return ("created again in the swap transaction", Phase.SWAPPED)
+    if item.kind == "trigger" and item.column_bound and not item.name.startswith("zz_seqdoctor"):
+        return ("created again in the swap from its definition (UPDATE OF, WHEN)", Phase.SWAPPED)
+    if item.kind in {"view", "rule", "policy", "statistics"}:
+        return ("dropped and created again in the swap transaction", Phase.SWAPPED)
     return None
 
 
 def _notes(family: KeyFamily, tables: Iterable[TablePlan]) -> Iterator[str]:
     if any(item.name.startswith(TRIGGER_PREFIX) for item in family.attachments):
         yield (
-            "seqdoctor guard triggers are installed on this family: they keep working "
-            "through phases 2-5 (they name the old column); install the guard again "
-            "after the swap"
+            "seqdoctor guard triggers are installed on this family: they keep guarding "
+            "the key through every phase (the swap creates them again on the new column)"
         )
     for table in tables:
         if table.batch_key is None:

@@ -160,7 +160,7 @@ class IndexBuild:
 
     def matches(self, definition: str, table: TablePlan) -> bool:
         """Whether *definition* (of our index) is the old one's on the shadows: the round trip."""
-        back = {names.shadow_column(c.attnum): c.column for c in table.columns}
+        back = {table.shadow(c): c.column for c in table.columns}
         unique = definition.upper().startswith("CREATE UNIQUE")
         return unique == self.unique and rename_columns(_tail(definition), back) == _tail(
             self.old.detail or ""
@@ -169,7 +169,7 @@ class IndexBuild:
 
 def index_builds(table: TablePlan, attachments: Iterable[ColumnAttachment]) -> list[IndexBuild]:
     """The indexes of *table* to rebuild on its shadows: all on a family column but exclusions."""
-    renames = {c.column: names.shadow_column(c.attnum) for c in table.columns}
+    renames = {c.column: table.shadow(c) for c in table.columns}
     seen: set[int] = set()
     builds = []
     for item in attachments:
@@ -345,10 +345,7 @@ class ForeignKeyBuild:
 
 def renames(tables: Iterable[TablePlan]) -> dict[int, dict[str, str]]:
     """Column name to shadow name, per table oid."""
-    return {
-        t.table.table_oid: {c.column: names.shadow_column(c.attnum) for c in t.columns}
-        for t in tables
-    }
+    return {t.table.table_oid: {c.column: t.shadow(c) for c in t.columns} for t in tables}
 
 
 def foreign_key_builds(

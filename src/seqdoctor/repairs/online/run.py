@@ -12,11 +12,11 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 
 from seqdoctor.catalog.connection import (
     PINNED_SEARCH_PATH,
@@ -28,16 +28,40 @@ from seqdoctor.catalog.connection import (
     stopped,
     transaction_block,
 )
-from seqdoctor.catalog.family import find_column, read_family, read_replication_lag
-from seqdoctor.catalog.model import qualify
+from seqdoctor.catalog.dependents import list_column_dependents
+from seqdoctor.catalog.family import (
+    ColumnAttachment,
+    KeyFamily,
+    find_column,
+    list_lock_holders,
+    list_online_widenings,
+    read_attached,
+    read_family,
+    read_replication_lag,
+)
+from seqdoctor.catalog.model import TYPE_NAMES, qualify
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.model import Statement
-from seqdoctor.repairs.online import backfill, rebuild
+from seqdoctor.repairs.online import backfill, names, rebuild, swap
 from seqdoctor.repairs.online import plan as planning
 from seqdoctor.repairs.online.backfill import Progress, Walked
-from seqdoctor.repairs.online.model import OnlineError, OnlineOptions, OnlinePlan, Phase, Step
+from seqdoctor.repairs.online.model import (
+    OnlineError,
+    OnlineOptions,
+    OnlinePlan,
+    Phase,
+    Step,
+    TablePlan,
+)
 from seqdoctor.repairs.online.shadow import lock_timeout_statement, set_statement_timeout
-from seqdoctor.repairs.online.state import OURS, Status, TableState, detect
+from seqdoctor.repairs.online.state import (
+    OURS,
+    Status,
+    TableState,
+    detect,
+    swapped_tables,
+    widened_columns,
+)
 
 Connection = psycopg.Connection[Any]
 # A column to widen: (table oid, attnum), or (schema, table, column) by name.
@@ -98,7 +122,16 @@ def read_plan(
         raise stopped("cannot read the key family", error, conn) from None
     if not family.columns:
         raise UsageError("none of the columns given exists")
-    return planning.build(family, options)
+    # The views over the columns the swap changes: the narrow ones, or past the
+    # swap, the new ones (a revert swaps them back).
+    narrow = [c.key for c in family.columns if c.type_name in planning.NARROW]
+    try:
+        dependents = list_column_dependents(
+            conn, narrow or [c.key for c in family.columns], timeouts
+        )
+    except psycopg.Error as error:
+        raise stopped("cannot read the views over the key family", error, conn) from None
+    return planning.build(family, options, dependents)
 
 
 def plan(
@@ -118,7 +151,21 @@ def status(target: Target, columns: Iterable[Column], timeouts: Timeouts | None 
     """Where the widening of *columns* stands, from the catalog."""
     built = plan(target, columns, timeouts=timeouts)
     family = built.family
-    return detect(built.tables, family.objects, family.attachments, family.foreign_keys)
+    swapped, _ = swapped_tables(family.tables, family.objects)
+    return detect(built.tables, family.objects, family.attachments, family.foreign_keys, swapped)
+
+
+def under_way(target: Target, timeouts: Timeouts | None = None) -> list[Column]:
+    """A column of every online widening under way in the database (its triggers name them):
+    what the command line resumes, reverts or cleans up when the audit no longer reports it."""
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=False, who="the online widening's plan"):
+            try:
+                found = list_online_widenings(conn, timeouts or Timeouts())
+            except psycopg.Error as error:
+                raise stopped("cannot read the online widenings", error, conn) from None
+    return [(w.schema, w.table, column) for w in found for column in widened_columns(w.body)]
 
 
 def advance(
@@ -130,14 +177,11 @@ def advance(
     timeouts: Timeouts | None = None,
     progress: Progress | None = None,
 ) -> Advanced:
-    """Do what is left of the phases up to *until* (at most BUILT in this version).
+    """Do what is left of the phases up to *until* (SWAPPED: the whole widening; CLEANED: and
+    the old columns dropped).
 
     Refused plans raise :class:`OnlineError` with every reason; nothing is changed.
     """
-    if until > Phase.BUILT:
-        raise UsageError(
-            "this version of seqdoctor widens online up to the indexes and foreign keys (phase 5)"
-        )
     options = options or OnlineOptions()
     timeouts = timeouts or Timeouts()
     with ExitStack() as stack:
@@ -149,6 +193,16 @@ def advance(
                     "cannot widen online: "
                     + "; ".join(f"{r.subject}: {r.reason}" for r in built.refusals)
                 )
+            if not built.tables:  # past the swap, or nothing narrow left
+                if until >= Phase.SWAPPED:
+                    for step in _steps(built, Phase.SWAPPED):  # a serial widened by hand
+                        _locked(conn, step.statements, options, step.subject)
+                if until >= Phase.CLEANED:
+                    for step in built.cleanup_steps:
+                        _locked(conn, step.statements, options, step.subject)
+                done = not built.cleanup_steps or until >= Phase.CLEANED
+                reached = Phase.CLEANED if done else Phase.SWAPPED
+                return Advanced(built, min(until, reached), (), (), ())
             state = detect(built.tables, built.family.objects)
             shadowed = []
             for table_status, step in zip(state.tables, _steps(built, Phase.SHADOWED), strict=True):
@@ -176,7 +230,16 @@ def advance(
                         ) from None
             made: list[str] = []
             if until >= Phase.BUILT:
-                made = _build(conn, built, options)
+                made = _build(conn, built.family, built.tables, options)
+            if until >= Phase.SWAPPED:
+                marks = {
+                    w.table: None if w.batches == 0 else w.upper for w in walked[Phase.VERIFIED]
+                }
+                _swap(conn, built, built.tables, marks, options)
+            if until >= Phase.CLEANED:
+                cleaned = read_plan(conn, columns, options, timeouts)
+                for step in cleaned.cleanup_steps:
+                    _locked(conn, step.statements, options, step.subject)
             return Advanced(
                 plan=built,
                 phase=until,
@@ -192,11 +255,14 @@ def revert(
     columns: Iterable[Column],
     options: OnlineOptions | None = None,
     timeouts: Timeouts | None = None,
+    progress: Progress | None = None,
 ) -> OnlinePlan:
-    """Undo an unfinished widening (phases 2-5): the tables end as they were before it.
+    """Undo a widening not cleaned up yet: the tables end as they were before it.
 
-    Runs whatever the refusals say: a refused plan may still have been started
-    by hand, or the family may have changed since.
+    Before the swap, what phases 2-5 made is dropped. After it, the swap is
+    undone first (:func:`_unswap`), then the same. Runs whatever the
+    refusals say: a refused plan may still have been started by hand, or the
+    family may have changed since.
     """
     options = options or OnlineOptions()
     timeouts = timeouts or Timeouts()
@@ -204,11 +270,10 @@ def revert(
         conn = opened(target, stack)
         with session(conn, writes=True, who="the online widening's revert"):
             built = read_plan(conn, columns, options, timeouts)
+            if built.mirror:
+                _unswap(conn, built, options, progress)
+                built = read_plan(conn, columns, options, timeouts)
             state = detect(built.tables, built.family.objects)
-            if any(t.state is TableState.SWAPPED for t in state.tables):
-                raise OnlineError(
-                    "the widening is past the swap: this version of seqdoctor cannot revert it"
-                )
             started = {t.table.qualified for t in state.tables if t.state in OURS}
             for step in built.revert_steps:
                 if step.phase is Phase.BUILT or step.subject in started:
@@ -216,24 +281,215 @@ def revert(
             return built
 
 
-def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[str]:
+def cleanup(
+    target: Target,
+    columns: Iterable[Column],
+    options: OnlineOptions | None = None,
+    timeouts: Timeouts | None = None,
+) -> OnlinePlan:
+    """Phase 7, when the user asks: drop the reverse triggers, their functions and the old columns.
+
+    After it the swap cannot be undone. Tables not swapped yet are an error.
+    """
+    options = options or OnlineOptions()
+    timeouts = timeouts or Timeouts()
+    with ExitStack() as stack:
+        conn = opened(target, stack)
+        with session(conn, writes=True, who="the online widening's cleanup"):
+            built = read_plan(conn, columns, options, timeouts)
+            if built.tables:
+                raise OnlineError(
+                    "not swapped yet: "
+                    + ", ".join(t.qualified for t in built.tables)
+                    + " still have integer columns; run the widening to its swap first"
+                )
+            for step in built.cleanup_steps:
+                _locked(conn, step.statements, options, step.subject)
+            return built
+
+
+def _unswap(
+    conn: Connection, built: OnlinePlan, options: OnlineOptions, progress: Progress | None
+) -> None:
+    """The swap undone, as a widening the other way whose shadows are the old columns.
+
+    First a CHECK per column, NOT VALID then validated, that the old column
+    holds a value wherever the new one does: it fails when a value no longer
+    fits the old type (the reverse trigger wrote NULL there), and then the
+    revert stops with nothing else changed. Then the old columns are verified
+    by value, their indexes and foreign keys built again concurrently, and the
+    mirror swap gives them their names back and drops the bigint columns.
+    """
+    family = built.family
+    tables = built.mirror
+    present = {(o.table_oid, o.name) for o in family.objects if o.kind == "constraint"}
+    for table in tables:
+        oid = table.table.table_oid
+        adds = [
+            statement
+            for column, statement in zip(table.columns, swap.fits_statements(table), strict=True)
+            if (oid, swap.fits_constraint(table, column)) not in present
+        ]
+        if adds:
+            _locked(
+                conn,
+                (lock_timeout_statement(options.lock_timeout), *adds),
+                options,
+                table.qualified,
+            )
+    for table in tables:
+        for column in table.columns:
+            name = swap.fits_constraint(table, column)
+            try:
+                _locked(
+                    conn,
+                    (
+                        lock_timeout_statement(options.lock_timeout),
+                        set_statement_timeout(options.build_timeout),
+                        sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                            sql.Identifier(table.table.schema, table.table.table),
+                            sql.Identifier(name),
+                        ),
+                    ),
+                    options,
+                    table.qualified,
+                )
+            except OnlineError as error:
+                _drop_fits(conn, tables, options)
+                raise OnlineError(
+                    f"cannot undo the swap: {column.qualified} holds values beyond "
+                    f"{TYPE_NAMES.get(table.into, table.into)} (the old column could not keep "
+                    f"them), or the check failed ({error}); nothing was changed"
+                ) from None
+    marks: dict[str, int | None] = {}
+    for table in tables:
+        try:
+            walked = backfill.verify(conn, table, options, progress)
+        except psycopg.Error as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            raise OnlineError(f"verifying {table.qualified}: {error_message(error)}") from None
+        marks[walked.table] = None if walked.batches == 0 else walked.upper
+    _build(conn, family, tables, options)
+    _swap(conn, built, tables, marks, options)
+
+
+def _drop_fits(conn: Connection, tables: Sequence[TablePlan], options: OnlineOptions) -> None:
+    for table in tables:
+        _locked(
+            conn,
+            (
+                lock_timeout_statement(options.lock_timeout),
+                *(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                        sql.Identifier(table.table.schema, table.table.table),
+                        sql.Identifier(swap.fits_constraint(table, column)),
+                    )
+                    for column in table.columns
+                ),
+            ),
+            options,
+            table.qualified,
+        )
+
+
+def _swap(
+    conn: Connection,
+    built: OnlinePlan,
+    tables: Sequence[TablePlan],
+    marks: dict[str, int | None],
+    options: OnlineOptions,
+) -> None:
+    """Phase 6: the family's swap in one transaction, then CHECKs validated and columns analyzed.
+
+    Right after the verification of this same call: *marks* are its upper
+    bounds, past which the swap checks the rows again under its locks.
+    """
+    family = built.family
+    statements = swap.swap_statements(
+        family,
+        tables,
+        built.dependents,
+        {t.table.table_oid: sql.Literal(marks.get(t.qualified)) for t in tables},
+        options.lock_timeout,
+        options.statement_timeout,
+    )
+    seeds = [c.key for c in family.columns]
+
+    def unchanged() -> None:
+        # Under the locks: what the swap changes must be what the plan saw. A
+        # new index, view or key on an old column would stay behind on it.
+        columns, keys, attachments = read_attached(conn, seeds)
+
+        def theirs(found: Iterable[ColumnAttachment]) -> list[ColumnAttachment]:
+            ours = (names.SYNC_TRIGGER, names.BACK_TRIGGER)
+            return [a for a in found if a.name not in ours and not a.name.startswith(names.PREFIX)]
+
+        if (
+            {replace(c, depth=0) for c in columns} != {replace(c, depth=0) for c in family.columns}
+            or keys != list(family.foreign_keys)
+            or theirs(attachments) != theirs(family.attachments)
+        ):
+            raise OnlineError(
+                "the key family changed since the plan (a column, key, index, view or "
+                "trigger on it): nothing was swapped; run again for a new plan"
+            )
+
+    subject = ", ".join(t.qualified for t in tables)
+    locked = 1 + max(i for i, s in enumerate(statements) if s.as_string().startswith("LOCK TABLE"))
+    try:
+        _locked(
+            conn,
+            statements,
+            options,
+            subject,
+            check=(locked, unchanged),
+            pause_cap=options.lock_timeout,
+        )
+    except OnlineError as error:
+        if conn.broken or "not granted" not in str(error):
+            raise
+        raise OnlineError(f"{error}{_holders(conn, tables)}") from None
+    for what, after in swap.post_swap_statements(family, tables, options.build_timeout):
+        _locked(conn, (lock_timeout_statement(options.lock_timeout), *after), options, what)
+
+
+def _holders(conn: Connection, tables: Sequence[TablePlan]) -> str:
+    """Who holds locks on *tables* now, for the message of a swap that gave up."""
+    try:
+        found = list_lock_holders(conn, [t.table.table_oid for t in tables], Timeouts())
+    except psycopg.Error:
+        return ""  # the message stands without them
+    shown = [
+        f"pid {h.pid}"
+        + (f" ({h.application_name})" if h.application_name else "")
+        + (f" {h.state}" if h.state else "")
+        + (f" for {h.seconds:,.0f} s" if h.seconds is not None else "")
+        for h in found
+    ]
+    return f"; holding locks on them now: {', '.join(shown)}" if shown else ""
+
+
+def _build(
+    conn: Connection, family: KeyFamily, tables: Sequence[TablePlan], options: OnlineOptions
+) -> list[str]:
     """Phase 5: the indexes, then the foreign keys, each skipped when already as expected.
 
     Runs right after a verification pass of this same call: nothing is built
     on shadow columns not proven equal.
     """
     made: list[str] = []
-    objects = built.family.objects
+    objects = family.objects
     settings = (
         f"{round(options.lock_deadline * 1000)}ms",
         f"{round(options.build_timeout * 1000)}ms",
     )
     try:
-        for table in built.tables:
+        for table in tables:
             made += rebuild.build_indexes(
                 conn,
                 table,
-                rebuild.index_builds(table, built.family.attachments),
+                rebuild.index_builds(table, family.attachments),
                 objects,
                 settings,
             )
@@ -243,10 +499,10 @@ def _build(conn: Connection, built: OnlinePlan, options: OnlineOptions) -> list[
         raise OnlineError(f"building an index: {error_message(error)}") from None
     back = {
         oid: {shadow: column for column, shadow in columns.items()}
-        for oid, columns in rebuild.renames(built.tables).items()
+        for oid, columns in rebuild.renames(tables).items()
     }
     constraints = {(o.table_oid, o.name): o for o in objects if o.kind == "constraint"}
-    for key in rebuild.foreign_key_builds(built.tables, built.family.foreign_keys):
+    for key in rebuild.foreign_key_builds(tables, family.foreign_keys):
         where = qualify(key.old.schema, key.old.table)
         found = constraints.get((key.old.table_oid, key.name))
         if found is None:
@@ -296,24 +552,55 @@ def _steps(built: OnlinePlan, phase: Phase) -> Sequence[Step]:
 
 
 def _locked(
-    conn: Connection, statements: Sequence[Statement], options: OnlineOptions, subject: str
+    conn: Connection,
+    statements: Sequence[Statement],
+    options: OnlineOptions,
+    subject: str,
+    *,
+    check: tuple[int, Callable[[], None]] | None = None,
+    pause_cap: float = 5.0,
 ) -> None:
     """Run *statements* in one transaction, retried with jitter while a lock is not granted.
 
     Each attempt waits at most the lock timeout (the statements set it
     first); attempts stop at the deadline, and the error says so. Nothing is
-    half done: a failed attempt rolls back.
+    half done: a failed attempt rolls back. *check*: (n, f) calls f after the
+    first n statements (the locks), inside the transaction; a statement
+    cancelled among those n was waiting for a lock (the swap bounds its wait
+    for all its locks with statement_timeout) and is retried as one. Pauses
+    between attempts double up to *pause_cap* (the swap keeps them short: under
+    a busy load its chance comes often, and is brief).
     """
     deadline = time.monotonic() + options.lock_deadline
     backoff = options.lock_timeout
     attempts = 0
+    waits = check[0] if check else 0
     while True:
         attempts += 1
+        done = 0
         try:
             with transaction_block(conn):
                 for statement in statements:
+                    if check is not None and done == check[0]:
+                        check[1]()
                     conn.execute(statement)
+                    done += 1
             return
+        except errors.QueryCanceled as error:
+            if conn.broken:
+                raise OnlineError(f"lost the connection: {error_message(error)}") from None
+            if done >= waits:
+                raise OnlineError(f"{subject}: {error_message(error)}") from None
+            pause = random.uniform(0.5, 1.5) * backoff
+            if time.monotonic() + pause + options.lock_timeout > deadline:
+                raise OnlineError(
+                    f"{subject}: locks not granted in {attempts} attempts over "
+                    f"{options.lock_deadline:g} s (each attempt waited at most "
+                    f"{options.lock_timeout:g} s: another session holds a lock on one of "
+                    "these tables, perhaps idle in a transaction); nothing was changed"
+                ) from None
+            time.sleep(pause)
+            backoff = min(backoff * 2, pause_cap)
         except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
             if conn.broken:
                 raise OnlineError(f"lost the connection: {error_message(error)}") from None
@@ -324,7 +611,7 @@ def _locked(
                     f"{options.lock_deadline:g} s ({error_message(error)}); nothing was changed"
                 ) from None
             time.sleep(pause)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, pause_cap)
         except psycopg.Error as error:
             if conn.broken:
                 raise OnlineError(f"lost the connection: {error_message(error)}") from None

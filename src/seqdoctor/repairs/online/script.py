@@ -36,8 +36,12 @@ def _step(step: Step, *, revert: bool) -> str:
     return "\n".join(lines)
 
 
-def script(plan: OnlinePlan, *, revert: bool = False) -> str:
-    """The plan's phases 2-5 (or their revert) as a script to feed to psql."""
+def script(plan: OnlinePlan, *, revert: bool = False, until: Phase = Phase.SWAPPED) -> str:
+    """The plan's phases 2-6 (or up to *until*; or their revert) as a script to feed to psql.
+
+    The swap's last check reads the mark the script's own verification left
+    in a temporary table: the whole script runs in one psql session.
+    """
     parts = [
         _comment(
             "seqdoctor: online widening of "
@@ -53,8 +57,18 @@ def script(plan: OnlinePlan, *, revert: bool = False) -> str:
             )
         )
     parts += [_comment(note) for note in plan.notes]
+    if revert and plan.mirror:
+        parts.append(
+            _comment(
+                "Past the swap: undoing it validates, verifies and builds between its steps, "
+                "and is not printed as a script; run seqdoctor fix --online --revert --apply"
+            )
+        )
     parts.append(HEADER)
-    parts += [_step(step, revert=revert) for step in (plan.revert_steps if revert else plan.steps)]
+    steps = list(plan.revert_steps) if revert else [s for s in plan.steps if s.phase <= until]
+    if until >= Phase.CLEANED and not revert:
+        steps += plan.cleanup_steps
+    parts += [_step(step, revert=revert) for step in steps]
     return "\n\n".join(parts) + "\n"
 
 
@@ -90,6 +104,9 @@ def record(plan: OnlinePlan) -> dict[str, Any]:
         ],
         "revert": [
             {"subject": step.subject, "sql": statements(step)} for step in plan.revert_steps
+        ],
+        "cleanup": [
+            {"subject": step.subject, "sql": statements(step)} for step in plan.cleanup_steps
         ],
     }
 

@@ -29,12 +29,11 @@ transaction, with IF EXISTS: it can run at any point before the swap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from psycopg import sql
 
 from seqdoctor.catalog.connection import PINNED_SEARCH_PATH
-from seqdoctor.catalog.family import FamilyColumn
 from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import names
 from seqdoctor.repairs.online.model import TablePlan
@@ -51,7 +50,7 @@ def function_identifier(table: TablePlan) -> sql.Identifier:
     return sql.Identifier(table.table.schema, names.sync_function(table.table.table_oid))
 
 
-def function_body(columns: Sequence[FamilyColumn]) -> str:
+def function_body(table: TablePlan) -> str:
     """The sync function's PL/pgSQL body: what :mod:`.state` compares with ``prosrc``.
 
     Identifiers are quoted by psycopg: the body is text, but no name in it can
@@ -59,23 +58,23 @@ def function_body(columns: Sequence[FamilyColumn]) -> str:
     """
     lines = [
         sql.SQL("    NEW.{} := NEW.{};")
-        .format(sql.Identifier(names.shadow_column(c.attnum)), sql.Identifier(c.column))
+        .format(sql.Identifier(table.shadow(c)), sql.Identifier(c.column))
         .as_string()
-        for c in columns
+        for c in table.columns
     ]
     return "\nBEGIN\n" + "\n".join(lines) + "\n    RETURN NEW;\nEND\n"
 
 
-def differs(columns: Iterable[FamilyColumn], row: str = "") -> sql.Composable:
+def differs(table: TablePlan, row: str = "") -> sql.Composable:
     """A condition true when some column differs from its shadow, with qualified operators.
 
     NOT NULL columns compare with ``<>``; nullable ones spell out IS DISTINCT
     FROM, which has no qualified form. *row* prefixes each column (``NEW``).
     """
     parts = []
-    for column in columns:
+    for column in table.columns:
         key = sql.Identifier(*([row] if row else []), column.column)
-        shadow = sql.Identifier(*([row] if row else []), names.shadow_column(column.attnum))
+        shadow = sql.Identifier(*([row] if row else []), table.shadow(column))
         if column.not_null:
             parts.append(sql.SQL("{} OPERATOR(pg_catalog.<>) {}").format(key, shadow))
         else:
@@ -101,7 +100,7 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
         statements.append(
             sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} pg_catalog.int8{}").format(
                 target,
-                sql.Identifier(names.shadow_column(column.attnum)),
+                sql.Identifier(table.shadow(column)),
                 sql.SQL(" NOT NULL DEFAULT 0" if column.not_null else ""),
             )
         )
@@ -111,12 +110,12 @@ def shadow_statements(table: TablePlan, lock_timeout: float) -> tuple[Statement,
             "CREATE OR REPLACE FUNCTION {}() RETURNS pg_catalog.trigger\n"
             "LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp\n"
             "AS {}"
-        ).format(function, dollar_quoted(function_body(table.columns))),
+        ).format(function, dollar_quoted(function_body(table))),
         sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, target),
         sql.SQL(
             "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW\n"
             "WHEN ({}) EXECUTE FUNCTION {}()"
-        ).format(trigger, target, differs(table.columns, "new"), function),
+        ).format(trigger, target, differs(table, "new"), function),
         sql.SQL("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}").format(target, trigger),
     ]
     return tuple(statements)

@@ -11,11 +11,17 @@ the verification establish by reading it (:mod:`.backfill`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from seqdoctor.catalog.family import ColumnAttachment, FamilyForeignKey, OnlineObject
+from seqdoctor.catalog.family import (
+    ColumnAttachment,
+    FamilyForeignKey,
+    FamilyTable,
+    OnlineObject,
+)
 from seqdoctor.repairs.online import names, rebuild
 from seqdoctor.repairs.online.model import Phase, Refusal, TablePlan
 from seqdoctor.repairs.online.shadow import ENABLED_ALWAYS, FUNCTION_SETTINGS, function_body
@@ -26,7 +32,7 @@ class TableState(StrEnum):
     FOREIGN = "foreign"  # objects with seqdoctor's names, but no sync trigger: not ours
     INCOMPLETE = "incomplete"  # some of phase 2: run it again
     SHADOWED = "shadowed"  # phase 2 complete and current
-    SWAPPED = "swapped"  # an old column exists: past the swap (later sessions)
+    SWAPPED = "swapped"  # an old column exists: past the swap
 
 
 # States in which a table holds objects of the widening: what revert undoes.
@@ -43,6 +49,96 @@ class TableStatus:
 
 
 @dataclass(frozen=True)
+class SwappedTable:
+    """A table past the swap: its old columns, and the reverse trigger's function."""
+
+    table: FamilyTable
+    olds: tuple[str, ...]  # seqdoctor_old_<n> columns
+    functions: tuple[tuple[str, str], ...]  # (schema, name) of the reverse trigger's function
+    # (old column, the column it mirrors, the old column's type), read from the
+    # reverse trigger's function: what undoing the swap takes back.
+    pairs: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return self.table.qualified
+
+
+_PAIR = re.compile(r'NEW\.("(?:[^"]|"")*") := CASE WHEN NEW\.("(?:[^"]|"")*") ')
+
+
+def _pairs(body: str) -> list[tuple[str, str]]:
+    """(old column, new column) of each line of a reverse trigger's body (swap.py wrote it).
+
+    >>> _pairs('NEW."seqdoctor_old_1" := CASE WHEN NEW."a ""b"" c" OPERATOR ...')
+    [('seqdoctor_old_1', 'a "b" c')]
+    """
+
+    def unquoted(name: str) -> str:
+        return name[1:-1].replace('""', '"')
+
+    return [(unquoted(m.group(1)), unquoted(m.group(2))) for m in _PAIR.finditer(body)]
+
+
+_SYNCED = re.compile(r'NEW\.("(?:[^"]|"")*") := NEW\.("(?:[^"]|"")*");')
+
+
+def widened_columns(body: str) -> list[str]:
+    """The columns a sync or reverse trigger's body (shadow.py, swap.py wrote it) copies from.
+
+    >>> widened_columns('NEW."seqdoctor_wide_1" := NEW."id";')
+    ['id']
+    """
+    synced = [m.group(2)[1:-1].replace('""', '"') for m in _SYNCED.finditer(body)]
+    return synced + [new for _, new in _pairs(body)]
+
+
+def swapped_tables(
+    tables: Iterable[FamilyTable], objects: Iterable[OnlineObject]
+) -> tuple[tuple[SwappedTable, ...], tuple[Refusal, ...]]:
+    """Tables past the swap, recognised by their reverse trigger (the mark of ownership).
+
+    Old columns on a table without it are not ours, or were changed by hand:
+    refused, never dropped.
+    """
+    found = list(objects)
+    swapped = []
+    conflicts = []
+    for table in tables:
+        mine = [o for o in found if o.table_oid == table.table_oid]
+        olds = tuple(o.name for o in mine if o.kind == "column" and names.parse_old_column(o.name))
+        back = [o for o in mine if o.kind == "trigger" and o.name == names.BACK_TRIGGER]
+        if back:
+            types = {o.name: o.type_name or "" for o in mine if o.kind == "column"}
+            swapped.append(
+                SwappedTable(
+                    table,
+                    olds,
+                    tuple(
+                        (o.function_schema, o.function_name)
+                        for o in back
+                        if o.function_schema and o.function_name
+                    ),
+                    tuple(
+                        (old, new, types.get(old, ""))
+                        for o in back
+                        for old, new in _pairs(o.detail or "")
+                        if old in olds
+                    ),
+                )
+            )
+        elif olds:
+            conflicts.append(
+                Refusal(
+                    table.qualified,
+                    f"column {', '.join(olds)} exists without seqdoctor's reverse trigger "
+                    f"{names.BACK_TRIGGER}: it is not seqdoctor's, or was changed by hand",
+                )
+            )
+    return tuple(swapped), tuple(conflicts)
+
+
+@dataclass(frozen=True)
 class Status:
     tables: tuple[TableStatus, ...]
     conflicts: tuple[Refusal, ...]
@@ -50,13 +146,14 @@ class Status:
     # validated where the old key was). Built only right after a clean
     # verification, so it also says that one passed.
     built: bool = False
+    swapped: tuple[SwappedTable, ...] = ()  # tables past the swap, before the cleanup
 
     @property
     def phase(self) -> Phase:
-        """The phase every table has reached, from the catalog: PLANNED to BUILT (or SWAPPED)."""
+        """The phase every table has reached, from the catalog: PLANNED to CLEANED."""
         states = {t.state for t in self.tables}
-        if states and states <= {TableState.SWAPPED}:
-            return Phase.SWAPPED
+        if not self.tables:  # nothing narrow left: swapped, or cleaned up (or never narrow)
+            return Phase.SWAPPED if self.swapped else Phase.CLEANED
         if states and states <= {TableState.SHADOWED}:
             return Phase.BUILT if self.built else Phase.SHADOWED
         return Phase.PLANNED
@@ -121,7 +218,7 @@ def table_status(
             )
         )
     for o in mine:
-        if o.kind == "function" and trigger is None:
+        if o.kind == "function" and trigger is None and o.name == expected_function:
             conflicts.append(
                 Refusal(
                     table.qualified,
@@ -133,7 +230,7 @@ def table_status(
     if trigger is None:
         missing.append(f"trigger {names.SYNC_TRIGGER}")
     else:
-        if trigger.detail != function_body(table.columns):
+        if trigger.detail != function_body(table):
             missing.append("the sync function's body for the current family")
         if tuple(trigger.settings or ()) != FUNCTION_SETTINGS or trigger.security_definer:
             missing.append("the sync function's settings")
@@ -161,8 +258,8 @@ def table_status(
         conflicts.append(
             Refusal(
                 table.qualified,
-                f"{', '.join(olds)} exist: this table is past the swap, which this version "
-                "of seqdoctor cannot continue or revert",
+                f"{', '.join(olds)} exist while {table.qualified} still has integer columns "
+                "to widen: finish or revert the earlier widening first",
             )
         )
     return status, conflicts
@@ -173,6 +270,7 @@ def detect(
     objects: Iterable[OnlineObject],
     attachments: Iterable[ColumnAttachment] = (),
     foreign_keys: Iterable[FamilyForeignKey] = (),
+    swapped: tuple[SwappedTable, ...] = (),
 ) -> Status:
     """The state of every table of a plan from the objects read with its family.
 
@@ -203,4 +301,4 @@ def detect(
         or ((oid, name) in constraints and (constraints[oid, name] or not validate))
         for oid, name, validate in expected
     )
-    return Status(tuple(statuses), tuple(conflicts), built)
+    return Status(tuple(statuses), tuple(conflicts), built, swapped)

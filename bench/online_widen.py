@@ -1,0 +1,231 @@
+"""Widening a key to bigint under a steady write load: the offline ALTER beside ``fix --online``.
+
+A parent ``orders (id integer PRIMARY KEY, v int)`` and a child ``lines (id
+bigserial PRIMARY KEY, order_id integer REFERENCES orders, v int)`` of the same
+number of rows are built once, as a template. Then, on fresh copies, while
+several writer sessions insert orders with a line each and update random lines
+(each statement timed):
+
+1. no migration: the writers' p99 latency over the same duration;
+2. the offline repair: ``ALTER TABLE ... TYPE bigint`` of both columns in one
+   transaction: its time, and the longest a writer was blocked;
+3. the online widening to the swap, then its cleanup: its time, the longest a
+   writer was blocked, the writers' p99 against (1), the extra disk at the
+   swap (database size) and the WAL written, and the rows whose key and
+   foreign key differ from what the writers wrote (must be 0).
+
+Targets (issue 17): the longest stall online under 1 s; writers' p99 within 2x
+of no migration; total time within 4x of the offline rewrite. It writes
+bench/results/online_widen.md. Usage::
+
+    python bench/online_widen.py [--rows 20000000] [--writers 4]
+
+The default size takes hours and tens of GB on a small machine: try
+``--rows 20000`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from scale import machine, pick_installation
+
+from seqdoctor.ephemeral import EphemeralCluster
+from seqdoctor.repairs import online
+from seqdoctor.repairs.online import OnlineOptions, Phase
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "online_widen.md"
+KEY = ("public", "orders", "id")
+GENERATE = """
+CREATE TABLE orders (id integer PRIMARY KEY, v int);
+CREATE TABLE lines (
+    id bigserial PRIMARY KEY, order_id integer NOT NULL REFERENCES orders, v int
+);
+CREATE INDEX lines_order_id ON lines (order_id);
+CREATE SEQUENCE orders_id_seq AS integer OWNED BY orders.id;
+ALTER TABLE orders ALTER COLUMN id SET DEFAULT nextval('orders_id_seq');
+INSERT INTO orders (id, v) SELECT i, i FROM generate_series(1, {rows}) AS i;
+INSERT INTO lines (order_id, v) SELECT i, i FROM generate_series(1, {rows}) AS i;
+SELECT setval('orders_id_seq', {rows});
+"""
+
+
+@dataclass
+class Writers:
+    """Sessions inserting an order and its line, and updating a random line, timed."""
+
+    dsn: str
+    rows: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    latencies: list[float] = field(default_factory=list)
+    written: dict[int, int] = field(default_factory=dict)  # line id -> order id, as written
+    errors: list[BaseException] = field(default_factory=list)
+    deadlocks: int = 0  # statements the server chose as a deadlock's victim
+
+    def run(self, which: int) -> None:
+        try:
+            # No prepared statements: they fail across the swap (the checklist in docs/fix.md).
+            with psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None) as conn:
+                n = 0
+                while not self.stop.is_set():
+                    n += 1
+                    started = time.monotonic()
+                    try:
+                        self.write(conn, which, n)
+                    except psycopg.errors.DeadlockDetected:
+                        self.deadlocks += 1
+                    self.latencies.append(time.monotonic() - started)
+        except BaseException as error:  # reported by the run
+            self.errors.append(error)
+
+    def write(self, conn: psycopg.Connection[Any], which: int, n: int) -> None:
+        if n % 2:
+            with conn.transaction():
+                row = conn.execute(
+                    "INSERT INTO orders (v) VALUES (%s) RETURNING id", [n]
+                ).fetchone()
+                order = int(row[0]) if row else 0
+                line = conn.execute(
+                    "INSERT INTO lines (order_id, v) VALUES (%s, %s) RETURNING id",
+                    [order, which],
+                ).fetchone()
+            self.written[int(line[0]) if line else 0] = order
+        else:
+            conn.execute("UPDATE lines SET v = v + 1 WHERE id = %s", [n * 7919 % self.rows + 1])
+
+    def p99(self) -> float:
+        return statistics.quantiles(self.latencies, n=100)[98] if len(self.latencies) > 100 else 0
+
+
+def under_load(dsn: str, rows: int, writers: int, work: Any) -> tuple[float, Writers]:
+    """Run *work()* while *writers* sessions write: its seconds, and the writers' record."""
+    load = Writers(dsn, rows)
+    threads = [threading.Thread(target=load.run, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    started = time.monotonic()
+    try:
+        work()
+    finally:
+        elapsed = time.monotonic() - started
+        time.sleep(1.0)
+        load.stop.set()
+        for thread in threads:
+            thread.join()
+    if load.errors:
+        raise SystemExit(f"a writer failed: {load.errors[0]}")
+    return elapsed, load
+
+
+def fresh_copy(cluster: EphemeralCluster, name: str) -> str:
+    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}".encode())
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE widen_template".encode())
+    return cluster.conninfo(name)
+
+
+def scalar(dsn: str, query: str) -> Any:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(query.encode()).fetchone()
+    return row[0] if row else None
+
+
+def mismatches(dsn: str, written: dict[int, int]) -> int:
+    """Lines whose order id is not what the writers wrote, or missing."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT id, order_id FROM lines WHERE id = ANY(%s)", [list(written)]
+            ).fetchall()
+        )
+    return sum(found.get(line) != order for line, order in written.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=20_000_000)
+    parser.add_argument("--writers", type=int, default=4)
+    args = parser.parse_args()
+    installation = pick_installation()
+    lines = [
+        "## Online widening under load (bench/online_widen.py)",
+        "",
+        f"Machine: {machine()}. Server: PostgreSQL {installation.major_version}. "
+        f"{args.rows:,} rows in each of two tables, {args.writers} writers.",
+        "",
+    ]
+    with EphemeralCluster(installation) as cluster:
+        with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+            conn.execute(b"DROP DATABASE IF EXISTS widen_template")
+            conn.execute(b"CREATE DATABASE widen_template")
+        with psycopg.connect(cluster.conninfo("widen_template"), autocommit=True) as conn:
+            conn.execute(GENERATE.format(rows=args.rows).encode())
+            conn.execute(b"VACUUM ANALYZE")
+
+        dsn = fresh_copy(cluster, "widen_none")
+        _, idle = under_load(dsn, args.rows, args.writers, lambda: time.sleep(5.0))
+
+        dsn = fresh_copy(cluster, "widen_offline")
+
+        def offline() -> None:
+            with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+                conn.execute(b"SET statement_timeout = 0")  # the rewrite takes what it takes
+                # In the writers' order, as seqdoctor's offline plan does (parent first).
+                conn.execute(b"LOCK TABLE orders, lines IN ACCESS EXCLUSIVE MODE")
+                conn.execute(b"ALTER TABLE lines ALTER COLUMN order_id TYPE bigint")
+                conn.execute(b"ALTER TABLE orders ALTER COLUMN id TYPE bigint")
+                conn.execute(b"ALTER SEQUENCE orders_id_seq AS bigint")
+
+        offline_seconds, offline_load = under_load(dsn, args.rows, args.writers, offline)
+
+        dsn = fresh_copy(cluster, "widen_online")
+        size_before = scalar(dsn, "SELECT pg_database_size(current_database())")
+        wal_before = scalar(dsn, "SELECT pg_current_wal_insert_lsn()::text")
+        peak: list[int] = []
+
+        def widen() -> None:
+            options = OnlineOptions(lock_deadline=600.0)
+            online.advance(dsn, [KEY], until=Phase.SWAPPED, options=options)
+            peak.append(scalar(dsn, "SELECT pg_database_size(current_database())"))
+            online.cleanup(dsn, [KEY], options)
+
+        online_seconds, online_load = under_load(dsn, args.rows, args.writers, widen)
+        wal = scalar(
+            dsn, f"SELECT pg_current_wal_insert_lsn() - '{wal_before}'::pg_lsn"
+        )  # every session's WAL, the writers' included
+        wrong = mismatches(dsn, online_load.written)
+
+    def stall(load: Writers) -> float:
+        return max(load.latencies, default=0.0)
+
+    lines += [
+        "| | total | longest writer stall | writers' p99 | writers' deadlocks |",
+        "|---|---|---|---|---|",
+        f"| no migration | - | {stall(idle) * 1000:,.0f} ms | {idle.p99() * 1000:,.1f} ms "
+        f"| {idle.deadlocks} |",
+        f"| offline ALTER | {offline_seconds:,.1f} s | {stall(offline_load) * 1000:,.0f} ms "
+        f"| {offline_load.p99() * 1000:,.1f} ms | {offline_load.deadlocks} |",
+        f"| fix --online (to the cleanup) | {online_seconds:,.1f} s | "
+        f"{stall(online_load) * 1000:,.0f} ms | {online_load.p99() * 1000:,.1f} ms "
+        f"| {online_load.deadlocks} |",
+        "",
+        f"Online: extra disk at the swap {(peak[0] - size_before) / 1024**2:,.0f} MB, "
+        f"WAL {int(wal) / 1024**2:,.0f} MB (all sessions), "
+        f"{wrong} of {len(online_load.written):,} lines written during it differ.",
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
