@@ -50,6 +50,7 @@ from seqdoctor.catalog.read import table_sql
 from seqdoctor.checks import Finding
 from seqdoctor.repairs.model import (
     SETTLE_ROUNDS,
+    Advance,
     Plan,
     RepairOptions,
     Safety,
@@ -103,6 +104,7 @@ def plan(
                 sql.SQL(", ").join(table_sql(u) for u in _distinct_tables(judged))
             )
         )
+    advance = Advance(sequence, tuple(judged), floor)
     statements.append(setval_statement(sequence, judged, floor))
     return Plan(
         kind="advance",
@@ -121,6 +123,7 @@ def plan(
         held_back=_held_back(findings, judged),
         moves=True,
         settle=not options.lock,
+        advance=None if options.lock else advance,
     )
 
 
@@ -145,13 +148,89 @@ def setval_statement(
     data (and at or past *floor*, the least next value it may keep).
     """
     name = name_literal(sequence.schema, sequence.name)
+    return sql.SQL(
+        """WITH data AS MATERIALIZED (
+{data}
+), {target}
+SELECT {name} AS sequence, next_value AS next_before, next_after,
+       pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
+                                       THEN next_after - step ELSE next_after END)::int8)
+FROM target"""
+    ).format(data=_data(Advance(sequence, tuple(columns), floor)), target=_TARGET, name=name)
+
+
+def read_statement(advances: Sequence[Advance]) -> sql.Composed:
+    """One statement reading where each of *advances* must move its sequence, moving none.
+
+    It returns a row (ordinal from 1, next value before, next value after, the
+    step, whether the move can be made) for each sequence behind its data; the
+    move cannot be made when it passes the sequence's limit or the role may not
+    set the sequence (left to the sequence's own statement, whose error says
+    why). ``MATERIALIZED`` reads each column's extreme once.
+    """
+    return sql.SQL(
+        """WITH data AS MATERIALIZED (
+{data}
+), {target}
+SELECT ordinal, next_value AS next_before, next_after, step,
+       next_after BETWEEN low AND high
+       AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
+FROM target"""
+    ).format(
+        data=sql.SQL("\nUNION ALL\n").join(
+            _data(advance, ordinal) for ordinal, advance in enumerate(advances, 1)
+        ),
+        target=_TARGET,
+    )
+
+
+def set_statement(moves: Sequence[tuple[int, Advance, int, int]]) -> sql.Composed:
+    """One statement setting sequences to the next values *read_statement* worked out.
+
+    Each move is (ordinal, advance, step, next value). The sequence's position
+    is read again beside each ``setval()``: a value handed out since the read
+    is never taken back, whatever the read said. It returns (ordinal, value
+    set) per move: the sequence's next value is that value plus its step.
+    """
+    rows = [
+        sql.SQL("({}, {}::regclass, {}::int8, {}::int8)").format(
+            ordinal,
+            name_literal(advance.sequence.schema, advance.sequence.name),
+            step,
+            next_value - step,
+        )
+        for ordinal, advance, step, next_value in moves
+    ]
+    return sql.SQL(
+        """SELECT v.ordinal, pg_catalog.setval(v.sequence, CASE WHEN v.step > 0
+           THEN greatest(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence))
+           ELSE least(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence)) END)
+FROM (VALUES {rows}) AS v(ordinal, sequence, step, last_value)"""
+    ).format(rows=sql.SQL(",\n    ").join(rows))
+
+
+# Where the next value goes: the first value of the sequence's own progression
+# past the edge, for each sequence whose edge is at or past its next value.
+_TARGET = sql.SQL(
+    """target AS (
+    SELECT data.*, next_value + step * (div(edge - next_value, step) + 1) AS next_after
+    FROM data
+    WHERE (edge - next_value) * sign(step) >= 0
+)"""
+)
+
+
+def _data(advance: Advance, ordinal: int = 1) -> sql.Composed:
+    """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
+    sequence, floor = advance.sequence, advance.floor
+    name = name_literal(sequence.schema, sequence.name)
     extreme = "max" if sequence.ascending else "min"
     edges: list[sql.Composable] = [
         sql.SQL(
             "(SELECT {extreme}({column}) FROM {relation}"
-            " WHERE {column} BETWEEN sequence.low AND sequence.high)"
+            " WHERE {column} BETWEEN s.seqmin AND s.seqmax)"
         ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=table_sql(u))
-        for u in columns
+        for u in advance.columns
     ]
     if floor is not None:
         # The first value at or past the floor is the first one past the value
@@ -159,26 +238,16 @@ def setval_statement(
         before = floor - 1 if sequence.ascending else floor + 1
         edges.append(sql.SQL("{}::numeric").format(sql.Literal(before)))
     return sql.SQL(
-        """WITH sequence AS (
-    SELECT s.seqincrement AS step, s.seqmin AS low, s.seqmax AS high,
+        """    SELECT {ordinal} AS ordinal, {name}::regclass AS seq, s.seqincrement AS step,
+           s.seqmin AS low, s.seqmax AS high,
            CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
-                ELSE d.last_value END AS next_value
-    FROM {sequence} AS d, pg_catalog.pg_sequence AS s
-    WHERE s.seqrelid = {name}::regclass
-), data AS (
-    SELECT sequence.*, {furthest}(
+                ELSE d.last_value END AS next_value,
+           {furthest}(
            {edges}) AS edge
-    FROM sequence
-), target AS (
-    SELECT data.*, next_value + step * (div(edge - next_value, step) + 1) AS next_after
-    FROM data
-    WHERE (edge - next_value) * sign(step) >= 0
-)
-SELECT {name} AS sequence, next_value AS next_before, next_after,
-       pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
-                                       THEN next_after - step ELSE next_after END)::int8)
-FROM target"""
+    FROM {sequence} AS d, pg_catalog.pg_sequence AS s
+    WHERE s.seqrelid = {name}::regclass"""
     ).format(
+        ordinal=sql.Literal(ordinal),
         sequence=sql.Identifier(sequence.schema, sequence.name),
         name=name,
         furthest=sql.SQL("greatest" if sequence.ascending else "least"),

@@ -12,6 +12,18 @@ after it are not run. Errors become outcomes with the server's own words,
 never tracebacks, so that the report can say what was applied and what was
 not. Running the same repairs again afterwards converges: every plan checks,
 inside its transaction, whether there is still something to do.
+
+Plans that only move a sequence forward (SEQ001 without ``--lock``; sync's
+moves) run up to :data:`BATCH` at a time instead, as the server floor
+does: one transaction reads where every sequence of the batch must go (one
+statement, which changes nothing), then sets them (a second statement, which
+reads each sequence's position again beside its ``setval()``, so a value
+handed out in between is never taken back). The rules do not change: each
+sequence moves forward only, past every column it feeds, and again while rows
+land past it. A batch whose read fails (a lock not granted, a timeout) has
+changed nothing, and its plans run one at a time as above, with their retries;
+a sequence the batch cannot move (past its limit, or not the role's to set)
+runs on its own too, in its turn, and its error stops the plans after it.
 """
 
 from __future__ import annotations
@@ -26,11 +38,22 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
-from seqdoctor.catalog.connection import error_message, session, transaction_block
+from seqdoctor.catalog.connection import (
+    error_message,
+    session,
+    timeout_statements,
+    transaction_block,
+)
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.model import SETTLE_ROUNDS, Plan, RepairOptions, transaction
+from seqdoctor.repairs.advance import read_statement, set_statement
+from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
+
+# Sequences read and moved in one batch. Reading holds an ACCESS SHARE lock on
+# each table, index and sequence read until the commit: a few hundred stays
+# far inside a default server's lock table (64 locks a connection, shared).
+BATCH = 200
 
 
 class Outcome(StrEnum):
@@ -105,16 +128,40 @@ def apply_plans(
     retries = retries or Retries()
     results: list[PlanResult] = []
     with session(conn, writes=True, who="applying repairs"):
-        for index, plan in enumerate(plans, 1):
-            if results and results[-1].outcome in (Outcome.FAILED, Outcome.NOT_RUN):
-                results.append(PlanResult(plan, Outcome.NOT_RUN, "not run: an earlier plan failed"))
-            elif not plan.applies:
+        position = 0
+        while position < len(plans):
+            plan, done = plans[position], len(results)
+            if not plan.applies:
                 results.append(PlanResult(plan, Outcome.SKIPPED, plan.held_back or ""))
-            else:
-                results.append(
-                    _apply(conn, index, plan, options=options, retries=retries, log=log or _ignore)
+            elif batch := _batch(plans, position):
+                applying = _Batch(
+                    conn, position + 1, batch, options=options, retries=retries, log=log or _ignore
                 )
+                results += applying.run()
+            else:
+                applied = _apply(
+                    conn, position + 1, plan, options=options, retries=retries, log=log or _ignore
+                )
+                results.append(applied)
+            position += len(results) - done
+            if _stopped(results[done:]):  # a batch may end on a plan applied after a failed one
+                results += [PlanResult(p, Outcome.NOT_RUN, _NOT_RUN) for p in plans[position:]]
+                break
     return tuple(results)
+
+
+def _stopped(results: Sequence[PlanResult]) -> bool:
+    return any(r.outcome in (Outcome.FAILED, Outcome.NOT_RUN) for r in results)
+
+
+def _batch(plans: Sequence[Plan], position: int) -> list[Plan]:
+    """The plans from *position* on that move a sequence only, BATCH at most; none for one."""
+    batch: list[Plan] = []
+    for plan in plans[position : position + BATCH]:
+        if not (plan.applies and plan.advance is not None):
+            break
+        batch.append(plan)
+    return batch if len(batch) > 1 else []
 
 
 def _ignore(step: Step) -> None:
@@ -139,8 +186,17 @@ class _Run:
 
 
 def _apply(
-    conn: Connection, index: int, plan: Plan, *, options: RepairOptions, retries: Retries, log: Log
+    conn: Connection,
+    index: int,
+    plan: Plan,
+    *,
+    options: RepairOptions,
+    retries: Retries,
+    log: Log,
+    moved: Sequence[tuple[Any, ...]] = (),
 ) -> PlanResult:
+    """Run *plan* until it applies, fails, or runs out of retries; *moved*: what a batch
+    already moved of it (sequence, next value before, next value after)."""
     started = time.monotonic()
     steps: list[Step] = []
     attempt = 0
@@ -151,7 +207,7 @@ def _apply(
 
     while True:
         attempt += 1
-        run = _Run(index, attempt, log, steps)
+        run = _Run(index, attempt, log, steps, moved=list(moved))
         try:
             settled = _attempt(conn, plan, options, run)
         except (errors.LockNotAvailable, errors.DeadlockDetected) as error:
@@ -177,14 +233,165 @@ def _apply(
         break
     if not plan.moves:
         return done(Outcome.APPLIED, "applied")
-    if not run.moved:
-        detail = "nothing to do: the sequence is already past the data"
-        return done(Outcome.UNCHANGED, detail)
-    first, last = run.moved[0], run.moved[-1]
-    detail = f"next value {first[1]:,} → {last[2]:,}"
+    outcome, detail = _moved(run.moved, settled)
+    return done(outcome, detail)
+
+
+def _moved(moved: Sequence[tuple[Any, ...]], settled: bool) -> tuple[Outcome, str]:
+    """A moving plan's outcome from the moves its rounds made: (sequence, before, after) each."""
+    if not moved:
+        return Outcome.UNCHANGED, "nothing to do: the sequence is already past the data"
+    detail = f"next value {moved[0][1]:,} → {moved[-1][2]:,}"
     if not settled:
         detail += f"; rows kept landing past it in {SETTLE_ROUNDS} rounds: run it again with --lock"
-    return done(Outcome.APPLIED, detail)
+    return Outcome.APPLIED, detail
+
+
+class _Batch:
+    """Advance plans applied together (see the module's docstring); one at a time where not."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        first: int,
+        plans: Sequence[Plan],
+        *,
+        options: RepairOptions,
+        retries: Retries,
+        log: Log,
+    ) -> None:
+        self.conn, self.first, self.plans = conn, first, plans
+        self.options, self.retries, self.log = options, retries, log
+        self.started = time.monotonic()
+        # Per plan: the moves its rounds made (sequence, next before, next after), its steps.
+        self.moved: list[list[tuple[Any, ...]]] = [[] for _ in plans]
+        self.steps: list[list[Step]] = [[] for _ in plans]
+        self.results: dict[int, PlanResult] = {}
+
+    def run(self) -> list[PlanResult]:
+        pending = list(range(len(self.plans)))
+        alone: list[int] = []  # left to run on their own, in order
+        for round_number in range(1, SETTLE_ROUNDS + 1):
+            try:
+                moved, refused = self._round(pending, round_number)
+            except psycopg.Error as error:
+                if self.conn.broken:
+                    return self._lost(pending, error)
+                alone, pending = pending, []
+                break
+            if refused is not None:
+                alone = [i for i in pending if i >= refused]
+                pending = [i for i in pending if i < refused]
+            for i in pending:
+                if i not in moved:
+                    self._done(i, settled=True)
+            pending = [i for i in pending if i in moved]
+            if not pending:
+                break
+        for i in pending:  # still moving after the last round
+            self._done(i, settled=False)
+        for i in alone:
+            self._alone(i)
+        return [self.results[i] for i in range(len(self.plans))]
+
+    def _round(self, pending: Sequence[int], round_number: int) -> tuple[set[int], int | None]:
+        """Read the *pending* plans' sequences and move them, in one transaction.
+
+        Returns the plans whose sequence moved, and the first plan the batch
+        may not move, if any: neither it nor the plans after it are moved here.
+        """
+        advances = [_advance(self.plans[i]) for i in pending]
+        statements = (*timeout_statements(self.options.timeouts), read_statement(advances))
+        message = sql.SQL(";\n").join(statements).as_bytes(self.conn)
+        started = time.monotonic()
+        with transaction_block(self.conn):
+            with psycopg.ClientCursor(self.conn) as cursor:
+                cursor.execute(message)
+                while cursor.nextset():  # to the last statement's rows
+                    pass
+                rows = cursor.fetchall()
+            refused = min((pending[row[0] - 1] for row in rows if not row[4]), default=None)
+            targets = {
+                pending[ordinal - 1]: (ordinal, before, after, step)
+                for ordinal, before, after, step, _ in rows
+                if refused is None or pending[ordinal - 1] < refused
+            }
+            moves = [(o, advances[o - 1], int(s), int(a)) for o, _, a, s in targets.values()]
+            set_to = dict(self.conn.execute(set_statement(moves)).fetchall()) if moves else {}
+        seconds = time.monotonic() - started
+        for i, (ordinal, before, _, step) in targets.items():
+            self.moved[i].append(
+                (advances[ordinal - 1].sequence.qualified, before, set_to[ordinal] + step)
+            )
+        for i in pending:
+            if i in targets:
+                said = "next value {1:,} → {2:,}".format(*self.moved[i][-1])
+                self._record(i, round_number, seconds, said)
+            elif refused is None or i < refused:
+                self._record(i, round_number, seconds, "no rows")
+        return set(targets), refused
+
+    def _record(self, i: int, round_number: int, seconds: float, result: str) -> None:
+        again = f"round {round_number}: " if round_number > 1 else ""
+        what = f"{again}setval() in one transaction with {len(self.plans) - 1} other sequences"
+        step = Step(self.first + i, 1, what, seconds, True, result)
+        self.steps[i].append(step)
+        self.log(step)
+
+    def _done(self, i: int, *, settled: bool, more: str = "") -> None:
+        outcome, detail = _moved(self.moved[i], settled)
+        self.results[i] = PlanResult(
+            self.plans[i],
+            outcome,
+            detail + more,
+            time.monotonic() - self.started,
+            len(self.steps[i]),
+            tuple(self.steps[i]),
+        )
+
+    def _alone(self, i: int) -> None:
+        """Plan *i* run on its own, after what the batch moved of it, unless one failed before."""
+        if _stopped(list(self.results.values())):
+            self.results[i] = PlanResult(self.plans[i], Outcome.NOT_RUN, _NOT_RUN)
+            return
+        self.results[i] = _apply(
+            self.conn,
+            self.first + i,
+            self.plans[i],
+            options=self.options,
+            retries=self.retries,
+            log=self.log,
+            moved=self.moved[i],
+        )
+
+    def _lost(self, pending: Sequence[int], error: psycopg.Error) -> list[PlanResult]:
+        """The connection broke during a round: what that round did to *pending* is unknown."""
+        message = error_message(error)
+        failed = False
+        for i, plan in enumerate(self.plans):
+            if i in self.results:
+                continue
+            if i in pending and self.moved[i]:
+                self._done(i, settled=True, more=f"; then the connection was lost ({message})")
+            elif i in pending and not failed:
+                failed = True
+                detail = (
+                    f"lost the connection ({message}) while moving {len(pending)} sequences "
+                    "together: they may or may not have moved; run fix again to see what is left"
+                )
+                self.results[i] = PlanResult(plan, Outcome.FAILED, detail)
+            else:
+                self.results[i] = PlanResult(plan, Outcome.NOT_RUN, _NOT_RUN)
+        return [self.results[i] for i in range(len(self.plans))]
+
+
+_NOT_RUN = "not run: an earlier plan failed"
+
+
+def _advance(plan: Plan) -> Advance:
+    if plan.advance is None:  # pragma: no cover - _batch() takes advance plans only
+        raise ValueError(f"{plan.title}: not a plan that only moves a sequence")
+    return plan.advance
 
 
 def _attempt(conn: Connection, plan: Plan, options: RepairOptions, run: _Run) -> bool:

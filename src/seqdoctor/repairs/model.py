@@ -17,7 +17,7 @@ from psycopg import sql
 
 from seqdoctor.catalog.connection import Timeouts, timeout_statements
 from seqdoctor.catalog.dependents import ColumnDependents
-from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn
+from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn, SequenceState
 from seqdoctor.checks import Finding
 from seqdoctor.errors import UsageError
 
@@ -34,6 +34,15 @@ class Safety(StrEnum):
     SAFE = "safe"  # forward-only setval, instant ALTER SEQUENCE: nothing waits for long
     UNSAFE = "unsafe"  # rewrites tables under an ACCESS EXCLUSIVE lock
     DISPLAY_ONLY = "display-only"  # a design decision: printed, never applied
+
+
+@dataclass(frozen=True)
+class Advance:
+    """A sequence to move past the data in *columns* (and to *floor* at least, if given)."""
+
+    sequence: SequenceState
+    columns: tuple[ColumnUse, ...]
+    floor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,9 @@ class Plan:
     # Run again while its last statement returns a row, at most a few times:
     # a forward-only setval without --lock repeats when data moved past it.
     settle: bool = False
+    # What it moves, when it moves a sequence and nothing else (no lock to take):
+    # --apply then reads and moves many such sequences together (see .apply).
+    advance: Advance | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
