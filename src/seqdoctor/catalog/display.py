@@ -115,13 +115,30 @@ _TOKEN = re.compile(
     | (?P<ident>"(?:[^"]|"")*"?)
     | (?P<dollar>\$(?:[^\W\d]\w*)?\$)
     | (?P<word>[^\W\d][\w$]*)
-    | (?P<other>.)
+    | (?P<other>(?:[^\w'"$/-]|\d)+|.)
     """,
     re.VERBOSE | re.DOTALL,
 )
 _ESCAPE_UNIT = re.compile(r"\\.|.", re.DOTALL)
+# The tokens that can hold a line break, found without walking the words between
+# them: a ``$`` after a word character is part of that word, not a dollar quote.
+# The lookahead lets the search skip the other characters quickly.
+_ENCLOSING = re.compile(
+    r"""
+    (?=[-/Ee'"$])
+    (?: (?P<comment>--[^\n\r]*)
+    | (?P<block>/\*)
+    | (?P<estring>(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'?)
+    | (?P<string>'(?:[^']|'')*'?)
+    | (?P<ident>"(?:[^"]|"")*"?)
+    | (?P<dollar>(?<![\w$])\$(?:[^\W\d]\w*)?\$)
+    )
+    """,
+    re.VERBOSE | re.DOTALL,
+)
 
 
+@lru_cache(maxsize=1024)  # a plan's preamble is the same for every plan
 def script_sql(text: str) -> str:
     r"""SQL *text* rewritten so that no control character remains but line breaks between tokens.
 
@@ -133,8 +150,13 @@ def script_sql(text: str) -> str:
     SELECT U&"t\000a\\! x", E'a\u001b' -- ok
     FROM "s"
     """
-    if text.isprintable():
+    if text.isprintable() or _laid_out(text):
         return text
+    return _rewritten(text)
+
+
+def _rewritten(text: str) -> str:
+    """:func:`script_sql` token by token."""
     out: list[str] = []
     position = 0
     while position < len(text):
@@ -168,6 +190,28 @@ def script_sql(text: str) -> str:
         else:
             out.append(printable(token, keep=_LAYOUT))
     return "".join(out)
+
+
+def _laid_out(text: str) -> bool:
+    """Whether *text*'s only unsafe characters are line breaks and tabs between tokens, or
+    in comments and dollar quotes (which :func:`script_sql` leaves as they are).
+
+    The common case, a statement of ours on several lines, checked without
+    going through it token by token.
+    """
+    if any(unsafe(c) for c in set(text).difference(_LAYOUT)):
+        return False
+    position = 0
+    while match := _ENCLOSING.search(text, position):
+        kind, position = match.lastgroup, match.end()
+        if kind == "block":
+            position = _block_end(text, position)
+        elif kind == "dollar":
+            end = text.find(match.group(), position)
+            position = len(text) if end < 0 else end + len(match.group())
+        elif kind != "comment" and any(c in _LAYOUT for c in match.group()):
+            return False
+    return True
 
 
 def _escape_unit(unit: str) -> str:

@@ -156,14 +156,15 @@ SELECT {name} AS sequence, next_value AS next_before, next_after,
        pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
                                        THEN next_after - step ELSE next_after END)::int8)
 FROM target"""
-    ).format(data=_data(Advance(sequence, tuple(columns), floor)), target=_TARGET, name=name)
+    ).format(data=data_row(Advance(sequence, tuple(columns), floor)), target=_TARGET, name=name)
 
 
-def read_statement(advances: Sequence[Advance]) -> sql.Composed:
-    """One statement reading where each of *advances* must move its sequence, moving none.
+def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
+    """One statement reading where the sequences of *rows* must move, moving none.
 
-    It returns a row (ordinal from 1, next value before, next value after, the
-    step, whether the move can be made) for each sequence behind its data; the
+    *rows* are :func:`data_row` of each sequence. It returns a row (ordinal,
+    next value before, next value after, the step, whether the move can be
+    made) for each sequence behind its data; the
     move cannot be made when it passes the sequence's limit or the role may not
     set the sequence (left to the sequence's own statement, whose error says
     why). ``MATERIALIZED`` reads each column's extreme once.
@@ -177,9 +178,7 @@ SELECT ordinal, next_value AS next_before, next_after, step,
        AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
 FROM target"""
     ).format(
-        data=sql.SQL("\nUNION ALL\n").join(
-            _data(advance, ordinal) for ordinal, advance in enumerate(advances, 1)
-        ),
+        data=sql.SQL("\nUNION ALL\n").join(rows),
         target=_TARGET,
     )
 
@@ -220,7 +219,7 @@ _TARGET = sql.SQL(
 )
 
 
-def _data(advance: Advance, ordinal: int = 1) -> sql.Composed:
+def data_row(advance: Advance, ordinal: int = 1) -> sql.Composed:
     """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
     sequence, floor = advance.sequence, advance.floor
     name = name_literal(sequence.schema, sequence.name)

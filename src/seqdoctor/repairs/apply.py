@@ -45,7 +45,7 @@ from seqdoctor.catalog.connection import (
     transaction_block,
 )
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.advance import read_statement, set_statement
+from seqdoctor.repairs.advance import data_row, read_statement, set_statement
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
@@ -267,6 +267,10 @@ class _Batch:
         self.moved: list[list[tuple[Any, ...]]] = [[] for _ in plans]
         self.steps: list[list[Step]] = [[] for _ in plans]
         self.results: dict[int, PlanResult] = {}
+        # Each sequence's part of the reading statement, composed once for every round.
+        self.rows = [
+            sql.SQL(data_row(_advance(plan), i).as_string(conn)) for i, plan in enumerate(plans)
+        ]
 
     def run(self) -> list[PlanResult]:
         pending = list(range(len(self.plans)))
@@ -300,29 +304,28 @@ class _Batch:
         Returns the plans whose sequence moved, and the first plan the batch
         may not move, if any: neither it nor the plans after it are moved here.
         """
-        advances = [_advance(self.plans[i]) for i in pending]
-        statements = (*timeout_statements(self.options.timeouts), read_statement(advances))
-        message = sql.SQL(";\n").join(statements).as_bytes(self.conn)
+        read = read_statement([self.rows[i] for i in pending])
+        message = sql.SQL(";\n").join((*timeout_statements(self.options.timeouts), read))
         started = time.monotonic()
         with transaction_block(self.conn):
             with psycopg.ClientCursor(self.conn) as cursor:
-                cursor.execute(message)
+                cursor.execute(message.as_bytes(self.conn))
                 while cursor.nextset():  # to the last statement's rows
                     pass
                 rows = cursor.fetchall()
-            refused = min((pending[row[0] - 1] for row in rows if not row[4]), default=None)
-            targets = {
-                pending[ordinal - 1]: (ordinal, before, after, step)
-                for ordinal, before, after, step, _ in rows
-                if refused is None or pending[ordinal - 1] < refused
-            }
-            moves = [(o, advances[o - 1], int(s), int(a)) for o, _, a, s in targets.values()]
+            # Rows are (plan, next before, next after, step, whether the batch may set it).
+            refused = min((row[0] for row in rows if not row[4]), default=None)
+            targets = {i: (before, after, step) for i, before, after, step, _ in rows}
+            if refused is not None:
+                targets = {i: target for i, target in targets.items() if i < refused}
+            moves = [
+                (i, _advance(self.plans[i]), int(s), int(a)) for i, (_, a, s) in targets.items()
+            ]
             set_to = dict(self.conn.execute(set_statement(moves)).fetchall()) if moves else {}
         seconds = time.monotonic() - started
-        for i, (ordinal, before, _, step) in targets.items():
-            self.moved[i].append(
-                (advances[ordinal - 1].sequence.qualified, before, set_to[ordinal] + step)
-            )
+        for i, (before, _, step) in targets.items():
+            sequence = _advance(self.plans[i]).sequence.qualified
+            self.moved[i].append((sequence, before, set_to[i] + step))
         for i in pending:
             if i in targets:
                 said = "next value {1:,} → {2:,}".format(*self.moved[i][-1])

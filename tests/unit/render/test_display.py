@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg import sql
 
-from seqdoctor.catalog.display import comment, printable, script_sql
+from seqdoctor.catalog.display import _laid_out, _rewritten, comment, printable, script_sql
 from seqdoctor.catalog.model import qualify, quote_ident
 
 # Names as an attacker writes them: psql meta-commands, comment ends, quotes,
@@ -79,3 +79,22 @@ def test_dollar_quotes_with_controls_become_escape_strings() -> None:
     )
     # A word's dollar sign opens nothing; a comment is not a string.
     assert script_sql("SELECT a$b$, 1 -- it's \x1b\n") == "SELECT a$b$, 1 -- it's \\x1b\n"
+
+
+# SQL as seqdoctor prints it and as an attacker names things: every kind of token,
+# line breaks between them and inside them.
+SQL_PIECES = st.lists(
+    st.sampled_from(
+        [
+            *("SELECT ", "a$b$", "$q$", "$$", "E'", "e'", "'", "''", '"', '""', "--", "/*", "*/"),
+            *("\n", "\t", "\r", " ", "\\", "x", "1", "é", "\x1b", "\u202e", ";", "(", ")"),
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(SQL_PIECES)
+def test_text_the_quick_look_passes_is_text_the_token_walk_leaves_alone(text: str) -> None:
+    if _laid_out(text):
+        assert _rewritten(text) == text

@@ -28,8 +28,8 @@ def test_a_sequence_behind_its_data_gets_a_safe_setval_plan() -> None:
     # Position, definition and data are read by the statement that sets the sequence.
     assert 'FROM "public"."users_id_seq" AS d, pg_catalog.pg_sequence AS s' in statement
     assert (
-        '(SELECT max("id") FROM ONLY "public"."users" WHERE "id" BETWEEN sequence.low '
-        "AND sequence.high)" in statement
+        '(SELECT max("id") FROM ONLY "public"."users" WHERE "id" BETWEEN s.seqmin '
+        "AND s.seqmax)" in statement
     )
     assert 'pg_catalog.setval(\'"public"."users_id_seq"\'' in statement
     assert plan.tables == (("public", "users"),)
