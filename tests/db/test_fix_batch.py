@@ -1,0 +1,150 @@
+"""Sequences moved many at a time: the same rules as one at a time, and the same outcomes.
+
+``fix --apply`` reads and moves the sequences of its SEQ001 repairs together
+(repairs.apply.BATCH at a time). Whatever goes wrong in a batch ends as it does
+for one sequence on its own: a lock not granted changes nothing and the plans
+run one by one with their retries; a sequence the batch may not move (its
+limit, a privilege) fails alone, in its turn, after those before it moved and
+before those after it are run; a value handed out between the read and the
+setval() is never taken back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from seqdoctor.repairs import Outcome, Retries, apply_fix, plan_fix
+from seqdoctor.repairs.advance import data_row, read_statement, set_statement
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+FAST = Retries(retries=1, backoff=0.05)
+TABLES = [f"t{i}" for i in range(6)]
+
+
+def behind(conn: Connection, *, maxvalue: dict[str, int] | None = None) -> None:
+    """Six tables t0..t5, each sequence (never called: next value 1) behind rows 1..10."""
+    for table in TABLES:
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (id serial PRIMARY KEY); INSERT INTO {} SELECT 1").format(
+                sql.Identifier(table), sql.Identifier(table)
+            )
+        )
+        conn.execute(
+            sql.SQL("INSERT INTO {} SELECT generate_series(2, 10)").format(sql.Identifier(table))
+        )
+        if maxvalue and table in maxvalue:
+            conn.execute(
+                sql.SQL("ALTER SEQUENCE {} MAXVALUE {}").format(
+                    sql.Identifier(f"{table}_id_seq"), sql.Literal(maxvalue[table])
+                )
+            )
+
+
+def next_values(conn: Connection) -> list[int]:
+    values = []
+    for table in TABLES:
+        row = conn.execute(
+            sql.SQL(
+                "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {}"
+            ).format(sql.Identifier(f"{table}_id_seq"))
+        ).fetchone()
+        assert row is not None
+        values.append(int(row[0]))
+    return values
+
+
+def test_a_batch_moves_every_sequence_and_logs_each(conn: Connection, dsn: str) -> None:
+    behind(conn)
+    fix = plan_fix(dsn, codes=["SEQ001"])
+    steps: list[str] = []
+
+    result = apply_fix(dsn, fix, log=lambda step: steps.append(f"[{step.plan}] {step.result}"))
+
+    assert [r.outcome for r in result.results] == [Outcome.APPLIED] * 6
+    assert {r.detail for r in result.results} == {"next value 1 → 11"}
+    assert next_values(conn) == [11] * 6
+    # Round 1 moved each, round 2 found nothing more to move: one line each.
+    assert steps == [f"[{n}] next value 1 → 11" for n in range(1, 7)] + [
+        f"[{n}] no rows" for n in range(1, 7)
+    ]
+    assert int(result.exit_status) == 0
+
+
+def test_a_locked_table_sends_its_batch_one_by_one_and_stops_there(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    fix = plan_fix(dsn, codes=["SEQ001"], lock_timeout=0.1)
+
+    with psycopg.connect(dsn) as holder:
+        holder.execute("LOCK TABLE t3 IN ACCESS EXCLUSIVE MODE")  # a migration, say
+        result = apply_fix(dsn, fix, retries=FAST)
+
+    outcomes = [r.outcome for r in result.results]
+    assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.FAILED] + [Outcome.NOT_RUN] * 2
+    assert result.results[3].detail == (
+        "its locks were not granted in 2 attempts of 0.1 s: another session holds them"
+    )
+    assert next_values(conn) == [11, 11, 11, 1, 1, 1]
+    again = apply_fix(dsn, plan_fix(dsn, codes=["SEQ001"]))
+    assert [r.outcome for r in again.results] == [Outcome.APPLIED] * 3
+    assert next_values(conn) == [11] * 6
+
+
+def test_a_sequence_at_its_limit_fails_alone_in_its_turn(conn: Connection, dsn: str) -> None:
+    behind(conn, maxvalue={"t3": 5})
+    fix = plan_fix(dsn, codes=["SEQ001"])
+    assert len(fix.plans) == 6
+
+    result = apply_fix(dsn, fix)
+
+    outcomes = [r.outcome for r in result.results]
+    assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.FAILED] + [Outcome.NOT_RUN] * 2
+    assert "the data reaches the sequence's limit" in result.results[3].detail
+    assert next_values(conn) == [11, 11, 11, 1, 1, 1]
+
+
+def test_a_sequence_the_role_may_not_set_fails_alone_in_its_turn(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    conn.execute("DROP ROLE IF EXISTS batch_mover")
+    conn.execute("CREATE ROLE batch_mover LOGIN")
+    try:
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO batch_mover")
+        conn.execute("GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO batch_mover")
+        conn.execute("GRANT UPDATE ON t0_id_seq, t1_id_seq TO batch_mover")
+        as_mover = f"{dsn} user=batch_mover"
+        fix = plan_fix(as_mover, codes=["SEQ001"])
+
+        result = apply_fix(as_mover, fix)
+
+        outcomes = [r.outcome for r in result.results]
+        assert outcomes == [Outcome.APPLIED] * 2 + [Outcome.FAILED] + [Outcome.NOT_RUN] * 3
+        assert result.results[2].detail.startswith("permission denied for sequence t2_id_seq")
+        assert next_values(conn) == [11, 11, 1, 1, 1, 1]
+    finally:
+        conn.execute("DROP OWNED BY batch_mover")
+        conn.execute("DROP ROLE batch_mover")
+
+
+def test_values_handed_out_between_the_read_and_the_setval_are_never_taken_back(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    advances = [plan.advance for plan in plan_fix(dsn, codes=["SEQ001"]).plans]
+    assert all(advances)
+    rows = [sql.SQL(data_row(a, i).as_string(conn)) for i, a in enumerate(advances) if a]
+    read = conn.execute(read_statement(rows)).fetchall()
+    assert [(i, before, after) for i, before, after, _, _ in read] == [(i, 1, 11) for i in range(6)]
+    with psycopg.connect(dsn, autocommit=True) as writer:  # the application, meanwhile
+        writer.execute("SELECT nextval('t0_id_seq') FROM generate_series(1, 100)")
+
+    moves = [(i, advances[i], int(step), int(after)) for i, _, after, step, _ in read]
+    set_to = dict(conn.execute(set_statement(moves)).fetchall())  # type: ignore[arg-type]
+
+    assert set_to[0] == 100  # the writer's last value, not 10
+    assert next_values(conn) == [101] + [11] * 5
