@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from seqdoctor.repairs import Outcome, Retries, apply_fix, plan_fix
-from seqdoctor.repairs.advance import data_row, read_statement, set_statement
+from seqdoctor.repairs.advance import read_statement, set_statement
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 FAST = Retries(retries=1, backoff=0.05)
@@ -135,16 +135,19 @@ def test_values_handed_out_between_the_read_and_the_setval_are_never_taken_back(
     conn: Connection, dsn: str
 ) -> None:
     behind(conn)
-    advances = [plan.advance for plan in plan_fix(dsn, codes=["SEQ001"]).plans]
-    assert all(advances)
-    rows = [sql.SQL(data_row(a, i).as_string(conn)) for i, a in enumerate(advances) if a]
-    read = conn.execute(read_statement(rows)).fetchall()
-    assert [(i, before, after) for i, before, after, _, _ in read] == [(i, 1, 11) for i in range(6)]
+    advances = [plan.advance for plan in plan_fix(dsn, codes=["SEQ001"]).plans if plan.advance]
+    read = conn.execute(read_statement([a.row for a in advances])).fetchall()
+    oids = [a.sequence.oid for a in advances]
+    assert sorted((oid, before, after) for oid, before, after, _, _ in read) == sorted(
+        (oid, 1, 11) for oid in oids
+    )
     with psycopg.connect(dsn, autocommit=True) as writer:  # the application, meanwhile
         writer.execute("SELECT nextval('t0_id_seq') FROM generate_series(1, 100)")
 
-    moves = [(i, advances[i], int(step), int(after)) for i, _, after, step, _ in read]
-    set_to = dict(conn.execute(set_statement(moves)).fetchall())  # type: ignore[arg-type]
+    steps = {oid: (int(step), int(after)) for oid, _, after, step, _ in read}
+    moves = [(a, *steps[a.sequence.oid]) for a in advances]
+    set_to = dict(conn.execute(set_statement(moves)).fetchall())
 
-    assert set_to[0] == 100  # the writer's last value, not 10
+    t0 = next(a.sequence.oid for a in advances if a.sequence.name == "t0_id_seq")
+    assert set_to[t0] == 100  # the writer's last value, not 10
     assert next_values(conn) == [101] + [11] * 5

@@ -104,8 +104,8 @@ def plan(
                 sql.SQL(", ").join(table_sql(u) for u in _distinct_tables(judged))
             )
         )
-    advance = Advance(sequence, tuple(judged), floor)
-    statements.append(setval_statement(sequence, judged, floor))
+    advance = moving(sequence, judged, floor)
+    statements.append(_setval(advance))
     return Plan(
         kind="advance",
         title=f"Move {sequence.qualified} {direction} past the data in {names}",
@@ -138,6 +138,14 @@ def _held_back(findings: Sequence[Finding], judged: Sequence[ColumnUse]) -> str 
     )
 
 
+def moving(
+    sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
+) -> Advance:
+    """*sequence* to move past the data in *columns* (and to *floor* at least, if given)."""
+    row = sql.SQL(data_row(sequence, columns, floor).as_string())
+    return Advance(sequence, tuple(columns), floor, row)
+
+
 def setval_statement(
     sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
 ) -> sql.Composed:
@@ -147,7 +155,11 @@ def setval_statement(
     it moved the sequence, and no row when the sequence was already past the
     data (and at or past *floor*, the least next value it may keep).
     """
-    name = name_literal(sequence.schema, sequence.name)
+    return _setval(moving(sequence, columns, floor))
+
+
+def _setval(advance: Advance) -> sql.Composed:
+    name = name_literal(advance.sequence.schema, advance.sequence.name)
     return sql.SQL(
         """WITH data AS MATERIALIZED (
 {data}
@@ -156,15 +168,15 @@ SELECT {name} AS sequence, next_value AS next_before, next_after,
        pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
                                        THEN next_after - step ELSE next_after END)::int8)
 FROM target"""
-    ).format(data=data_row(Advance(sequence, tuple(columns), floor)), target=_TARGET, name=name)
+    ).format(data=advance.row, target=_TARGET, name=name)
 
 
 def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
     """One statement reading where the sequences of *rows* must move, moving none.
 
-    *rows* are :func:`data_row` of each sequence. It returns a row (ordinal,
-    next value before, next value after, the step, whether the move can be
-    made) for each sequence behind its data; the
+    *rows* are the :attr:`Advance.row` of each sequence. It returns a row
+    (the sequence's oid, next value before, next value after, the step,
+    whether the move can be made) for each sequence behind its data; the
     move cannot be made when it passes the sequence's limit or the role may not
     set the sequence (left to the sequence's own statement, whose error says
     why). ``MATERIALIZED`` reads each column's extreme once.
@@ -173,7 +185,7 @@ def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
         """WITH data AS MATERIALIZED (
 {data}
 ), {target}
-SELECT ordinal, next_value AS next_before, next_after, step,
+SELECT seq::oid, next_value AS next_before, next_after, step,
        next_after BETWEEN low AND high
        AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
 FROM target"""
@@ -183,28 +195,27 @@ FROM target"""
     )
 
 
-def set_statement(moves: Sequence[tuple[int, Advance, int, int]]) -> sql.Composed:
+def set_statement(moves: Sequence[tuple[Advance, int, int]]) -> sql.Composed:
     """One statement setting sequences to the next values *read_statement* worked out.
 
-    Each move is (ordinal, advance, step, next value). The sequence's position
-    is read again beside each ``setval()``: a value handed out since the read
-    is never taken back, whatever the read said. It returns (ordinal, value
-    set) per move: the sequence's next value is that value plus its step.
+    Each move is (advance, step, next value). The sequence's position is read
+    again beside each ``setval()``: a value handed out since the read is never
+    taken back, whatever the read said. It returns (oid, value set) per move:
+    the sequence's next value is that value plus its step.
     """
     rows = [
-        sql.SQL("({}, {}::regclass, {}::int8, {}::int8)").format(
-            ordinal,
+        sql.SQL("({}::regclass, {}::int8, {}::int8)").format(
             name_literal(advance.sequence.schema, advance.sequence.name),
             step,
             next_value - step,
         )
-        for ordinal, advance, step, next_value in moves
+        for advance, step, next_value in moves
     ]
     return sql.SQL(
-        """SELECT v.ordinal, pg_catalog.setval(v.sequence, CASE WHEN v.step > 0
+        """SELECT v.sequence::oid, pg_catalog.setval(v.sequence, CASE WHEN v.step > 0
            THEN greatest(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence))
            ELSE least(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence)) END)
-FROM (VALUES {rows}) AS v(ordinal, sequence, step, last_value)"""
+FROM (VALUES {rows}) AS v(sequence, step, last_value)"""
     ).format(rows=sql.SQL(",\n    ").join(rows))
 
 
@@ -219,9 +230,10 @@ _TARGET = sql.SQL(
 )
 
 
-def data_row(advance: Advance, ordinal: int = 1) -> sql.Composed:
+def data_row(
+    sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None
+) -> sql.Composed:
     """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
-    sequence, floor = advance.sequence, advance.floor
     name = name_literal(sequence.schema, sequence.name)
     extreme = "max" if sequence.ascending else "min"
     edges: list[sql.Composable] = [
@@ -229,7 +241,7 @@ def data_row(advance: Advance, ordinal: int = 1) -> sql.Composed:
             "(SELECT {extreme}({column}) FROM {relation}"
             " WHERE {column} BETWEEN s.seqmin AND s.seqmax)"
         ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=table_sql(u))
-        for u in advance.columns
+        for u in columns
     ]
     if floor is not None:
         # The first value at or past the floor is the first one past the value
@@ -237,7 +249,7 @@ def data_row(advance: Advance, ordinal: int = 1) -> sql.Composed:
         before = floor - 1 if sequence.ascending else floor + 1
         edges.append(sql.SQL("{}::numeric").format(sql.Literal(before)))
     return sql.SQL(
-        """    SELECT {ordinal} AS ordinal, {name}::regclass AS seq, s.seqincrement AS step,
+        """    SELECT {name}::regclass AS seq, s.seqincrement AS step,
            s.seqmin AS low, s.seqmax AS high,
            CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
                 ELSE d.last_value END AS next_value,
@@ -246,7 +258,6 @@ def data_row(advance: Advance, ordinal: int = 1) -> sql.Composed:
     FROM {sequence} AS d, pg_catalog.pg_sequence AS s
     WHERE s.seqrelid = {name}::regclass"""
     ).format(
-        ordinal=sql.Literal(ordinal),
         sequence=sql.Identifier(sequence.schema, sequence.name),
         name=name,
         furthest=sql.SQL("greatest" if sequence.ascending else "least"),

@@ -45,7 +45,7 @@ from seqdoctor.catalog.connection import (
     transaction_block,
 )
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.advance import data_row, read_statement, set_statement
+from seqdoctor.repairs.advance import read_statement, set_statement
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
@@ -267,10 +267,8 @@ class _Batch:
         self.moved: list[list[tuple[Any, ...]]] = [[] for _ in plans]
         self.steps: list[list[Step]] = [[] for _ in plans]
         self.results: dict[int, PlanResult] = {}
-        # Each sequence's part of the reading statement, composed once for every round.
-        self.rows = [
-            sql.SQL(data_row(_advance(plan), i).as_string(conn)) for i, plan in enumerate(plans)
-        ]
+        self.advances = [_advance(plan) for plan in plans]
+        self.index = {advance.sequence.oid: i for i, advance in enumerate(self.advances)}
 
     def run(self) -> list[PlanResult]:
         pending = list(range(len(self.plans)))
@@ -304,7 +302,7 @@ class _Batch:
         Returns the plans whose sequence moved, and the first plan the batch
         may not move, if any: neither it nor the plans after it are moved here.
         """
-        read = read_statement([self.rows[i] for i in pending])
+        read = read_statement([self.advances[i].row for i in pending])
         message = sql.SQL(";\n").join((*timeout_statements(self.options.timeouts), read))
         started = time.monotonic()
         with transaction_block(self.conn):
@@ -313,19 +311,18 @@ class _Batch:
                 while cursor.nextset():  # to the last statement's rows
                     pass
                 rows = cursor.fetchall()
-            # Rows are (plan, next before, next after, step, whether the batch may set it).
-            refused = min((row[0] for row in rows if not row[4]), default=None)
-            targets = {i: (before, after, step) for i, before, after, step, _ in rows}
+            # Rows are (sequence, next before, next after, step, whether the batch may set it).
+            index = self.index
+            refused = min((index[row[0]] for row in rows if not row[4]), default=None)
+            targets = {index[oid]: (before, after, step) for oid, before, after, step, _ in rows}
             if refused is not None:
                 targets = {i: target for i, target in targets.items() if i < refused}
-            moves = [
-                (i, _advance(self.plans[i]), int(s), int(a)) for i, (_, a, s) in targets.items()
-            ]
+            moves = [(self.advances[i], int(s), int(a)) for i, (_, a, s) in targets.items()]
             set_to = dict(self.conn.execute(set_statement(moves)).fetchall()) if moves else {}
         seconds = time.monotonic() - started
         for i, (before, _, step) in targets.items():
-            sequence = _advance(self.plans[i]).sequence.qualified
-            self.moved[i].append((sequence, before, set_to[i] + step))
+            sequence = self.advances[i].sequence
+            self.moved[i].append((sequence.qualified, before, set_to[sequence.oid] + step))
         for i in pending:
             if i in targets:
                 said = "next value {1:,} → {2:,}".format(*self.moved[i][-1])

@@ -42,7 +42,9 @@ class Advance:
 
     sequence: SequenceState
     columns: tuple[ColumnUse, ...]
-    floor: int | None = None
+    floor: int | None
+    # Its row of the statements that read where it must go, composed once (see .advance).
+    row: sql.SQL
 
 
 @dataclass(frozen=True)
