@@ -170,20 +170,29 @@ def revert_statements(
     lock_timeout: float,
 ) -> tuple[Statement, ...]:
     """Undo phase 2 on one table: drop its trigger, *functions* and *shadows* columns."""
-    target = table_identifier(table)
-    statements: list[Statement] = [
+    return (
         lock_timeout_statement(lock_timeout),
         PINNED_SEARCH_PATH,
-        sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-            sql.Identifier(names.SYNC_TRIGGER), target
+        *drop_statements(table_identifier(table), names.SYNC_TRIGGER, functions, shadows),
+    )
+
+
+def drop_statements(
+    target: sql.Composable,
+    trigger: str,
+    functions: Iterable[tuple[str, str]],
+    columns: Iterable[str],
+) -> list[Statement]:
+    """*trigger* on *target*, its *functions* and *columns* dropped, each if it is there:
+    run again after a crash, they finish the job."""
+    return [
+        sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(sql.Identifier(trigger), target),
+        *(
+            sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(schema, name))
+            for schema, name in dict.fromkeys(functions)
+        ),
+        *(
+            sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(target, sql.Identifier(name))
+            for name in dict.fromkeys(columns)
         ),
     ]
-    statements += [
-        sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(schema, name))
-        for schema, name in dict.fromkeys(functions)
-    ]
-    statements += [
-        sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(target, sql.Identifier(name))
-        for name in dict.fromkeys(shadows)
-    ]
-    return tuple(statements)

@@ -42,6 +42,7 @@ from seqdoctor.repairs.model import Statement, dollar_quoted, name_literal
 from seqdoctor.repairs.online import backfill, names, rebuild
 from seqdoctor.repairs.online.model import TablePlan
 from seqdoctor.repairs.online.shadow import (
+    drop_statements,
     lock_timeout_statement,
     set_statement_timeout,
     still_as_planned,
@@ -692,18 +693,4 @@ def cleanup_statements(
 ) -> tuple[Statement, ...]:
     """Phase 7 on one table: the reverse trigger, its function and the old columns dropped."""
     target = sql.Identifier(schema, table)
-    statements: list[Statement] = [
-        PINNED_SEARCH_PATH,
-        sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-            sql.Identifier(names.BACK_TRIGGER), target
-        ),
-    ]
-    statements += [
-        sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(s, n))
-        for s, n in dict.fromkeys(functions)
-    ]
-    statements += [
-        sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(target, sql.Identifier(name))
-        for name in dict.fromkeys(olds)
-    ]
-    return tuple(statements)
+    return (PINNED_SEARCH_PATH, *drop_statements(target, names.BACK_TRIGGER, functions, olds))
