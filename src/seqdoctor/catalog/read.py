@@ -33,6 +33,7 @@ from seqdoctor.catalog.model import (
     ColumnExtent,
     ColumnUse,
     ForeignKeyColumn,
+    Inventory,
     Reason,
     SequenceState,
     ServerInfo,
@@ -208,15 +209,8 @@ def read_snapshot(
         idle.put(on)
         return sequences, _read_positions(idle, len(connections), version, sequences, options)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listing = pool.submit(list_sequences, more[0]) if more else None
-        with read_only_transaction(conn, options.timeouts):
-            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-            uses = list_column_uses(conn, index_facts=options.read_columns)
-            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-        idle.put(conn)  # done here: it reads positions too
-        sequences, read = listing.result() if listing else list_sequences(conn)
-    sequences, uses = _select(sequences, uses, options.filters)
+    server, inventory, read = _read_inventory(conn, more, options, idle, list_sequences)
+    sequences, uses = _select(list(inventory.sequences), list(inventory.uses), options.filters)
     if read is None:
         for extra in more:
             idle.put(extra)
@@ -253,13 +247,77 @@ def read_snapshot(
         server=server,
         sequences=tuple(_still_unfed(conn, sequences, uses, options)),
         uses=tuple(uses),
-        foreign_keys=tuple(foreign_keys),
+        foreign_keys=inventory.foreign_keys,
         extents=columns.extents,
         unreadable=tuple(unreadable),
         statistics=columns.statistics,
         change_marks=marks,
         carried=frozenset(columns.carried),
+        inventory=inventory if inventory.mark is not None else None,
+        inventory_carried=options.earlier is not None and inventory is options.earlier.inventory,
     )
+
+
+def _read_inventory(
+    conn: Connection,
+    more: Sequence[Connection],
+    options: ReadOptions,
+    idle: queue.SimpleQueue[Connection],
+    list_sequences: Callable[[Connection], tuple[list[SequenceState], PositionsRead | None]],
+) -> tuple[ServerInfo, Inventory, PositionsRead | None]:
+    """Who we are, and the inventory: read, or carried from the earlier snapshot.
+
+    The sequences are listed by *list_sequences* on the first connection of
+    *more* while *conn* lists the columns; it may read their positions too
+    (else None). *conn* is put in *idle* once done.
+    """
+    # Taken before the inventory is read, on its own: whatever changes after it
+    # moves the next round's mark, whether this inventory saw the change or not.
+    mark = _read_catalog_mark(conn, options) if options.mark_changes or options.earlier else None
+    carried = _carried_inventory(options.earlier, mark, options.read_columns)
+    if carried is not None:
+        with read_only_transaction(conn, options.timeouts):
+            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+        idle.put(conn)
+        return server, carried, None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(list_sequences, more[0]) if more else None
+        with read_only_transaction(conn, options.timeouts):
+            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+            uses = list_column_uses(conn, index_facts=options.read_columns)
+            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+        idle.put(conn)  # done here: it reads positions too
+        sequences, read = listing.result() if listing else list_sequences(conn)
+    inventory = Inventory(
+        mark, options.read_columns, tuple(sequences), tuple(uses), tuple(foreign_keys)
+    )
+    return server, inventory, read
+
+
+def _read_catalog_mark(conn: Connection, options: ReadOptions) -> str | None:
+    """The mark of the catalog rows the inventory reads; None when it cannot be read."""
+    try:
+        with read_only_transaction(conn, options.timeouts):
+            row = conn.execute(load_query("get_catalog_mark").encode()).fetchone()
+    except psycopg.Error:
+        return None  # no mark: the inventory is read, and not carried next time
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def _carried_inventory(
+    earlier: Snapshot | None, mark: str | None, index_facts: bool
+) -> Inventory | None:
+    """*earlier*'s inventory, when the catalog's mark is still the one it was read under.
+
+    The mark is compared with the one taken before that inventory was read, not
+    with the last round's: a change that a late counter hid from one round
+    still moves the mark against it in a later one.
+    """
+    if earlier is None or mark is None or (inventory := earlier.inventory) is None:
+        return None
+    if inventory.mark != mark or inventory.index_facts != index_facts:
+        return None
+    return inventory
 
 
 def _read_change_marks(
