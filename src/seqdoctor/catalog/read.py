@@ -209,7 +209,14 @@ def read_snapshot(
         idle.put(on)
         return sequences, _read_positions(idle, len(connections), version, sequences, options)
 
-    server, inventory, read = _read_inventory(conn, more, options, idle, list_sequences)
+    def positions_alone(on: Connection, sequences: Sequence[SequenceState]) -> PositionsRead:
+        alone: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        alone.put(on)
+        return _read_positions(alone, 1, version, list(sequences), options)
+
+    server, inventory, read = _read_inventory(
+        conn, more, options, idle, list_sequences, positions_alone if early else None
+    )
     sequences, uses = _select(list(inventory.sequences), list(inventory.uses), options.filters)
     if read is None:
         for extra in more:
@@ -258,28 +265,42 @@ def read_snapshot(
     )
 
 
-def _read_inventory(
+def _read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     conn: Connection,
     more: Sequence[Connection],
     options: ReadOptions,
     idle: queue.SimpleQueue[Connection],
     list_sequences: Callable[[Connection], tuple[list[SequenceState], PositionsRead | None]],
+    positions_alone: Callable[[Connection, Sequence[SequenceState]], PositionsRead] | None,
 ) -> tuple[ServerInfo, Inventory, PositionsRead | None]:
     """Who we are, and the inventory: read, or carried from the earlier snapshot.
 
     The sequences are listed by *list_sequences* on the first connection of
     *more* while *conn* lists the columns; it may read their positions too
     (else None). *conn* is put in *idle* once done.
+
+    With *positions_alone*, the first connection of *more* reads the positions
+    of the earlier inventory's sequences while *conn* reads the catalog's
+    mark: they are this snapshot's positions if the inventory is carried (no
+    sequence was created, dropped or changed before the mark), else forgotten.
     """
-    # Taken before the inventory is read, on its own: whatever changes after it
-    # moves the next round's mark, whether this inventory saw the change or not.
-    mark = _read_catalog_mark(conn, options) if options.mark_changes or options.earlier else None
-    carried = _carried_inventory(options.earlier, mark, options.read_columns)
+    known = options.earlier.inventory if options.earlier is not None else None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        guess = None
+        if positions_alone and more and known is not None and known.mark is not None:
+            guess = pool.submit(positions_alone, more[0], known.sequences)
+        # Taken before the inventory is read, on its own: whatever changes after it
+        # moves the next round's mark, whether this inventory saw the change or not.
+        mark = None
+        if options.mark_changes or options.earlier:
+            mark = _read_catalog_mark(conn, options)
+        carried = _carried_inventory(options.earlier, mark, options.read_columns)
+        guessed = guess.result() if guess is not None else None
     if carried is not None:
         with read_only_transaction(conn, options.timeouts):
             (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
         idle.put(conn)
-        return server, carried, None
+        return server, carried, guessed
     with ThreadPoolExecutor(max_workers=1) as pool:
         listing = pool.submit(list_sequences, more[0]) if more else None
         with read_only_transaction(conn, options.timeouts):

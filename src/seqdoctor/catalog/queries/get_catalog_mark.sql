@@ -33,9 +33,11 @@ WITH catalogs (rel, rows) AS (
     SELECT 'pg_catalog.pg_class'::regclass,
            (SELECT count(*) || ':' || coalesce(sum(pg_catalog.hashtext(ctid::text || xmin::text)), 0)
             FROM pg_catalog.pg_class)
+    -- System columns (attnum < 0, six per relation) come and go with their
+    -- relation's pg_class row and never change: left out, a third fewer hashes.
     UNION ALL SELECT 'pg_catalog.pg_attribute'::regclass,
            (SELECT count(*) || ':' || coalesce(sum(pg_catalog.hashtext(ctid::text || xmin::text)), 0)
-            FROM pg_catalog.pg_attribute)
+            FROM pg_catalog.pg_attribute WHERE attnum > 0)
     UNION ALL SELECT 'pg_catalog.pg_attrdef'::regclass,
            (SELECT count(*) || ':' || coalesce(sum(pg_catalog.hashtext(ctid::text || xmin::text)), 0)
             FROM pg_catalog.pg_attrdef)
