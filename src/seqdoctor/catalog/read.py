@@ -111,7 +111,8 @@ class ReadOptions:
     mark_changes: bool = False
     # An earlier snapshot of the same database, read with mark_changes: the
     # columns of tables whose mark has not moved since keep its extents rather
-    # than being read again, unless their sequence is now behind them.
+    # than being read again, unless their sequence is now behind them; and its
+    # inventory is kept if the catalog's mark (get_catalog_mark.sql) has not moved.
     earlier: Snapshot | None = None
 
     def report_progress(self, phase: str, done: int, total: int) -> None:
