@@ -17,6 +17,7 @@ import seqdoctor.catalog.read
 from seqdoctor import audit
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
+from tests.fix_db import Replicated
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -130,3 +131,25 @@ def test_the_series_catches_a_round_that_ignores_the_catalog_mark(
 
     # Every change to the catalog below changes the findings too.
     assert {"new table", "dropped table", "column type", "revoke", "renamed table"} <= set(stale)
+
+
+def test_a_standby_carries_the_inventory_until_it_replays_a_catalog_change(
+    replicated: Replicated,
+) -> None:
+    """Its write counters count nothing it replays: the row versions alone say the catalog moved."""
+    with replicated.database() as (primary, standby):
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute(SETUP)
+        replicated.caught_up()
+        first = audit(standby, mark_changes=True)
+        second = audit(standby, mark_changes=True, earlier=first.snapshot)
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute("CREATE TABLE d (id serial PRIMARY KEY); DROP TABLE b")
+        replicated.caught_up()
+        third = audit(standby, mark_changes=True, earlier=second.snapshot)
+        full = audit(standby)
+
+    assert second.snapshot.inventory_carried
+    assert not third.snapshot.inventory_carried
+    assert {use.table for use in third.snapshot.uses} == {"a", "c", "d"}
+    assert findings(third) == findings(full)
