@@ -7,8 +7,10 @@ On one throwaway server (bench/generate.py's tables and planted problems), for e
    others) and with ``--metrics all`` (every column, as every scrape was before);
 2. the time of a round in a running process (what each round of ``serve`` costs): a full
    audit (``seqdoctor.audit()``, every table's max() read); a round after it with nothing
-   written (every column's value carried); a round after rows were written to 1 % of the
-   tables, one of them an explicit id ahead of its sequence, which the round must find.
+   written (every column's value and the catalog inventory carried); a round after rows
+   were written to 1 % of the tables, one of them an explicit id ahead of its sequence,
+   which the round must find; a round after a table was created (the catalog changed: the
+   inventory read again, and the new table's column found).
 
 It writes bench/results/serve.md. Usage::
 
@@ -90,7 +92,7 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     planted = generate(dsn, size)
     print(f"  generated {size:,} tables in {time.monotonic() - started:.0f} s", flush=True)
     audit(dsn)  # imports and caches what the first audit loads
-    full, carried_all, carried_some = [], [], []
+    full, carried_all, carried_some, created = [], [], [], []
     report = audit(dsn, mark_changes=True)
     for _ in range(runs):
         began = time.monotonic()
@@ -98,10 +100,12 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         full.append(time.monotonic() - began)
     found = 0
     reread, unwritten_reread = 0, 0
+    carried_inventory, new_found = 0, 0
     for run in range(runs):
         began = time.monotonic()
         report = audit(dsn, mark_changes=True, earlier=report.snapshot)
         carried_all.append(time.monotonic() - began)
+        carried_inventory += report.snapshot.inventory_carried
         unwritten_reread = len(report.snapshot.extents) - len(report.snapshot.carried)
         ahead, written = write_some(dsn, run)
         began = time.monotonic()
@@ -114,6 +118,19 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
             if f.code == "SEQ001" and f.column
         }
         found += ahead in behind
+        carried_inventory += report.snapshot.inventory_carried
+    for run in range(runs):
+        table = f"serve_new_{run}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (id serial PRIMARY KEY)").format(sql.Identifier(table))
+            )
+        began = time.monotonic()
+        report = audit(dsn, mark_changes=True, earlier=report.snapshot)
+        created.append(time.monotonic() - began)
+        new_found += not report.snapshot.inventory_carried and any(
+            use.table == table for use in report.snapshot.uses
+        )
     bounded, bounded_bytes = scrape(report, 10)
     every, every_bytes = scrape(report, None)
     columns = len(report.snapshot.uses)
@@ -148,6 +165,14 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
             f"{reread:,} columns read again (those written, and those behind their data); "
             f"the id written ahead of its sequence found in {found}/{runs} rounds",
         ),
+        row(
+            "`serve` round after a table was created (the catalog changed)",
+            created,
+            f"inventory read again and the new table's column listed in {new_found}/{runs} rounds",
+        ),
+        "",
+        f"The rounds with nothing in the catalog changed carried its inventory in "
+        f"{carried_inventory}/{2 * runs}.",
         "",
     ]
 

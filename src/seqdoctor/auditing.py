@@ -100,9 +100,11 @@ def audit(
     forecast (SEQ011), which counts from *now* (the current time by default).
 
     With *mark_changes*, the report's snapshot holds a mark of each table's
-    write counters; given back as *earlier* to a later audit of the same
-    database, the columns of tables whose mark has not moved are not read
-    again: their values are carried from it (``snapshot.carried`` names them).
+    write counters, and the catalog inventory with the catalog's mark; given
+    back as *earlier* to a later audit of the same database, the columns of
+    tables whose mark has not moved are not read again: their values are
+    carried from it (``snapshot.carried`` names them), and so is the inventory
+    while the catalog's mark has not moved (``snapshot.inventory_carried``).
     Writes reach the counters late (see catalog/queries/list_table_changes.sql),
     so the caller should also audit without *earlier* now and then.
     """

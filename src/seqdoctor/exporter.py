@@ -10,9 +10,11 @@ A target whose audit fails keeps its last good gauges, with
 sequence nor pretends it is healthy. ``/healthz`` answers 200 while the
 audit thread runs and has completed a round recently.
 
-A round reads every sequence's position, but the columns' values (their
-max(), the costly part) only of the tables written since they were last read,
-as the server's write counters tell (:func:`seqdoctor.audit`'s *earlier*);
+A round reads every sequence's position, but the catalog inventory only when
+the catalog's mark (its row versions and write counters) moved since it was
+read, and the columns' values (their max(), the costly part) only of the
+tables written since they were last read, as the server's write counters tell
+(:func:`seqdoctor.audit`'s *earlier*; see docs/prometheus.md);
 every ``full_every`` seconds a round reads every table again, as those
 counters can lag, be lost or be reset. ``seqdoctor_audit_full_timestamp_seconds``
 says when that last happened: no value in the exposition is older.

@@ -493,6 +493,21 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class Inventory:
+    """What an audit listed of the catalog, as read, before filters and positions.
+
+    Kept in the snapshot for a later audit to carry (ReadOptions.earlier) when
+    the catalog's mark (get_catalog_mark.sql) has not moved since.
+    """
+
+    mark: str | None  # the catalog's mark, taken just before these were read; None: not taken
+    index_facts: bool  # whether the columns say which indexes they have
+    sequences: tuple[SequenceState, ...]
+    uses: tuple[ColumnUse, ...]
+    foreign_keys: tuple[ForeignKeyColumn, ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything one audit read, as immutable data: the only input of the checks."""
 
@@ -517,6 +532,10 @@ class Snapshot:
     # The columns whose extents were carried from an earlier audit (ReadOptions.earlier)
     # rather than read by this one: their tables' marks had not changed.
     carried: frozenset[tuple[int, int, int]] = frozenset()
+    # The inventory as read, with the catalog's mark; None: not tracked.
+    inventory: Inventory | None = None
+    # The inventory was carried from an earlier audit, the catalog's mark unmoved.
+    inventory_carried: bool = False
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:

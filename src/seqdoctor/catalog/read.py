@@ -33,6 +33,7 @@ from seqdoctor.catalog.model import (
     ColumnExtent,
     ColumnUse,
     ForeignKeyColumn,
+    Inventory,
     Reason,
     SequenceState,
     ServerInfo,
@@ -110,7 +111,8 @@ class ReadOptions:
     mark_changes: bool = False
     # An earlier snapshot of the same database, read with mark_changes: the
     # columns of tables whose mark has not moved since keep its extents rather
-    # than being read again, unless their sequence is now behind them.
+    # than being read again, unless their sequence is now behind them; and its
+    # inventory is kept if the catalog's mark (get_catalog_mark.sql) has not moved.
     earlier: Snapshot | None = None
 
     def report_progress(self, phase: str, done: int, total: int) -> None:
@@ -208,15 +210,15 @@ def read_snapshot(
         idle.put(on)
         return sequences, _read_positions(idle, len(connections), version, sequences, options)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listing = pool.submit(list_sequences, more[0]) if more else None
-        with read_only_transaction(conn, options.timeouts):
-            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
-            uses = list_column_uses(conn, index_facts=options.read_columns)
-            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
-        idle.put(conn)  # done here: it reads positions too
-        sequences, read = listing.result() if listing else list_sequences(conn)
-    sequences, uses = _select(sequences, uses, options.filters)
+    def positions_alone(on: Connection, sequences: Sequence[SequenceState]) -> PositionsRead:
+        alone: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+        alone.put(on)
+        return _read_positions(alone, 1, version, list(sequences), options)
+
+    server, inventory, read = _read_inventory(
+        conn, more, options, idle, list_sequences, positions_alone if early else None
+    )
+    sequences, uses = _select(list(inventory.sequences), list(inventory.uses), options.filters)
     if read is None:
         for extra in more:
             idle.put(extra)
@@ -253,13 +255,91 @@ def read_snapshot(
         server=server,
         sequences=tuple(_still_unfed(conn, sequences, uses, options)),
         uses=tuple(uses),
-        foreign_keys=tuple(foreign_keys),
+        foreign_keys=inventory.foreign_keys,
         extents=columns.extents,
         unreadable=tuple(unreadable),
         statistics=columns.statistics,
         change_marks=marks,
         carried=frozenset(columns.carried),
+        inventory=inventory if inventory.mark is not None else None,
+        inventory_carried=options.earlier is not None and inventory is options.earlier.inventory,
     )
+
+
+def _read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
+    conn: Connection,
+    more: Sequence[Connection],
+    options: ReadOptions,
+    idle: queue.SimpleQueue[Connection],
+    list_sequences: Callable[[Connection], tuple[list[SequenceState], PositionsRead | None]],
+    positions_alone: Callable[[Connection, Sequence[SequenceState]], PositionsRead] | None,
+) -> tuple[ServerInfo, Inventory, PositionsRead | None]:
+    """Who we are, and the inventory: read, or carried from the earlier snapshot.
+
+    The sequences are listed by *list_sequences* on the first connection of
+    *more* while *conn* lists the columns; it may read their positions too
+    (else None). *conn* is put in *idle* once done.
+
+    With *positions_alone*, the first connection of *more* reads the positions
+    of the earlier inventory's sequences while *conn* reads the catalog's
+    mark: they are this snapshot's positions if the inventory is carried (no
+    sequence was created, dropped or changed before the mark), else forgotten.
+    """
+    known = options.earlier.inventory if options.earlier is not None else None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        guess = None
+        if positions_alone and more and known is not None and known.mark is not None:
+            guess = pool.submit(positions_alone, more[0], known.sequences)
+        # Taken before the inventory is read, on its own: whatever changes after it
+        # moves the next round's mark, whether this inventory saw the change or not.
+        mark = None
+        if options.mark_changes or options.earlier:
+            mark = _read_catalog_mark(conn, options)
+        carried = _carried_inventory(options.earlier, mark, options.read_columns)
+        guessed = guess.result() if guess is not None else None
+    if carried is not None:
+        with read_only_transaction(conn, options.timeouts):
+            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+        idle.put(conn)
+        return server, carried, guessed
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(list_sequences, more[0]) if more else None
+        with read_only_transaction(conn, options.timeouts):
+            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+            uses = list_column_uses(conn, index_facts=options.read_columns)
+            foreign_keys = fetch(conn, load_query("list_foreign_keys"), ForeignKeyColumn)
+        idle.put(conn)  # done here: it reads positions too
+        sequences, read = listing.result() if listing else list_sequences(conn)
+    inventory = Inventory(
+        mark, options.read_columns, tuple(sequences), tuple(uses), tuple(foreign_keys)
+    )
+    return server, inventory, read
+
+
+def _read_catalog_mark(conn: Connection, options: ReadOptions) -> str | None:
+    """The mark of the catalog rows the inventory reads; None when it cannot be read."""
+    try:
+        with read_only_transaction(conn, options.timeouts):
+            row = conn.execute(load_query("get_catalog_mark").encode()).fetchone()
+    except psycopg.Error:
+        return None  # no mark: the inventory is read, and not carried next time
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def _carried_inventory(
+    earlier: Snapshot | None, mark: str | None, index_facts: bool
+) -> Inventory | None:
+    """*earlier*'s inventory, when the catalog's mark is still the one it was read under.
+
+    The mark is compared with the one taken before that inventory was read, not
+    with the last round's: a change that a late counter hid from one round
+    still moves the mark against it in a later one.
+    """
+    if earlier is None or mark is None or (inventory := earlier.inventory) is None:
+        return None
+    if inventory.mark != mark or inventory.index_facts != index_facts:
+        return None
+    return inventory
 
 
 def _read_change_marks(
