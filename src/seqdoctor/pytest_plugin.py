@@ -206,7 +206,10 @@ def seqdoctor_guard(request: pytest.FixtureRequest) -> Iterator[GuardResult | No
         request.getfixturevalue("django_db_setup")
     databases = _databases(state)
     for database in databases:
-        _join(state, database)
+        if database.membership is None:
+            _join(database)
+        if state.settings.guard and database.guard is None:
+            _install(state, database)
     yield databases[0].guard if databases else None
     _finish(state)
 
@@ -228,27 +231,28 @@ def _databases(state: _Session) -> list[_Database]:
     return state.databases
 
 
-def _join(state: _Session, database: _Database) -> None:
+def _join(database: _Database) -> None:
+    from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
     from seqdoctor.guard import shared  # noqa: PLC0415 - the plugin costs nothing until used
 
-    mode = state.settings.guard
+    try:
+        database.membership = shared.join(database.conninfo, lock_timeout=TURN_TIMEOUT)
+    except SeqdoctorError as error:
+        raise pytest.UsageError(f"seqdoctor: the test database: {error}") from None
 
-    def install() -> bool:
-        from seqdoctor import guard  # noqa: PLC0415
 
-        result = guard.install(database.conninfo, mode=mode or "raise")
-        if not result.ok:
-            from seqdoctor.guard import text  # noqa: PLC0415
+def _install(state: _Session, database: _Database) -> None:
+    """The guard on *database*, installed in turn with the other workers that share it."""
+    from seqdoctor import guard  # noqa: PLC0415
+    from seqdoctor.guard import shared, text  # noqa: PLC0415
 
-            raise pytest.UsageError(
-                f"seqdoctor could not install its guard:\n{text.outcome(result)}"
-            )
-        database.guard = result
-        return result.plan.creates_schema
-
-    database.membership = shared.join(
-        database.conninfo, install if mode else None, lock_timeout=TURN_TIMEOUT
-    )
+    member, mode = database.membership, state.settings.guard
+    assert member is not None  # joined first
+    assert mode is not None  # asked for
+    result = shared.in_turn(member, lambda: guard.install(database.conninfo, mode=mode))
+    if not result.ok:
+        raise pytest.UsageError(f"seqdoctor could not install its guard:\n{text.outcome(result)}")
+    database.guard = result
 
 
 def _finish(state: _Session) -> None:
@@ -481,6 +485,17 @@ def _describe(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Join the workers using the database given (--seqdoctor-dsn), before any test runs:
+    the count must hold every worker before the first can find itself the last."""
+    config = session.config
+    state = config.stash.get(_SESSION, None)
+    if state is None or state.settings.dsn is None or _controller(config):
+        return
+    for database in _databases(state):
+        _join(database)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Audit what no ``seqdoctor_guard`` audited; in a worker, hand the findings on."""
     config = session.config
@@ -488,10 +503,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None or not state.settings.active:
         return
     if not _controller(config):
-        if state.databases is None and state.settings.dsn is not None:
-            # No test asked for the guard: join now, so that only the last worker audits.
-            for database in _databases(state):
-                _join(state, database)
         _finish(state)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:

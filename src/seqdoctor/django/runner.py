@@ -14,6 +14,7 @@ after it is installed: refused).
 
 from __future__ import annotations
 
+import functools
 import os
 import unittest
 from contextlib import ExitStack
@@ -96,18 +97,16 @@ class SeqdoctorRunnerMixin:
 
         for alias in postgresql_aliases():
             target = conninfo(alias)
-            mode = self.seqdoctor_guard
-
-            def install(target: str = target, mode: str | None = mode) -> bool:
-                result = guard.install(target, mode=mode or "raise")
+            member = shared.join(target, lock_timeout=TURN_TIMEOUT)
+            self._seqdoctor_members.append((alias, member))
+            if self.seqdoctor_guard:
+                result = shared.in_turn(
+                    member, functools.partial(guard.install, target, mode=self.seqdoctor_guard)
+                )
                 if not result.ok:
                     from seqdoctor.guard import text  # noqa: PLC0415
 
                     raise ImproperlyConfigured(f"seqdoctor guard: {text.outcome(result)}")
-                return result.plan.creates_schema
-
-            member = shared.join(target, install if mode else None, lock_timeout=TURN_TIMEOUT)
-            self._seqdoctor_members.append((alias, member))
         if self.seqdoctor_guard:
             self._seqdoctor_stack.enter_context(fixture_loads_allowed())
         if self.seqdoctor_guard == "warn":

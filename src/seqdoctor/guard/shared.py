@@ -1,18 +1,21 @@
 """One guard for several test processes on one database: pytest-xdist workers sharing it.
 
-Each worker that uses the database joins when it starts and leaves when it
-ends; the first to join installs the guard, the last to leave audits the
-database and removes the guard, if a worker of the run installed it. Who
-is in is counted by the server, with advisory locks on one connection per
-worker (advisory locks belong to the database they are taken in):
+Each worker that uses the database joins when its session starts and leaves
+when it ends; workers install the guard in turn (the first creates it, the
+others find it there), and the last to leave audits the database and removes
+the guard, if it was not there when the run began. Who is in is counted by
+the server, with advisory locks on one connection per worker (advisory locks
+belong to the database they are taken in):
 
-- ``TURN``, exclusive: one worker at a time joins or leaves, so two never
-  race to create the guard's schema;
+- ``TURN``, exclusive: one worker at a time joins, installs or leaves, so two
+  never race to create the guard's schema;
 - ``MEMBER``, shared by every worker in: a worker that can take it
   exclusively is alone;
-- ``OURS``, shared by every worker in while the guard is one a worker of the
-  run installed: a worker joining while it is held shares it, so the last
-  to leave knows whether to remove the guard, whoever installed it.
+- ``OURS``, shared by every worker in while the guard is the run's: taken by
+  the first worker to join when the guard's schema does not exist, and by
+  each worker joining while it is held. As long as one worker is in, it is
+  held, so the last to leave knows whether to remove the guard, whoever
+  installed it.
 
 A worker that dies ends its session, and the server releases its locks: the
 count never stays up. Waiting for ``TURN`` is bounded by the lock timeout.
@@ -22,25 +25,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
 from seqdoctor.catalog.connection import connect
+from seqdoctor.guard.model import DEFAULT_SCHEMA
 
 # pg_advisory_lock(int4, int4): the first key is seqdoctor's ('SD^' and 1), the second the lock's.
 _KEY = 0x5344_5E01
 TURN, MEMBER, OURS = 1, 2, 3
+T = TypeVar("T")
 
 
 @dataclass
 class Membership:
-    """A worker's place in the count, and whether the guard is one the run installed."""
+    """A worker's place in the count, and whether the guard is the run's."""
 
     conn: psycopg.Connection[Any]
     ours: bool = False
-    last: bool = False
 
 
 def _call(conn: psycopg.Connection[Any], function: str, lock: int) -> bool:
@@ -60,21 +64,25 @@ def _alone(conn: psycopg.Connection[Any], lock: int) -> bool:
     return True
 
 
-def join(conninfo: str, install: Callable[[], bool] | None, lock_timeout: float) -> Membership:
-    """Join the workers using *conninfo*'s database; *install* runs in turn, and says whether
-    it created the guard (None: no guard wanted)."""
+def join(conninfo: str, lock_timeout: float, schema_name: str = DEFAULT_SCHEMA) -> Membership:
+    """Join the workers using *conninfo*'s database."""
     conn = connect(conninfo)
-    conn.execute(
-        sql.SQL("SELECT pg_catalog.set_config('lock_timeout', {}, false)").format(
-            sql.Literal(f"{round(lock_timeout * 1000)}ms")
-        )
-    )
-    member = Membership(conn)
     try:
+        conn.execute(
+            sql.SQL("SELECT pg_catalog.set_config('lock_timeout', {}, false)").format(
+                sql.Literal(f"{round(lock_timeout * 1000)}ms")
+            )
+        )
+        member = Membership(conn)
         _call(conn, "pg_advisory_lock", TURN)
-        others_installed = not _alone(conn, OURS)
-        created = install() if install is not None else False
-        member.ours = created or others_installed
+        if _alone(conn, MEMBER):
+            row = conn.execute(
+                "SELECT pg_catalog.to_regnamespace(pg_catalog.quote_ident(%s)) IS NULL",
+                [schema_name],
+            ).fetchone()
+            member.ours = bool(row and row[0])
+        else:
+            member.ours = not _alone(conn, OURS)
         _call(conn, "pg_advisory_lock_shared", MEMBER)
         if member.ours:
             _call(conn, "pg_advisory_lock_shared", OURS)
@@ -85,6 +93,15 @@ def join(conninfo: str, install: Callable[[], bool] | None, lock_timeout: float)
     return member
 
 
+def in_turn(member: Membership, run: Callable[[], T]) -> T:
+    """*run*, while no other worker joins, installs or leaves (installing the guard)."""
+    _call(member.conn, "pg_advisory_lock", TURN)
+    try:
+        return run()
+    finally:
+        _call(member.conn, "pg_advisory_unlock", TURN)
+
+
 def leave(member: Membership, last: Callable[[bool], None]) -> None:
     """Leave the count; when this worker is the last, *last* runs in turn, told whether the
     guard is the run's to remove. The connection is closed, which lets go of every lock."""
@@ -92,8 +109,7 @@ def leave(member: Membership, last: Callable[[bool], None]) -> None:
     try:
         _call(conn, "pg_advisory_lock", TURN)
         _call(conn, "pg_advisory_unlock_shared", MEMBER)
-        member.last = _alone(conn, MEMBER)
-        if member.last:
+        if _alone(conn, MEMBER):
             last(member.ours)
     finally:
         conn.close()

@@ -47,3 +47,9 @@ class FixturesTestCase(TestCase):
 class CommittingTestCase(TransactionTestCase):
     def test_commits(self) -> None:
         assert FrobFactory().id > 0
+
+
+class HardCodedTestCase(TestCase):
+    def test_hard_coded_in_a_test_case(self) -> None:
+        FrobFactory(id=123)
+        assert Frob.objects.count() == 1
