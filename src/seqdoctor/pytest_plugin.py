@@ -29,6 +29,7 @@ the recipes. Everything but pytest is imported when first needed.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
@@ -207,7 +208,7 @@ def seqdoctor_guard(request: pytest.FixtureRequest) -> Iterator[GuardResult | No
     databases = _databases(state)
     for database in databases:
         if database.membership is None:
-            _join(database)
+            _join_for_guard(database)
         if state.settings.guard and database.guard is None:
             _install(state, database)
     yield databases[0].guard if databases else None
@@ -232,13 +233,29 @@ def _databases(state: _Session) -> list[_Database]:
 
 
 def _join(database: _Database) -> None:
-    from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
+    """Join the workers that use *database* (raises SeqdoctorError when it cannot be reached)."""
     from seqdoctor.guard import shared  # noqa: PLC0415 - the plugin costs nothing until used
 
+    database.membership = shared.join(database.conninfo, lock_timeout=TURN_TIMEOUT)
+
+
+def _join_for_guard(database: _Database) -> None:
+    from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
+
     try:
-        database.membership = shared.join(database.conninfo, lock_timeout=TURN_TIMEOUT)
+        _join(database)
     except SeqdoctorError as error:
         raise pytest.UsageError(f"seqdoctor: the test database: {error}") from None
+
+
+def _join_to_audit(state: _Session, database: _Database) -> None:
+    """Join at the end of the session, to audit a database that could not be joined before."""
+    from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
+
+    try:
+        _join(database)
+    except SeqdoctorError as error:
+        state.problems.append(f"seqdoctor could not audit the test database: {error}")
 
 
 def _install(state: _Session, database: _Database) -> None:
@@ -487,13 +504,20 @@ def _describe(findings: list[Finding]) -> str:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Join the workers using the database given (--seqdoctor-dsn), before any test runs:
-    the count must hold every worker before the first can find itself the last."""
+    the count must hold every worker before the first can find itself the last.
+
+    A database a fixture of the suite creates cannot be joined yet: it is
+    joined when the guard is asked for, or at the end of the session.
+    """
     config = session.config
     state = config.stash.get(_SESSION, None)
     if state is None or state.settings.dsn is None or _controller(config):
         return
+    from seqdoctor.errors import ConnectionFailed  # noqa: PLC0415
+
     for database in _databases(state):
-        _join(database)
+        with contextlib.suppress(ConnectionFailed):
+            _join(database)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -503,6 +527,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None or not state.settings.active:
         return
     if not _controller(config):
+        for database in state.databases or []:
+            if database.membership is None and database.alias is None:
+                _join_to_audit(state, database)
         _finish(state)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:

@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.fix_db import Server, servers
+from tests.db.newest import skip_unless_newest
+from tests.fix_db import Server
 
 PROJECT = Path(__file__).parent.parent / "django_project"
 SRC = Path(__file__).parent.parent.parent / "src"
@@ -33,9 +34,7 @@ OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) (\S+)", re.MULTILINE)
 @pytest.fixture
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A copy of the project; the test is skipped on every server but the newest."""
-    newest = max(servers(), key=lambda s: s.version)
-    if request.node.callspec.params["server"].label != newest.label:
-        pytest.skip(f"the Django matrix runs on the newest server only ({newest.label})")
+    skip_unless_newest(request)
     server: Server = request.getfixturevalue("server")
     copy = tmp_path / "project"
     shutil.copytree(PROJECT, copy)
