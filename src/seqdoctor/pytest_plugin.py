@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class _Session:
     finished: bool = False
     problems: list[str] = field(default_factory=list)  # lines for the summary, from every worker
     pending_warnings: list[str] = field(default_factory=list)
+    watched: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
     stack: ExitStack = field(default_factory=ExitStack)
 
 
@@ -366,8 +368,13 @@ def _watch(state: _Session, conn: Any) -> None:
     """In warn mode: the guard's warnings on *conn* (psycopg 3) become pytest warnings."""
     import psycopg  # noqa: PLC0415
 
-    if state.settings.guard == "warn" and isinstance(conn, psycopg.Connection):
+    if (
+        state.settings.guard == "warn"
+        and isinstance(conn, psycopg.Connection)
+        and conn not in state.watched
+    ):
         conn.add_notice_handler(_notice_handler(state))
+        state.watched.add(conn)  # once: a connection kept across tests is handed over again
 
 
 def _notice_handler(state: _Session) -> Callable[[Any], None]:
@@ -384,9 +391,15 @@ def _notice_handler(state: _Session) -> Callable[[Any], None]:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     state = item.config.stash.get(_SESSION, None)
     try:
-        return (yield)
-    finally:
-        _warn_pending(state)
+        result = yield
+    except BaseException:
+        # The test failed already: its warnings are shown, never raised in its place.
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", GuardWarning)
+            _warn_pending(state)
+        raise
+    _warn_pending(state)
+    return result
 
 
 def _warn_pending(state: _Session | None) -> None:

@@ -95,7 +95,9 @@ def test_idle_until_given_a_database(
 def test_options_without_a_database_are_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--seqdoctor-ids=restart")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--seqdoctor-ids need the test database*"])
+    result.stderr.fnmatch_lines(
+        ["*--seqdoctor-guard, --seqdoctor-ids and --seqdoctor-audit need the test database*"]
+    )
 
 
 def test_session_end_audit_fails_the_run_naming_table_and_column(
@@ -211,6 +213,8 @@ def test_xdist_workers_share_one_guard_and_the_outcome_is_the_same(
 ) -> None:
     # Before, both workers created the guard's schema at once: most tests ERRORed
     # (duplicate key value violates unique constraint "pg_namespace_nspname_index").
+    # The table exists first, as migrations leave it: the sample's workers would race too.
+    conn.execute("CREATE TABLE frobs (id serial PRIMARY KEY, name text NOT NULL)")
     for _ in range(2):
         result = sample.runpytest_subprocess(*plugin_options(dsn), "-n", "2")
 
