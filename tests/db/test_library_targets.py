@@ -160,6 +160,38 @@ def test_an_alembic_upgrade_fails_on_a_sequence_behind_its_data(
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
 
 
+IN_MIGRATION = """
+from alembic import op
+
+import seqdoctor
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.execute("CREATE TABLE t (id serial PRIMARY KEY)")
+    op.execute("INSERT INTO t (id) VALUES (5)")
+    report = seqdoctor.audit(op.get_bind(), select="SEQ001")
+    assert [f.code for f in report.findings] == ["SEQ001"], report.findings
+    op.execute("SELECT setval('t_id_seq', 5)")
+    assert seqdoctor.audit(op.get_bind(), select="SEQ001").findings == ()
+"""
+
+
+def test_a_migration_checks_its_own_step_through_op_get_bind(
+    tmp_path: Path, dsn: str, conn: Connection
+) -> None:
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "env.py").write_text(ENV_PY)
+    (tmp_path / "versions" / "0001_t.py").write_text(IN_MIGRATION)
+    config = Config()
+    config.set_main_option("script_location", str(tmp_path))
+    config.set_main_option("sqlalchemy.url", url(dsn, "psycopg").replace("%", "%%"))
+    command.upgrade(config, "head")
+    assert conn.execute("SELECT last_value FROM t_id_seq").fetchone() == (5,)
+
+
 def test_a_password_is_never_shown(dsn: str) -> None:
     params = conninfo_to_dict(dsn)
     wrong = (

@@ -302,3 +302,86 @@ def test_a_database_the_suite_creates_is_audited_at_the_end(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*public.notes.id: sequence public.notes_id_seq*"])
+
+
+def test_beyond_int_makes_an_integer_column_fed_by_a_bigint_sequence_fail(
+    pytester: pytest.Pytester, dsn: str, conn: Connection
+) -> None:
+    conn.execute("CREATE SEQUENCE legacy_id_seq AS bigint")
+    conn.execute("CREATE TABLE legacy (id integer PRIMARY KEY DEFAULT nextval('legacy_id_seq'))")
+    conn.execute("ALTER SEQUENCE legacy_id_seq OWNED BY legacy.id")
+    conn.execute("CREATE TABLE fine (id bigserial PRIMARY KEY)")
+    pytester.makepyfile(
+        test_ids=f"""
+        import psycopg
+
+        def test_inserts(seqdoctor_ids):
+            with psycopg.connect({dsn!r}) as conn:
+                seqdoctor_ids(conn)
+                assert conn.execute(
+                    "INSERT INTO fine DEFAULT VALUES RETURNING id"
+                ).fetchone() == (2147483648,)
+                conn.execute("INSERT INTO legacy DEFAULT VALUES")
+        """
+    )
+    result = pytester.runpytest(f"--seqdoctor-dsn={dsn}", "--seqdoctor-ids=beyond-int")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*NumericValueOutOfRange*integer out of range*"])
+    # Rolled back: the sequences are where they were.
+    assert conn.execute("SELECT last_value, is_called FROM legacy_id_seq").fetchone() == (
+        1,
+        False,
+    )
+
+
+def test_a_dsn_per_xdist_worker(
+    newest_only: None, pytester: pytest.Pytester, server: Server, conn: Connection
+) -> None:
+    base = f"per_worker_{os.getpid()}"
+    names = [f"{base}_gw0", f"{base}_gw1"]
+    with psycopg.connect(server.dsn, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    pytester.makepyfile(
+        test_workers="""
+        import psycopg
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_hard_coded(n, seqdoctor_dsn, seqdoctor_guard):
+            assert seqdoctor_dsn.split("dbname=")[1].split()[0].rsplit("_", 1)[1] in (
+                "gw0", "gw1"
+            )
+            with psycopg.connect(seqdoctor_dsn) as conn:
+                conn.execute("INSERT INTO frobs (id) VALUES (123)")
+        """
+    )
+    pytester.makeconftest(
+        f"""
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        def pytest_configure(config):
+            worker = getattr(config, "workerinput", {{}}).get("workerid")
+            if worker:
+                dsn = make_conninfo({server.dsn!r}, dbname={base!r} + "_" + worker)
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute("CREATE TABLE frobs (id serial PRIMARY KEY)")
+        """
+    )
+    try:
+        template = server.conninfo(base + "{worker}")
+        result = pytester.runpytest_subprocess(
+            f"--seqdoctor-dsn={template}", "--seqdoctor-guard=raise", "-n", "2"
+        )
+        result.assert_outcomes(failed=4)
+        assert result.stdout.str().count("public.frobs.id = 123 is ahead") == 4
+        for name in names:
+            with psycopg.connect(server.conninfo(name), autocommit=True) as each:
+                found = each.execute("SELECT to_regnamespace('seqdoctor')").fetchone()
+                assert found == (None,), f"the guard was left in {name}"
+    finally:
+        with psycopg.connect(server.dsn, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -53,3 +53,10 @@ class HardCodedTestCase(TestCase):
     def test_hard_coded_in_a_test_case(self) -> None:
         FrobFactory(id=123)
         assert Frob.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.seqdoctor_allow_explicit_ids
+def test_explicit_ids_on_purpose() -> None:
+    FrobFactory(id=500)
+    assert Frob.objects.get(id=500).name == "frob"
