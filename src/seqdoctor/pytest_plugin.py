@@ -40,17 +40,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    import psycopg
-
     from seqdoctor.checks import Finding
     from seqdoctor.guard import GuardResult
-    from seqdoctor.guard.ids import Observed, Restarter
-    from seqdoctor.guard.shared import Membership
+    from seqdoctor.guard.ids import Observed
+    from seqdoctor.suite import SuiteDatabase
 
 GUARD_MODES = ("raise", "warn", "heal")
 ID_STRATEGIES = ("restart", "offset", "beyond-int")
-# How long a worker waits for another to finish installing or removing the guard.
-TURN_TIMEOUT = 120.0
 _OUTPUT_KEY = "seqdoctor"
 
 
@@ -71,24 +67,11 @@ class Settings:
 
 
 @dataclass
-class _Database:
-    """One database the session uses, and its place among the workers that share it."""
-
-    conninfo: str
-    alias: str | None  # Django's alias, or None for --seqdoctor-dsn
-    membership: Membership | None = None
-    guard: GuardResult | None = None
-    restarter: Restarter | None = None
-    # Where sequences are put back after each test: one connection for the session.
-    own: psycopg.Connection[tuple[object, ...]] | None = None
-
-
-@dataclass
 class _Session:
     """What the plugin keeps for one test session (one xdist worker, or the whole run)."""
 
     settings: Settings
-    databases: list[_Database] | None = None  # None until first needed
+    databases: list[SuiteDatabase] | None = None  # None until first needed
     finished: bool = False
     problems: list[str] = field(default_factory=list)  # lines for the summary, from every worker
     pending_warnings: list[str] = field(default_factory=list)
@@ -209,7 +192,7 @@ def seqdoctor_guard(request: pytest.FixtureRequest) -> Iterator[GuardResult | No
         request.getfixturevalue("django_db_setup")
     databases = _databases(state)
     for database in databases:
-        if database.membership is None:
+        if not database.joined:
             _join_for_guard(database)
         if state.settings.guard and database.guard is None:
             _install(state, database)
@@ -217,12 +200,14 @@ def seqdoctor_guard(request: pytest.FixtureRequest) -> Iterator[GuardResult | No
     _finish(state)
 
 
-def _databases(state: _Session) -> list[_Database]:
+def _databases(state: _Session) -> list[SuiteDatabase]:
     if state.databases is None:
+        from seqdoctor.suite import SuiteDatabase  # noqa: PLC0415 - costs nothing until used
+
         if state.settings.django:
             from seqdoctor.django.databases import conninfo, postgresql_aliases  # noqa: PLC0415
 
-            state.databases = [_Database(conninfo(a), a) for a in postgresql_aliases()]
+            state.databases = [SuiteDatabase(conninfo(a), a) for a in postgresql_aliases()]
             # Fixture loads write explicit ids: let through, for as long as the guard is on.
             if state.settings.guard:
                 from seqdoctor.django.databases import fixture_loads_allowed  # noqa: PLC0415
@@ -230,86 +215,49 @@ def _databases(state: _Session) -> list[_Database]:
                 state.stack.enter_context(fixture_loads_allowed())
         else:
             assert state.settings.dsn is not None  # active
-            state.databases = [_Database(state.settings.dsn, None)]
+            state.databases = [SuiteDatabase(state.settings.dsn)]
     return state.databases
 
 
-def _join(database: _Database) -> None:
-    """Join the workers that use *database* (raises SeqdoctorError when it cannot be reached)."""
-    from seqdoctor.guard import shared  # noqa: PLC0415 - the plugin costs nothing until used
-
-    database.membership = shared.join(database.conninfo, lock_timeout=TURN_TIMEOUT)
-
-
-def _join_for_guard(database: _Database) -> None:
+def _join_for_guard(database: SuiteDatabase) -> None:
     from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
 
     try:
-        _join(database)
+        database.join()
     except SeqdoctorError as error:
         raise pytest.UsageError(f"seqdoctor: the test database: {error}") from None
 
 
-def _join_to_audit(state: _Session, database: _Database) -> None:
+def _join_to_audit(state: _Session, database: SuiteDatabase) -> None:
     """Join at the end of the session, to audit a database that could not be joined before."""
     from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
 
     try:
-        _join(database)
+        database.join()
     except SeqdoctorError as error:
         state.problems.append(f"seqdoctor could not audit the test database: {error}")
 
 
-def _install(state: _Session, database: _Database) -> None:
+def _install(state: _Session, database: SuiteDatabase) -> None:
     """The guard on *database*, installed in turn with the other workers that share it."""
-    from seqdoctor import guard  # noqa: PLC0415
-    from seqdoctor.guard import shared, text  # noqa: PLC0415
+    from seqdoctor.suite import GuardNotInstalled  # noqa: PLC0415
 
-    member, mode = database.membership, state.settings.guard
-    assert member is not None  # joined first
-    assert mode is not None  # asked for
-    result = shared.in_turn(member, lambda: guard.install(database.conninfo, mode=mode))
-    if not result.ok:
-        raise pytest.UsageError(f"seqdoctor could not install its guard:\n{text.outcome(result)}")
-    database.guard = result
+    assert state.settings.guard is not None  # asked for
+    try:
+        database.install_guard(state.settings.guard)
+    except GuardNotInstalled as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _finish(state: _Session) -> None:
-    """Once per session: close the plugin's connections, and leave each database, the last
-    worker to leave auditing it and removing the guard the run put there."""
+    """Once per session: leave each database, the last worker to leave auditing it and
+    removing the guard the run put there."""
     if state.finished:
         return
     state.finished = True
     state.stack.close()
-    from seqdoctor.guard import shared  # noqa: PLC0415
-
     for database in state.databases or []:
-        if database.own is not None:
-            database.own.close()
-        if database.membership is None:
-            continue
-
-        def last(ours: bool, database: _Database = database) -> None:
-            _audit(state, database.conninfo)
-            if ours and state.settings.guard:
-                from seqdoctor import guard  # noqa: PLC0415
-
-                guard.remove(database.conninfo)
-
-        shared.leave(database.membership, last)
-
-
-def _audit(state: _Session, conninfo: str) -> None:
-    from seqdoctor import audit  # noqa: PLC0415
-    from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
-
-    try:
-        report = audit(conninfo, select="SEQ001", allow_seqscan=True)
-    except SeqdoctorError as error:
-        state.problems.append(f"seqdoctor could not audit the test database: {error}")
-    else:
-        if report.findings:
-            state.problems.append(_describe(list(report.findings)))
+        state.problems += database.finish(remove_guard=state.settings.guard is not None)
 
 
 @pytest.fixture
@@ -336,32 +284,14 @@ def seqdoctor_ids(
     def restart(conn: Any) -> None:
         _watch(state, conn)
         if state.settings.ids:
-            seen.extend(_restarter(state, database).restart(conn))
+            seen.extend(database.restart(conn, state.settings.ids))
 
     yield restart
-    _restore(database, seen)
+    database.restore(seen)
 
 
 def _nothing(conn: Any) -> None:
     """What ``seqdoctor_ids`` gives when the plugin does nothing with the connection."""
-
-
-def _restarter(state: _Session, database: _Database) -> Restarter:
-    if database.restarter is None:
-        from seqdoctor.guard.ids import IdStrategy, Restarter  # noqa: PLC0415
-
-        database.restarter = Restarter(IdStrategy(state.settings.ids or "restart"))
-    return database.restarter
-
-
-def _restore(database: _Database, seen: list[Observed]) -> None:
-    if not seen or database.restarter is None:
-        return
-    from seqdoctor.catalog.connection import connect  # noqa: PLC0415
-
-    if database.own is None or database.own.closed:
-        database.own = connect(database.conninfo)
-    database.restarter.restore(database.own, seen)
 
 
 def _watch(state: _Session, conn: Any) -> None:
@@ -439,13 +369,13 @@ def _seqdoctor_django(request: pytest.FixtureRequest) -> Iterator[None]:
 
     by_alias = {d.alias: d for d in state.databases or []}
     chosen = [(connections[a], by_alias[a]) for a in aliases if a in by_alias]
-    seen: list[tuple[_Database, list[Observed]]] = []
+    seen: list[tuple[SuiteDatabase, list[Observed]]] = []
     with ExitStack() as stack:
         if state.settings.guard == "warn":
             stack.enter_context(notices_watched(_notice_handler(state)))
         for connection, database in chosen:
             if state.settings.ids:
-                observed = _restarter(state, database).restart(connection)
+                observed = database.restart(connection, state.settings.ids)
                 # In a transaction the rollback puts the sequences back, and until then
                 # it holds them: only a transactional test's restart is undone after it.
                 if not connection.in_atomic_block:
@@ -454,7 +384,7 @@ def _seqdoctor_django(request: pytest.FixtureRequest) -> Iterator[None]:
                 stack.enter_context(allow_explicit_ids(connection))
         yield
     for database, observed in seen:
-        _restore(database, observed)
+        database.restore(observed)
 
 
 def _is_unittest(item: Any) -> bool:
@@ -510,9 +440,9 @@ def assert_sequences_healthy_fixture() -> Callable[..., None]:
 
 
 def _describe(findings: list[Finding]) -> str:
-    lines = ["seqdoctor: sequences behind their data:"]
-    lines += [f"  {f.column}: {f.message}" for f in findings]
-    return "\n".join(lines)
+    from seqdoctor.suite import describe  # noqa: PLC0415
+
+    return describe(findings)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -530,7 +460,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     for database in _databases(state):
         with contextlib.suppress(ConnectionFailed):
-            _join(database)
+            database.join()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -539,9 +469,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = config.stash.get(_SESSION, None)
     if state is None or not state.settings.active:
         return
-    if not _controller(config):
+    if not _controller(config) and not state.finished:
         for database in state.databases or []:
-            if database.membership is None and database.alias is None:
+            if not database.joined and database.alias is None:
                 _join_to_audit(state, database)
         _finish(state)
     workeroutput = getattr(config, "workeroutput", None)

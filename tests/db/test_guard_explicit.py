@@ -3,6 +3,7 @@ and the workers' count (guard/shared.py) that installs and removes one guard for
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -157,6 +158,13 @@ def test_a_worker_that_died_leaves_the_count(conn: Connection, dsn: str) -> None
     lasts: list[bool] = []
     dead = shared.join(dsn, lock_timeout=10)
     alive = shared.join(dsn, lock_timeout=10)
-    dead.conn.close()  # as a crashed worker's session ends
+    pid = dead.conn.info.backend_pid
+    dead.conn.close()  # as a crashed worker's session ends: its locks go with it
+    deadline = time.monotonic() + 10
+    while conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]
+    ).fetchone() != (0,):
+        assert time.monotonic() < deadline, "the closed session did not end"
+        time.sleep(0.01)
     shared.leave(alive, lasts.append)
     assert lasts == [True]  # no guard here when it began

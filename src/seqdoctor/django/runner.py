@@ -14,7 +14,6 @@ after it is installed: refused).
 
 from __future__ import annotations
 
-import functools
 import os
 import unittest
 from contextlib import ExitStack
@@ -29,10 +28,10 @@ from seqdoctor.django.databases import (
     notices_watched,
     postgresql_aliases,
 )
-from seqdoctor.guard.ids import IdStrategy, Observed, Restarter
+from seqdoctor.guard.ids import IdStrategy, Observed
+from seqdoctor.suite import GuardNotInstalled, SuiteDatabase
 
 GUARD_MODES = ("raise", "warn", "heal")
-TURN_TIMEOUT = 120.0
 
 
 def _option(given: Any, name: str) -> Any:
@@ -66,10 +65,9 @@ class SeqdoctorRunnerMixin:
         if self.seqdoctor_guard is not None and self.seqdoctor_guard not in GUARD_MODES:
             raise ImproperlyConfigured(f"SEQDOCTOR_GUARD must be one of {', '.join(GUARD_MODES)}")
         self.seqdoctor_problems: list[str] = []
-        self._seqdoctor_members: list[tuple[str, Any]] = []
+        self._seqdoctor_databases: list[SuiteDatabase] = []
         self._seqdoctor_stack = ExitStack()
-        self._seqdoctor_restarters: dict[str, Restarter] = {}
-        self._seqdoctor_seen: list[tuple[str, list[Observed]]] = []
+        self._seqdoctor_seen: list[tuple[SuiteDatabase, list[Observed]]] = []
 
     @classmethod
     def add_arguments(cls, parser: Any) -> None:
@@ -92,21 +90,15 @@ class SeqdoctorRunnerMixin:
             return old
         if getattr(self, "parallel", 0) > 1:
             raise ImproperlyConfigured("seqdoctor's test runner options need --parallel=1")
-        from seqdoctor import guard  # noqa: PLC0415
-        from seqdoctor.guard import shared  # noqa: PLC0415
-
         for alias in postgresql_aliases():
-            target = conninfo(alias)
-            member = shared.join(target, lock_timeout=TURN_TIMEOUT)
-            self._seqdoctor_members.append((alias, member))
+            database = SuiteDatabase(conninfo(alias), alias)
+            database.join()
+            self._seqdoctor_databases.append(database)
             if self.seqdoctor_guard:
-                result = shared.in_turn(
-                    member, functools.partial(guard.install, target, mode=self.seqdoctor_guard)
-                )
-                if not result.ok:
-                    from seqdoctor.guard import text  # noqa: PLC0415
-
-                    raise ImproperlyConfigured(f"seqdoctor guard: {text.outcome(result)}")
+                try:
+                    database.install_guard(self.seqdoctor_guard)
+                except GuardNotInstalled as error:
+                    raise ImproperlyConfigured(str(error)) from None
         if self.seqdoctor_guard:
             self._seqdoctor_stack.enter_context(fixture_loads_allowed())
         if self.seqdoctor_guard == "warn":
@@ -119,26 +111,8 @@ class SeqdoctorRunnerMixin:
 
     def teardown_databases(self, old_config: Any, **kwargs: Any) -> None:
         self._seqdoctor_stack.close()
-        from seqdoctor import audit, guard  # noqa: PLC0415
-        from seqdoctor.errors import SeqdoctorError  # noqa: PLC0415
-        from seqdoctor.guard import shared  # noqa: PLC0415
-
-        for alias, member in self._seqdoctor_members:
-            target = conninfo(alias)
-
-            def last(ours: bool, target: str = target) -> None:
-                try:
-                    report = audit(target, select="SEQ001", allow_seqscan=True)
-                except SeqdoctorError as error:
-                    self.seqdoctor_problems.append(f"seqdoctor could not audit: {error}")
-                else:
-                    self.seqdoctor_problems += [
-                        f"seqdoctor: {f.column}: {f.message}" for f in report.findings
-                    ]
-                if ours and self.seqdoctor_guard:
-                    guard.remove(target)
-
-            shared.leave(member, last)
+        for database in self._seqdoctor_databases:
+            self.seqdoctor_problems += database.finish(remove_guard=bool(self.seqdoctor_guard))
         for problem in self.seqdoctor_problems:
             self.log(problem)  # type: ignore[attr-defined]
         super().teardown_databases(old_config, **kwargs)  # type: ignore[misc]
@@ -168,28 +142,22 @@ class SeqdoctorRunnerMixin:
 
     def _seqdoctor_start(self, test: Any) -> None:
         # Django's TestCase has opened the test's transaction (_pre_setup) by now.
+        from django.db import connections  # noqa: PLC0415 - see _option
+
         assert self.seqdoctor_ids is not None
         wanted = getattr(test, "databases", ())
-        for alias, _ in self._seqdoctor_members:
-            if wanted != "__all__" and alias not in wanted:
+        for database in self._seqdoctor_databases:
+            if wanted != "__all__" and database.alias not in wanted:
                 continue
-            restarter = self._seqdoctor_restarters.setdefault(alias, Restarter(self.seqdoctor_ids))
-            from django.db import connections  # noqa: PLC0415 - see _option
-
-            connection = connections[alias]
-            observed = restarter.restart(connection)
+            connection = connections[database.alias]
+            observed = database.restart(connection, self.seqdoctor_ids)
             if not connection.in_atomic_block:  # a TransactionTestCase: put back after it
-                self._seqdoctor_seen.append((alias, observed))
+                self._seqdoctor_seen.append((database, observed))
 
     def _seqdoctor_stop(self) -> None:
         seen, self._seqdoctor_seen = self._seqdoctor_seen, []
-        if not seen:
-            return
-        from seqdoctor.catalog.connection import connect  # noqa: PLC0415
-
-        for alias, observed in seen:
-            with connect(conninfo(alias)) as own:
-                self._seqdoctor_restarters[alias].restore(own, observed)
+        for database, observed in seen:
+            database.restore(observed)
 
 
 class DiscoverRunner(SeqdoctorRunnerMixin, django_runner.DiscoverRunner):  # type: ignore[misc]
