@@ -38,6 +38,8 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     server: Server = request.getfixturevalue("server")
     copy = tmp_path / "project"
     shutil.copytree(PROJECT, copy)
+    # Named so that seqdoctor's own run does not load it as a conftest.
+    (copy / "conftest_project.py").rename(copy / "conftest.py")
     yield copy
     with psycopg.connect(server.dsn, autocommit=True) as admin:
         left = admin.execute("SELECT datname FROM pg_database WHERE datname ~ 'shopdj'").fetchall()

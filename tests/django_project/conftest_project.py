@@ -1,4 +1,5 @@
-"""The sample's order: reversed when SHOP_REVERSE is set, so outcomes can be compared."""
+"""The sample's conftest.py (renamed in the copy test_django.py runs): its order reversed
+when SHOP_REVERSE is set, so that outcomes can be compared."""
 
 import os
 
