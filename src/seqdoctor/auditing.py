@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import Timeouts, audit_session, connect, opened, stopped
@@ -64,7 +67,7 @@ def _more(conninfo: str, count: int) -> list[psycopg.Connection[tuple[object, ..
 
 
 def audit(
-    target: str | psycopg.Connection[tuple[object, ...]] = "",
+    target: object = "",
     *,
     schemas: str | Sequence[str] = (),
     exclude_schemas: str | Sequence[str] = (),
@@ -89,8 +92,13 @@ def audit(
     """Audit every sequence of one database and return the report.
 
     *target* is a libpq connection string (URI, ``key=value``, ``service=``;
-    empty means the PG* environment) or an open psycopg connection, which is
-    left open and as it was. Thresholds are fractions (0.75 is 75 %).
+    empty means the PG* environment; a SQLAlchemy URL's ``+psycopg`` is
+    dropped), or an open psycopg connection, which is left open and as it
+    was: inside a transaction (an Alembic migration's ``op.get_bind()``) it is
+    read in that transaction, which sees its uncommitted changes, within a
+    savepoint rolled back after. Also a SQLAlchemy ``Engine``, ``URL`` or
+    ``Connection`` (its driver's connection), and a psycopg 2 connection
+    (see :func:`as_target`). Thresholds are fractions (0.75 is 75 %).
 
     Tables are read in batches of *batch_size*, over up to *connections*
     connections in parallel (a connection given as *target* is used alone);
@@ -112,6 +120,14 @@ def audit(
         raise UsageError("connections must be at least 1")
     settings = Settings(warning, critical, warning_days, critical_days)
     checks = REGISTRY.select(patterns(select), patterns(ignore))
+    resolved = as_target(target)
+    if _in_transaction(resolved):
+        # The tables' counters are read in a transaction of their own (catalog/activity.py):
+        # inside the caller's, the checks that need them do not run, and the report's
+        # checks say so, rather than judge without them.
+        if history is not None:
+            raise UsageError("history cannot be recorded inside the caller's transaction")
+        checks = [check for check in checks if not check.reads_activity]
     filters = Filters.of(schemas, exclude_schemas, tables)
     options = ReadOptions(
         Timeouts(lock_timeout, statement_timeout),
@@ -126,7 +142,7 @@ def audit(
     started = time.monotonic()
     checked_at = now or datetime.now(UTC)
     with collector_paused():
-        snapshot = _read(target, options, connections, checks, history, checked_at)
+        snapshot = _read(resolved, options, connections, checks, history, checked_at)
         if filters.active and not snapshot.sequences and not snapshot.uses:
             raise UsageError(f"nothing matches {filters.describe()}")
         findings = tuple(run_checks(snapshot, settings, checks))
@@ -141,8 +157,72 @@ def audit(
     )
 
 
+_DRIVER = re.compile(r"^(postgres(?:ql)?)\+\w+://")
+
+
+def as_target(target: object) -> str | psycopg.Connection[Any]:
+    """What :func:`audit` reads: a conninfo, or a psycopg 3 connection to read over.
+
+    - a string: a conninfo, or a SQLAlchemy URL whose ``+driver`` is dropped;
+    - a SQLAlchemy ``URL`` or ``Engine`` (its URL, password included, never shown);
+      a SQLAlchemy ``Connection``: the driver's connection it holds, as below;
+    - a psycopg 3 connection: read over, in its transaction if it is in one;
+    - a psycopg 2 connection: seqdoctor reads with psycopg 3 only, so over a
+      connection of its own with the same parameters (``conn.info``). Another
+      connection cannot see a transaction's uncommitted changes: a psycopg 2
+      connection inside a transaction is refused rather than judged on what
+      it would not see.
+
+    >>> as_target("postgresql+psycopg://u@db/shop")
+    'postgresql://u@db/shop'
+    >>> as_target(42)
+    Traceback (most recent call last):
+    ...
+    TypeError: audit() takes a conninfo, a psycopg connection, a SQLAlchemy engine, connection or URL, or a psycopg2 connection, not int
+    """  # noqa: E501 - the doctest's output is one line
+    if isinstance(target, psycopg.Connection):
+        return target
+    if isinstance(target, str):
+        return _DRIVER.sub("postgresql://", target)
+    package = type(target).__module__.partition(".")[0]
+    if package == "sqlalchemy":
+        return _from_sqlalchemy(target)
+    if package == "psycopg2":
+        return _from_psycopg2(target)
+    raise TypeError(
+        "audit() takes a conninfo, a psycopg connection, a SQLAlchemy engine, connection or "
+        f"URL, or a psycopg2 connection, not {type(target).__name__}"
+    )
+
+
+def _from_sqlalchemy(target: Any) -> str | psycopg.Connection[Any]:
+    from sqlalchemy.engine import URL, Connection, Engine  # noqa: PLC0415 - its users have it
+
+    if isinstance(target, Connection):
+        return as_target(target.connection.dbapi_connection)
+    url = target.url if isinstance(target, Engine) else target
+    if not isinstance(url, URL) or url.get_backend_name() != "postgresql":
+        raise TypeError(f"audit() needs a PostgreSQL database, not {type(target).__name__}")
+    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def _from_psycopg2(conn: Any) -> str:
+    if conn.closed:
+        raise ConnectionFailed("the psycopg2 connection is closed")
+    if conn.info.transaction_status != 0:  # psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        raise UsageError(
+            "a psycopg2 connection inside a transaction: seqdoctor reads with psycopg 3, over "
+            "a connection of its own that cannot see what the transaction changed. Audit once "
+            "it is committed, or use psycopg 3 (SQLAlchemy: postgresql+psycopg://)"
+        )
+    params = dict(conn.info.dsn_parameters)
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return make_conninfo("", **params)
+
+
 def _read(  # noqa: PLR0917 - audit()'s options, passed on
-    target: str | psycopg.Connection[tuple[object, ...]],
+    target: str | psycopg.Connection[Any],
     options: ReadOptions,
     connections: int,
     checks: Sequence[Check],
@@ -161,7 +241,7 @@ def _read(  # noqa: PLR0917 - audit()'s options, passed on
             stack.enter_context(extra)
             stack.enter_context(audit_session(extra))
         try:
-            with audit_session(conn):
+            with _reading(conn):
                 snapshot = read_snapshot(conn, options, more)
                 if any(u.guard_function is not None for u in snapshot.uses):
                     # Only where a guard is installed: the guard's SQL is not loaded otherwise.
@@ -175,3 +255,22 @@ def _read(  # noqa: PLR0917 - audit()'s options, passed on
             # what reaches here stopped the whole audit.
             raise stopped("could not read the catalog", error, conn) from None
     return snapshot
+
+
+def _in_transaction(target: str | psycopg.Connection[Any]) -> bool:
+    return (
+        isinstance(target, psycopg.Connection)
+        and target.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    )
+
+
+def _reading(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """How *conn* is read: in autocommit mode, read-only, when it is idle; inside a
+    savepoint rolled back after when it is in a transaction, which then sees the
+    caller's uncommitted changes and keeps its own settings (every SET LOCAL
+    is undone with the savepoint). No SET TRANSACTION: the caller's is as it was."""
+    if _in_transaction(conn):
+        return conn.transaction(force_rollback=True)
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        raise UsageError("the connection's transaction has failed: roll it back first")
+    return audit_session(conn)

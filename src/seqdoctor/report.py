@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from seqdoctor.catalog.model import Snapshot
 from seqdoctor.checks import Finding, Settings, Severity
@@ -75,6 +76,13 @@ class Report:
     @property
     def exit_status(self) -> ExitStatus:
         return self.status.exit_status
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as the JSON document ``seqdoctor check --format json`` prints
+        (docs/json.md): plain dicts, lists, strings, numbers, booleans and None."""
+        from seqdoctor.render.json import as_record  # noqa: PLC0415 - see pyproject's contract
+
+        return as_record(self)
 
     def counts(self) -> dict[str, int]:
         """Findings per severity, every severity present as a key."""

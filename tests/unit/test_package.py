@@ -6,6 +6,8 @@ import pytest
 
 import seqdoctor
 from seqdoctor.auditing import audit
+from seqdoctor.checks.base import ColumnRef, Finding, SequenceRef, Severity
+from seqdoctor.guard.explicit import allow_explicit_ids
 from seqdoctor.report import Report, Status
 from tests.unit.fresh import modules_after, python
 
@@ -20,7 +22,20 @@ def test_loading_the_pytest_plugin_imports_no_database_driver() -> None:
 
 def test_the_public_names_are_the_library_objects() -> None:
     assert (seqdoctor.audit, seqdoctor.Report, seqdoctor.Status) == (audit, Report, Status)
-    assert sorted(seqdoctor.__all__) == ["Report", "Status", "__version__", "audit"]
+    assert (seqdoctor.Finding, seqdoctor.Severity) == (Finding, Severity)
+    assert (seqdoctor.ColumnRef, seqdoctor.SequenceRef) == (ColumnRef, SequenceRef)
+    assert seqdoctor.allow_explicit_ids is allow_explicit_ids
+    assert sorted(seqdoctor.__all__) == [
+        "ColumnRef",
+        "Finding",
+        "Report",
+        "SequenceRef",
+        "Severity",
+        "Status",
+        "__version__",
+        "allow_explicit_ids",
+        "audit",
+    ]
 
 
 def test_audit_stays_the_function_whatever_was_imported_first() -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from psycopg import sql
@@ -51,6 +52,7 @@ CATALOG_FINGERPRINT = sql.SQL(
 # queries run with it pinned (SET LOCAL), and it is set back as it was after.
 PIN_LOCALLY = (
     "SELECT pg_catalog.current_setting('search_path') AS path,"
+    " pg_catalog.current_setting('lock_timeout') AS lock_timeout,"
     " pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true) AS pinned"
 )
 
@@ -84,7 +86,7 @@ class Observed:
     edge: int | None  # max() of its columns (min() descending); None when they are empty
 
 
-def _rows(conn: Any, statement: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def rows(conn: Any, statement: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cursor = conn.cursor()
     try:
         cursor.execute(statement, params)
@@ -97,10 +99,10 @@ def _rows(conn: Any, statement: str, params: dict[str, Any] | None = None) -> li
 def read_fed_sequences(conn: Any) -> tuple[FedSequence, ...]:
     """The readable sequences that feed at least one comparable column of a table."""
     sequences = {
-        row["oid"]: SequenceState(**row) for row in _rows(conn, load_query("list_sequences"))
+        row["oid"]: SequenceState(**row) for row in rows(conn, load_query("list_sequences"))
     }
     fed: dict[int, list[ColumnUse]] = {}
-    for row in _rows(conn, load_query("list_column_uses"), {"index_facts": False}):
+    for row in rows(conn, load_query("list_column_uses"), {"index_facts": False}):
         use = ColumnUse(**{**row, "kind": ColumnKind(row["kind"])})
         sequence = sequences.get(use.sequence_oid)
         if (
@@ -150,7 +152,7 @@ def observe(conn: Any, fed: Sequence[FedSequence]) -> list[Observed]:
             Position(row["last_value"], row["is_called"]),
             None if row["edge"] is None else int(row["edge"]),
         )
-        for row in _rows(conn, observe_statement(fed).as_string())
+        for row in rows(conn, observe_statement(fed).as_string())
     ]
 
 
@@ -174,19 +176,67 @@ def past(sequence: SequenceState, anchor: int, edge: int | None) -> int | None:
     return value if sequence.min_value <= value <= sequence.max_value else None
 
 
-def restarts(observed: Iterable[Observed]) -> Iterator[tuple[Observed, int]]:
+class IdStrategy(StrEnum):
+    """Where each sequence starts in every test (``--seqdoctor-ids``)."""
+
+    RESTART = "restart"  # at its START: the same ids whatever ran before
+    OFFSET = "offset"  # each at a value of its own: an id of the wrong table matches nothing
+    BEYOND_INT = "beyond-int"  # past integer's range: a bigint id in an integer column fails
+
+
+# How far apart the sequences start under OFFSET: room for 100,000 rows a table in one test.
+OFFSET_STRIDE = 100_000
+INT4_MAX = 2_147_483_647
+
+
+def anchor(sequence: SequenceState, strategy: IdStrategy, rank: int) -> int:
+    """The value *sequence* starts from in every test, before the data is taken into account.
+
+    *rank* numbers the sequences from 1, in the order of their names. A value
+    the sequence cannot take (its type's limit) falls back to its START.
+
+    >>> seq = SequenceState(1, "public", "s", "int8", 1, 1, 1, 2**63 - 1, False, 1, True)
+    >>> anchor(seq, IdStrategy.RESTART, 3), anchor(seq, IdStrategy.OFFSET, 3)
+    (1, 300001)
+    >>> anchor(seq, IdStrategy.BEYOND_INT, 3)
+    2147483648
+    >>> small = SequenceState(2, "public", "t", "int4", 1, 1, 1, INT4_MAX, False, 1, True)
+    >>> anchor(small, IdStrategy.BEYOND_INT, 1)
+    1
+    """
+    start = sequence.start_value
+    if strategy is IdStrategy.OFFSET:
+        value = start + rank * OFFSET_STRIDE * sequence.increment_by
+        return value if sequence.min_value <= value <= sequence.max_value else start
+    if strategy is IdStrategy.BEYOND_INT:
+        edge = INT4_MAX if sequence.increment_by > 0 else -INT4_MAX - 1
+        beyond = past(sequence, start, edge)
+        return start if beyond is None else beyond
+    return start
+
+
+def restarts(
+    observed: Sequence[Observed], strategy: IdStrategy = IdStrategy.RESTART
+) -> Iterator[tuple[Observed, int]]:
     """The sequences to restart for a test, with the value each restarts at.
 
-    The restart value is the first value of the progression from START past
-    the data: a START of 1000 stays 1000 on empty tables, an increment of 10
-    keeps its step. Sequences already there, and those that cannot get past
-    the data before their limit, are left alone.
+    The restart value is the first value of the progression from the
+    sequence's :func:`anchor` past the data: a START of 1000 stays 1000 on
+    empty tables, an increment of 10 keeps its step. Sequences already there,
+    and those that cannot get past the data before their limit, are left alone.
     """
+    ranks = _ranks(o.fed.sequence for o in observed)
     for item in observed:
         seq = item.fed.sequence
-        target = past(seq, seq.start_value, item.edge)
+        target = past(seq, anchor(seq, strategy, ranks[seq.oid]), item.edge)
         if target is not None and target != item.position.next_value(seq):
             yield item, target
+
+
+def _ranks(sequences: Iterable[SequenceState]) -> dict[int, int]:
+    """Each sequence's number, from 1, in the order of their names: the same in every database."""
+    ordered = sorted(sequences, key=lambda s: (s.schema, s.name))
+    return {s.oid: rank for rank, s in enumerate(ordered, start=1)}
 
 
 def restart_statement(sequence: SequenceState, value: int) -> sql.Composed:
@@ -228,13 +278,14 @@ class Restarter:
     when the catalog changed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, strategy: IdStrategy = IdStrategy.RESTART) -> None:
+        self.strategy = strategy
         self._fingerprint: tuple[Any, ...] | None = None
         self._fed: tuple[FedSequence, ...] = ()
 
     def _fed_sequences(self, conn: Any) -> tuple[FedSequence, ...]:
         (fingerprint,) = [
-            tuple(row.values()) for row in _rows(conn, CATALOG_FINGERPRINT.as_string())
+            tuple(row.values()) for row in rows(conn, CATALOG_FINGERPRINT.as_string())
         ]
         if fingerprint != self._fingerprint:
             self._fed = read_fed_sequences(conn)
@@ -246,10 +297,10 @@ class Restarter:
 
         Returns what it saw before restarting, for :meth:`restore`.
         """
-        with _pinned(conn):
+        with pinned(conn):
             observed = observe(conn, self._fed_sequences(conn))
-            for item, value in restarts(observed):
-                _execute(conn, restart_statement(item.fed.sequence, value).as_string())
+            for item, value in restarts(observed, self.strategy):
+                execute(conn, restart_statement(item.fed.sequence, value).as_string())
         return observed
 
     def restore(
@@ -267,24 +318,36 @@ class Restarter:
             after = now.get(item.fed.sequence.oid)
             position = restore(item, after) if after else None
             if position is not None:
-                _execute(conn, setval_statement(item.fed.sequence, position).as_string())
+                execute(conn, setval_statement(item.fed.sequence, position).as_string())
                 done.append((item.fed.sequence, position))
         return done
 
 
 @contextmanager
-def _pinned(conn: Any) -> Iterator[None]:
-    """The search path pinned in *conn*'s transaction, and then set back (SET LOCAL both).
+def pinned(conn: Any, *, lock_timeout: float | None = None) -> Iterator[None]:
+    """The search path pinned in *conn*'s transaction (and its lock timeout set, when given),
+    then set back as they were (SET LOCAL all).
 
-    After an error the transaction is aborted and its rollback sets it back.
+    After an error the transaction is aborted and its rollback sets them back.
     """
-    (saved,) = _rows(conn, PIN_LOCALLY)
+    (saved,) = rows(conn, PIN_LOCALLY)
+    if lock_timeout is not None:
+        execute(conn, _set_locally("lock_timeout", f"{round(lock_timeout * 1000)}ms"))
     yield
-    back = sql.SQL("SELECT pg_catalog.set_config('search_path', {}, true)")
-    _execute(conn, back.format(sql.Literal(saved["path"])).as_string())
+    execute(conn, _set_locally("search_path", saved["path"]))
+    if lock_timeout is not None:
+        execute(conn, _set_locally("lock_timeout", saved["lock_timeout"]))
 
 
-def _execute(conn: Any, statement: str) -> None:
+def _set_locally(name: str, value: str) -> str:
+    return (
+        sql.SQL("SELECT pg_catalog.set_config({}, {}, true)")
+        .format(sql.Literal(name), sql.Literal(value))
+        .as_string()
+    )
+
+
+def execute(conn: Any, statement: str) -> None:
     cursor = conn.cursor()
     try:
         cursor.execute(statement)

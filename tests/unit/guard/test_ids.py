@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqdoctor.guard.ids import FedSequence, Observed, Position, restarts, restore
+from seqdoctor.guard.ids import FedSequence, IdStrategy, Observed, Position, restarts, restore
 from tests.unit.factories import column, sequence
 
 SEQ = sequence("frobs_id_seq")
@@ -36,3 +36,16 @@ def test_restore_puts_back_what_a_test_moved_but_never_behind_committed_rows() -
     assert restore(before, seen(FED, 55, True, 40)) == Position(40, True)  # burnt, no rows kept
     assert restore(before, seen(FED, 43, True, 43)) is None  # committed rows: it stays past them
     assert restore(before, seen(FED, 60, True, 43)) == Position(44, False)  # ... just past them
+
+
+def test_offset_gives_each_sequence_its_own_range_by_name_and_beyond_int_passes_integer() -> None:
+    widgets = sequence("widgets_id_seq", type_name="int8")
+    widgets_fed = FedSequence(widgets, (column("widgets", fed_by=widgets),))
+    frobs, wide = seen(FED, 1, False, None), seen(widgets_fed, 1, False, None)
+
+    # Named in order: frobs_id_seq first, wherever the catalog lists it.
+    assert [v for _, v in restarts([wide, frobs], IdStrategy.OFFSET)] == [200_001, 100_001]
+    # Past data already in the range: just past it, as restart does.
+    assert [v for _, v in restarts([seen(FED, 1, False, 100_041)], IdStrategy.OFFSET)] == [100_042]
+    # An integer sequence cannot go past integer's range: it starts at START.
+    assert [v for _, v in restarts([wide, frobs], IdStrategy.BEYOND_INT)] == [2_147_483_648]
