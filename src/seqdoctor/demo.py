@@ -3,6 +3,9 @@ the repairs, and the proof again."""
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TextIO
 
@@ -15,7 +18,7 @@ from seqdoctor.checks import REGISTRY
 from seqdoctor.ephemeral import ephemeral_cluster, find_installations
 from seqdoctor.render import Format, render
 from seqdoctor.render.plan import PlanFormat, render_plan, render_result
-from seqdoctor.repairs import apply_fix, plan_fix
+from seqdoctor.repairs import apply_fix, online, plan_fix
 
 # What we show failing for real: the inserts users ran when they got paged.
 PROOFS = (
@@ -26,6 +29,35 @@ PROOFS = (
     ),
 )
 ATTEMPTS = 5
+# The key widened online while the shop keeps taking orders, and the order it takes.
+ORDERS = ("public", "orders", "id")
+NEW_ORDER = "INSERT INTO orders (customer_id) VALUES (10) RETURNING id"
+ORDER_EVERY = 0.005  # s between two orders: a busy shop, on a machine that is not
+
+
+@dataclass
+class Shop:
+    """A session placing orders until told to stop: how many went in, and every failure."""
+
+    conninfo: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    placed: int = 0
+    last_id: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        # Not prepared: a prepared INSERT ... RETURNING id fails once after the swap
+        # ("cached plan must not change result type"), the checklist in docs/fix.md.
+        with psycopg.connect(self.conninfo, autocommit=True, prepare_threshold=None) as conn:
+            while not self.stop.is_set():
+                try:
+                    row = conn.execute(NEW_ORDER.encode()).fetchone()
+                except psycopg.Error as error:
+                    self.failures.append(error.diag.message_primary or str(error))
+                else:
+                    self.placed += 1
+                    self.last_id = int(row[0]) if row else 0
+                time.sleep(ORDER_EVERY)
 
 
 def _section(text: str) -> str:
@@ -68,7 +100,10 @@ def run_demo(out: TextIO) -> None:
         console.rule("The failures are real")
         _insert(console, shop)
 
-        console.rule("The repairs")
+        console.rule("Widening orders.id online, while orders keep coming in")
+        _widen_online(console, shop)
+
+        console.rule("The other repairs")
         console.print(f"[bold]$ seqdoctor fix '{shop}'[/]")
         fix = plan_fix(shop)
         render_plan(fix, PlanFormat.TABLE, out)
@@ -105,3 +140,52 @@ def _insert(console: Console, conninfo: str) -> None:
                     console.print(f"  {attempt}: [red]ERROR: {error.diag.message_primary}[/]")
                     break
                 console.print(f"  {attempt}: ok")
+
+
+def _widen_online(console: Console, conninfo: str) -> None:
+    """The order ids' family widened online, phase by phase, while a session places orders."""
+    console.print(
+        "orders.id runs out at 2,147,483,647 and invoices and order lines point at it: all "
+        "three widened online. `seqdoctor fix --online` prints every step with its lock and "
+        "duration; here each phase runs in turn, as `fix --online --apply` runs them, while "
+        f"another session places an order every {ORDER_EVERY * 1000:.0f} ms:\n"
+        f"  [bold]{NEW_ORDER}[/]\n"
+    )
+    steps = online.plan(conninfo, [ORDERS]).steps
+    console.print(f"[bold]$ seqdoctor fix --online --apply --yes '{conninfo}'[/]")
+    shop = Shop(conninfo)
+    placing = threading.Thread(target=shop.run, name="seqdoctor-demo-orders")
+    placing.start()
+    try:
+        for phase in tuple(online.Phase)[1:]:  # from the shadow columns to the cleanup
+            if phase is online.Phase.CLEANED:
+                console.print(
+                    f"[bold]$ seqdoctor fix --online --cleanup --apply --yes '{conninfo}'[/]"
+                )
+                steps = online.plan(conninfo, [ORDERS]).cleanup_steps
+            mine = [step for step in steps if step.phase is phase]
+            more = f" (and {len(mine) - 1} more)" if len(mine) > 1 else ""
+            console.print(f"phase {int(phase)}: {mine[0].title}{more}\n  lock: {mine[0].lock}")
+            started = time.monotonic()
+            if phase is online.Phase.CLEANED:
+                online.cleanup(conninfo, [ORDERS])
+            else:
+                online.advance(conninfo, [ORDERS], until=phase)
+            console.print(
+                f"  done in {time.monotonic() - started:,.2f} s; orders placed so far: "
+                f"{shop.placed:,}, failed: {len(shop.failures)}"
+            )
+    finally:
+        shop.stop.set()
+        placing.join()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            b"SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            b" WHERE attrelid = 'public.orders'::regclass AND attname = 'id'"
+        ).fetchone()
+    failed = "; ".join(dict.fromkeys(shop.failures)) or "none"
+    console.print(
+        f"\n{shop.placed:,} orders placed during the widening (the last one: {shop.last_id:,}), "
+        f"{len(shop.failures)} failed ({failed}). "
+        f"orders.id is now [bold]{row[0] if row else 'gone'}[/].\n"
+    )

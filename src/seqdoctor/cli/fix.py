@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from seqdoctor.cli.check import check
-from seqdoctor.cli.options import CONTEXT, _check_codes, _confirmed, _seconds, _shared
+from seqdoctor.cli.options import CONTEXT, _check_codes, _confirmed, _number, _seconds, _shared
+from seqdoctor.fleet import SECONDS
+
+if TYPE_CHECKING:
+    from seqdoctor.repairs.online import OnlineOptions
+
+# The options of --online alone, by OnlineOptions field: taken out of those plan_fix gets.
+ONLINE = {
+    "swap_lock_timeout": "lock_timeout",
+    "swap_deadline": "lock_deadline",
+    "batch_seconds": "batch_seconds",
+    "max_batch": "max_batch",
+    "batch_pause": "pause",
+    "max_replica_lag": "max_replica_lag",
+    "max_slot_lag": "max_slot_lag",
+    "max_wal_rate": "max_wal_rate",
+    "allow_user_triggers": "allow_user_triggers",
+    "allow_replication": "allow_replication",
+}
 
 
 def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -18,6 +36,25 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
         return parse_size(value)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+
+
+def _bytes_or_none(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    return None if value is None else _bytes(ctx, param, value)
+
+
+def _online_options(ctx: click.Context, online_: bool, options: dict[str, Any]) -> OnlineOptions:
+    """The --online options, taken out of *options*; refused when given without --online."""
+    from seqdoctor.repairs.online import OnlineOptions  # noqa: PLC0415 - see check
+
+    given = {name: options.pop(name) for name in ONLINE}
+    if not online_:
+        for name in given:
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+                raise click.BadParameter(f"--{name.replace('_', '-')} goes with --online")
+    chosen = {ONLINE[name]: value for name, value in given.items()}
+    # A largest batch under the default first one starts there.
+    first = min(OnlineOptions.first_batch, chosen["max_batch"])
+    return OnlineOptions(first_batch=first, **chosen)
 
 
 @click.command(context_settings=CONTEXT)
@@ -74,6 +111,69 @@ def _bytes(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 )
 @click.option("--revert", is_flag=True, help="With --online: undo a widening not cleaned up.")
 @click.option("--cleanup", is_flag=True, help="With --online: drop the old columns after the swap.")
+@_seconds(
+    "--swap-lock-timeout",
+    0.5,
+    "With --online: one try at the ACCESS EXCLUSIVE lock of a table (to add the shadow "
+    "columns, swap, clean up); tried again, jittered, until --swap-deadline.",
+)
+@_seconds(
+    "--swap-deadline",
+    60.0,
+    "With --online: give up those locks after this long, with nothing half-done.",
+)
+@_seconds(
+    "--batch-seconds", 0.2, "With --online: the time a backfill batch aims at (its size adapts)."
+)
+@click.option(
+    "--max-batch",
+    type=click.IntRange(min=1, max=2**31 - 1),
+    default=1_000_000,
+    show_default=True,
+    metavar="ROWS",
+    help="With --online: the largest backfill batch.",
+)
+@click.option(
+    "--batch-pause",
+    type=click.FloatRange(0, SECONDS[1]),
+    default=0.0,
+    show_default=True,
+    callback=_number,
+    metavar="SECONDS",
+    help="With --online: a pause after each backfill batch.",
+)
+@click.option(
+    "--max-replica-lag",
+    default="256MB",
+    show_default=True,
+    metavar="SIZE",
+    callback=_bytes,
+    help="With --online: pause the backfill while a standby replays this far behind.",
+)
+@click.option(
+    "--max-slot-lag",
+    default="1GB",
+    show_default=True,
+    metavar="SIZE",
+    callback=_bytes,
+    help="With --online: pause the backfill while a replication slot holds back this much WAL.",
+)
+@click.option(
+    "--max-wal-rate",
+    metavar="SIZE",
+    callback=_bytes_or_none,
+    help="With --online: pause the backfill to keep the server's WAL under SIZE a second.",
+)
+@click.option(
+    "--allow-user-triggers",
+    is_flag=True,
+    help="With --online: backfill a table whose own triggers fire on every UPDATE.",
+)
+@click.option(
+    "--allow-replication",
+    is_flag=True,
+    help="With --online: widen published or subscribed tables (you handle the subscribers).",
+)
 @click.pass_context
 def fix(
     ctx: click.Context,
@@ -117,6 +217,7 @@ def fix(
 
     if (revert or cleanup) and not online_:
         raise click.BadParameter("--revert and --cleanup go with --online")
+    online_options = _online_options(ctx, online_, options)
     if online_:
         from seqdoctor.render.online import fix_online  # noqa: PLC0415 - see check
 
@@ -129,6 +230,7 @@ def fix(
                 cleanup,
                 lambda question: _confirmed(yes, question),
                 options,
+                online_options,
             )
         )
     chosen = PlanFormat(output_format)

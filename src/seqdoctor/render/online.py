@@ -17,8 +17,11 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
+from seqdoctor.catalog.model import Snapshot
+from seqdoctor.checks.seq011_exhaustion_forecast import judged
 from seqdoctor.errors import ExitStatus, UsageError
 from seqdoctor.repairs import online, plan_fix
 from seqdoctor.repairs.online import OnlineOptions, OnlinePlan, Phase
@@ -51,8 +54,22 @@ class Progress:
         self._err.flush()
 
 
-def columns_to_widen(conninfo: str, fix_options: Mapping[str, Any]) -> list[online.Column]:
-    """Columns of the findings to widen, then of the widenings already under way."""
+def runways(snapshot: Snapshot) -> dict[online.Column, float]:
+    """Seconds until each column runs out, where the exhaustion forecast (SEQ011) has a date."""
+    found: dict[online.Column, float] = {}
+    for forecast in judged(snapshot, moving_only=True):
+        days, use = forecast.days_left, forecast.column
+        if days is not None and use is not None:
+            column = (use.schema, use.table, use.column)
+            found[column] = min(days * 86_400, found.get(column, days * 86_400))
+    return found
+
+
+def columns_to_widen(
+    conninfo: str, fix_options: Mapping[str, Any]
+) -> tuple[list[online.Column], dict[online.Column, float]]:
+    """Columns of the findings to widen, then of the widenings already under way; and the
+    seconds until each runs out, where the forecast knows."""
     planned = plan_fix(conninfo, **fix_options)
     codes = CODES + tuple(c for c in ASKED if c in planned.options.asked)
     wanted = [
@@ -62,15 +79,29 @@ def columns_to_widen(conninfo: str, fix_options: Mapping[str, Any]) -> list[onli
         for f in plan.findings
         if f.column is not None and f.code in codes
     ]
-    return list(dict.fromkeys([*wanted, *online.under_way(conninfo)]))
+    columns = list(dict.fromkeys([*wanted, *online.under_way(conninfo)]))
+    return columns, runways(planned.report.snapshot)
 
 
 def families(
-    conninfo: str, columns: Sequence[online.Column], options: OnlineOptions
+    conninfo: str,
+    columns: Sequence[online.Column],
+    options: OnlineOptions,
+    runway: Mapping[online.Column, float] | None = None,
 ) -> list[tuple[online.Column, OnlinePlan]]:
     """One plan per key family: a family found from a referencing column is part of the
-    family of the key it references, and only that larger one is kept."""
+    family of the key it references, and only that larger one is kept. A family whose
+    columns the forecast dates is planned against the soonest (*runway*, seconds by column),
+    so that its plan says whether the widening finishes first."""
     planned = [(column, online.plan(conninfo, [column], options)) for column in columns]
+    if runway and options.runway is None:
+        for at, (column, built) in enumerate(planned):
+            left = [runway[c] for c in _names(built) if c in runway]
+            if left:
+                planned[at] = (
+                    column,
+                    online.plan(conninfo, [column], replace(options, runway=min(left))),
+                )
     keys = [frozenset(c.key for c in built.family.columns) for _, built in planned]
     kept: list[tuple[online.Column, OnlinePlan]] = []
     seen: list[frozenset[tuple[int, int]]] = []
@@ -80,6 +111,10 @@ def families(
         seen.append(mine)
         kept.append((column, built))
     return kept
+
+
+def _names(built: OnlinePlan) -> list[online.Column]:
+    return [(c.schema, c.table, c.column) for c in built.family.columns]
 
 
 def describe(built: OnlinePlan, out: TextIO) -> None:
@@ -117,7 +152,8 @@ def fix_online(  # noqa: PLR0917
     if apply and output_format == "sql":
         raise UsageError("--format sql prints a script for psql: use it or --apply")
     options = options or OnlineOptions()
-    planned = families(conninfo, columns_to_widen(conninfo, fix_options), options)
+    columns, runway = columns_to_widen(conninfo, fix_options)
+    planned = families(conninfo, columns, options, runway)
     refused = [built for _, built in planned if built.refused and not (revert or cleanup)]
     if output_format == "json":
         json.dump([online.record(built) for _, built in planned], out, indent=2)

@@ -29,6 +29,16 @@ def test_help_matches_golden_file(
         (["--retries", "-1"], "--retries"),
         (["--format", "sql", "--apply"], "--format sql prints a script for psql"),
         (["--lock-timeout", "0"], "--lock-timeout"),
+        (["--swap-deadline", "5"], "--swap-deadline goes with --online"),
+        (["--allow-user-triggers"], "--allow-user-triggers goes with --online"),
+        (
+            ["--online", "--swap-lock-timeout", "2", "--swap-deadline", "1"],
+            "the lock deadline must be at least one lock timeout",
+        ),
+        (["--online", "--max-wal-rate", "0"], "the WAL rate limit must be more than 0"),
+        (["--online", "--max-slot-lag", "lots"], "'lots' is not a size such as 500MB or 1GB"),
+        (["--online", "--max-batch", "0"], "--max-batch"),
+        (["--online", "--batch-pause", "nan"], "--batch-pause"),
     ],
 )
 def test_bad_arguments_exit_3_with_one_line(
