@@ -136,7 +136,12 @@ def test_values_handed_out_between_the_read_and_the_setval_are_never_taken_back(
 ) -> None:
     behind(conn)
     advances = [plan.advance for plan in plan_fix(dsn, codes=["SEQ001"]).plans if plan.advance]
-    read = conn.execute(read_statement([a.row for a in advances])).fetchall()
+    read: list[tuple[Any, ...]] = []
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(read_statement([a.row for a in advances]).as_bytes(conn))
+        read += cursor.fetchall()
+        while cursor.nextset():
+            read += cursor.fetchall()
     oids = [a.sequence.oid for a in advances]
     assert sorted((oid, before, after) for oid, before, after, _, _ in read) == sorted(
         (oid, 1, 11) for oid in oids

@@ -536,8 +536,13 @@ def _positioned(
 
 
 def _relations_query(batch: Sequence[SequenceState]) -> sql.Composed:
-    """One statement reading the sequence relations themselves: last_value and is_called."""
-    return sql.SQL(" UNION ALL ").join(
+    """Statements reading the sequence relations themselves, one each: last_value, is_called.
+
+    Sent as one message, not as one UNION: the planner's work on a UNION
+    grows faster than its arms (1,000 arms: 0.3 s, where 1,000 statements
+    in one message take 0.02 s).
+    """
+    return sql.SQL(";\n").join(
         sql.Composed(
             [
                 sql.SQL("SELECT "),
@@ -550,6 +555,21 @@ def _relations_query(batch: Sequence[SequenceState]) -> sql.Composed:
     )
 
 
+def _all_rows(conn: Connection, statements: sql.Composed) -> list[tuple[Any, ...]]:
+    """The rows of every statement in *statements*, sent as one message, in order.
+
+    The server runs them one after another and none after an error, which
+    is raised as one statement's would be.
+    """
+    rows: list[tuple[Any, ...]] = []
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(statements.as_bytes(conn))
+        rows += cursor.fetchall()
+        while cursor.nextset():  # a result per statement
+            rows += cursor.fetchall()
+    return rows
+
+
 def _read_relations(
     conn: Connection,
     sequences: Sequence[SequenceState],
@@ -558,13 +578,13 @@ def _read_relations(
 ) -> dict[int, tuple[int, bool] | None]:
     """Positions read from the sequence relations; None for those gone or unreadable.
 
-    All in one statement, or, when that fails, one by one, so that the one
+    All in one message, or, when that fails, one by one, so that the one
     locked or dropped sequence is told apart from the rest.
     """
 
     def read(batch: Sequence[SequenceState]) -> dict[int, tuple[int, bool] | None]:
         with read_only_transaction(conn, options.timeouts):
-            rows = conn.execute(_relations_query(batch)).fetchall()
+            rows = _all_rows(conn, _relations_query(batch))
         return {oid: (last, called) for oid, last, called in rows}
 
     if len(sequences) > 1:
@@ -694,7 +714,7 @@ def _read_batch(
     result = _Read()
     try:
         with read_only_transaction(conn, options.timeouts):
-            rows = conn.execute(_ranges_query(batch)).fetchall()
+            rows = _all_rows(conn, _ranges_query(batch))
         ranges = {batch[i].key: (high, low) for i, high, low in rows}
     except psycopg.Error:
         # One table locked, dropped or denied spoils the batch: read them one by one,
@@ -703,7 +723,7 @@ def _read_batch(
         for use in batch:
             try:
                 with read_only_transaction(conn, options.timeouts):
-                    ((_, high, low),) = conn.execute(_ranges_query([use])).fetchall()
+                    ((_, high, low),) = _all_rows(conn, _ranges_query([use]))
                 ranges[use.key] = (high, low)
             except _VANISHED:
                 result.vanished.add(use.key)
@@ -737,7 +757,7 @@ def _read_collisions(
 
     def read(some: Sequence[tuple[ColumnUse, SequenceState]]) -> None:
         with read_only_transaction(conn, options.timeouts):
-            rows = conn.execute(_collisions_query(some)).fetchall()
+            rows = _all_rows(conn, _collisions_query(some))
         for i, first in rows:
             key = some[i][0].key
             result.extents[key] = replace(
@@ -856,11 +876,12 @@ def table_sql(use: ColumnUse) -> sql.Composable:
 
 
 def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
-    """One statement reading max() and min() of many columns, each from its own index.
+    """Statements reading max() and min() of many columns, each from its own index.
 
-    Each arm is a plain ``SELECT max(c), min(c) FROM t``, which the planner
-    answers with two index descents (its MinMaxAgg plan); the results are
-    cast to numeric only so that columns of different types can share a UNION.
+    Each is a plain ``SELECT max(c), min(c) FROM t``, which the planner
+    answers with two index descents (its MinMaxAgg plan), cast to numeric so
+    that every column's row reads alike. One message of statements rather than
+    a UNION of them: the planner's work on a UNION grows faster than its arms.
     """
     arms = []
     for i, use in enumerate(batch):
@@ -880,7 +901,7 @@ def _ranges_query(batch: Sequence[ColumnUse]) -> sql.Composed:
                 ]
             )
         )
-    return sql.SQL(" UNION ALL ").join(arms)
+    return sql.SQL(";\n").join(arms)
 
 
 def _is_behind(seq: SequenceState, extent: ColumnExtent) -> bool:
@@ -892,7 +913,7 @@ def _is_behind(seq: SequenceState, extent: ColumnExtent) -> bool:
 
 
 def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> sql.Composed:
-    """One statement finding, for each column, the first value its sequence will collide with.
+    """Statements finding, for each column, the first value its sequence will collide with.
 
     That is the first value the sequence will actually hand out (same residue
     modulo the increment, within the sequence's own limit) that the column
@@ -926,4 +947,4 @@ def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> sql.
                 step=same_step,
             )
         )
-    return sql.SQL(" UNION ALL ").join(arms)
+    return sql.SQL(";\n").join(arms)

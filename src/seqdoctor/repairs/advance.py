@@ -172,26 +172,28 @@ FROM target"""
 
 
 def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
-    """One statement reading where the sequences of *rows* must move, moving none.
+    """Statements, one a sequence, reading where the sequences of *rows* must move, moving none.
 
-    *rows* are the :attr:`Advance.row` of each sequence. It returns a row
-    (the sequence's oid, next value before, next value after, the step,
-    whether the move can be made) for each sequence behind its data; the
-    move cannot be made when it passes the sequence's limit or the role may not
-    set the sequence (left to the sequence's own statement, whose error says
-    why). ``MATERIALIZED`` reads each column's extreme once.
+    *rows* are the :attr:`Advance.row` of each sequence; the statements go
+    to the server as one message (a UNION of them would cost the planner
+    more than its arms). Each returns a row (the sequence's oid, next value
+    before, next value after, the step, whether the move can be made) when
+    its sequence is behind its data; the move cannot be made when it passes
+    the sequence's limit or the role may not set the sequence (left to the
+    sequence's own statement, whose error says why). ``MATERIALIZED`` reads
+    each column's extreme once.
     """
-    return sql.SQL(
-        """WITH data AS MATERIALIZED (
+    return sql.SQL(";\n").join(
+        sql.SQL(
+            """WITH data AS MATERIALIZED (
 {data}
 ), {target}
 SELECT seq::oid, next_value AS next_before, next_after, step,
        next_after BETWEEN low AND high
        AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
 FROM target"""
-    ).format(
-        data=sql.SQL("\nUNION ALL\n").join(rows),
-        target=_TARGET,
+        ).format(data=row, target=_TARGET)
+        for row in rows
     )
 
 

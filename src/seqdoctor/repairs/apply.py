@@ -306,11 +306,13 @@ class _Batch:
         message = sql.SQL(";\n").join((*timeout_statements(self.options.timeouts), read))
         started = time.monotonic()
         with transaction_block(self.conn):
+            rows: list[tuple[Any, ...]] = []
             with psycopg.ClientCursor(self.conn) as cursor:
                 cursor.execute(message.as_bytes(self.conn))
-                while cursor.nextset():  # to the last statement's rows
-                    pass
-                rows = cursor.fetchall()
+                while True:  # the SETs' results, then a result per sequence
+                    rows += cursor.fetchall() if cursor.description else []
+                    if not cursor.nextset():
+                        break
             # Rows are (sequence, next before, next after, step, whether the batch may set it).
             index = self.index
             refused = min((index[row[0]] for row in rows if not row[4]), default=None)
