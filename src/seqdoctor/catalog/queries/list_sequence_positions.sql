@@ -4,8 +4,8 @@
 -- pg_sequence_last_value() returns last_value once the sequence has handed it
 -- out (is_called), and NULL while it has not: then last_value is the next value
 -- to hand out, which only the sequence relation itself tells; read.py reads
--- those few with SELECT last_value, is_called. It is several times cheaper
--- than a UNION of one SELECT per sequence relation, which must plan each.
+-- those with SELECT last_value, is_called, one statement a relation sent in one
+-- message. It is several times cheaper than those statements, which plan each.
 -- It raises without privilege: the caller passes only sequences it may read.
 SELECT
     s.oid::int8 AS oid,
