@@ -330,14 +330,6 @@ PATIENT = replace(FAST, lock_deadline=60.0)
 LINES = 'SELECT "Order Id", line_no, NULL FROM "Other Schema"."Order ""Lines"""'
 
 
-@pytest.mark.xfail(
-    reason="known defect, issue 17: the swap can starve. It holds the key's table and waits "
-    "briefly for each child; a writer that holds a child and waits for the key's table (an "
-    "UPDATE's foreign key check, in a loop with no pause) closes the cycle on every attempt. "
-    "Passes alone; failed on all three servers late in one full run. Fix the lock order, "
-    "then remove this mark.",
-    strict=False,
-)
 def test_writers_never_wait_long_and_every_row_is_what_they_wrote(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(FAMILY)
@@ -703,3 +695,47 @@ def test_policies_and_extended_statistics_are_carried_and_reverted(
 
     online.advance(dsn, [key], until=Phase.CLEANED, options=FAST)
     assert normalized(schema_dump(server, dsn)) == expected
+
+
+def _busy(dsn: str, stop: threading.Event, errors: list[BaseException], write: str) -> None:
+    """Run *write* in a loop with no pause until *stop*: a table that is never free."""
+    try:
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=None) as conn:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                with conn.transaction():
+                    for statement in write.split(";"):
+                        conn.execute(statement, {"n": n % 200})
+    except BaseException as error:  # reported by the test
+        errors.append(error)
+
+
+def test_the_swap_is_not_starved_by_writers_locking_in_either_order(dsn: str) -> None:
+    # One writer holds a child and takes the key's table for its foreign key
+    # check; the other holds the key's table and then writes a child: no order
+    # of the swap's locks avoids both, and neither writer ever pauses.
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    online.advance(dsn, [KEY], until=Phase.BUILT, options=FAST)
+    stop, errors = threading.Event(), []
+    # Each holds its first table a little while before it takes the second, as an
+    # application does between two statements of a transaction.
+    writes = (
+        "UPDATE shop.invoices SET cents = %(n)s WHERE id = 1 + %(n)s; SELECT pg_sleep(0.01);"
+        " UPDATE shop.invoices SET order_id = 2000000001 + %(n)s WHERE id = 1 + %(n)s",
+        "UPDATE shop.orders SET note = 'x' WHERE id = 2000000001 + %(n)s; SELECT pg_sleep(0.01);"
+        " UPDATE shop.invoices SET cents = %(n)s WHERE id = 301 + %(n)s",
+    )
+    threads = [threading.Thread(target=_busy, args=(dsn, stop, errors, w)) for w in writes]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        result = online.advance(dsn, [KEY], until=Phase.SWAPPED, options=FAST)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors, errors
+    assert result.phase is Phase.SWAPPED

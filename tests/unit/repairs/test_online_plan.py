@@ -367,23 +367,27 @@ def test_the_plan_says_whether_the_online_path_finishes_before_the_key_runs_out(
     assert "at 50,000 rows/s" in early.notes[0]
 
 
-def test_the_swap_locks_the_key_table_then_the_others_each_wait_bounded() -> None:
+def test_the_swap_stops_writers_key_table_first_then_readers_each_wait_bounded() -> None:
     built = build(family(), OnlineOptions(lock_timeout=0.3))
 
     (swap_step,) = [s for s in built.steps if s.phase is Phase.SWAPPED and "Swap" in s.title]
     text = [s.as_string() for s in swap_step.statements]
     locks = [i for i, t in enumerate(text) if t.startswith("LOCK TABLE")]
+    # Writers stopped first, the key's table first; then everything taken from readers.
     assert [text[i] for i in locks] == [
-        'LOCK TABLE "public"."parent" IN ACCESS EXCLUSIVE MODE',
-        'LOCK TABLE "public"."child" IN ACCESS EXCLUSIVE MODE',
+        'LOCK TABLE "public"."parent" IN SHARE ROW EXCLUSIVE MODE',
+        'LOCK TABLE "public"."child" IN SHARE ROW EXCLUSIVE MODE',
+        'LOCK TABLE "public"."parent", "public"."child" IN ACCESS EXCLUSIVE MODE',
     ]
     assert text[locks[0] - 2 : locks[0]] == [
         "SET LOCAL lock_timeout = '300ms'",
-        "SET LOCAL statement_timeout = '300ms'",  # the wait for all the locks together
+        "SET LOCAL statement_timeout = '300ms'",  # each lock statement's wait as a whole
     ]
-    # A child's lock is waited for briefly: its writer may be waiting for the parent.
+    # A child's lock is waited for briefly: its writer may be about to write the
+    # parent. So is the last: it waits only for the reads under way.
     assert text[locks[1] - 1] == "SET LOCAL lock_timeout = '30ms'"
-    assert text[locks[1] + 1] == "SET LOCAL statement_timeout = '5000ms'"
+    assert locks[2] == locks[1] + 1  # under the same brief lock_timeout
+    assert text[locks[2] + 1] == "SET LOCAL statement_timeout = '5000ms'"
     # The reverse trigger is created last; the sync trigger dropped first.
     assert text[-1].startswith('ALTER TABLE "public"."child" ENABLE ALWAYS TRIGGER')
     assert any(t.startswith('DROP TRIGGER "zz_seqdoctor_sync"') for t in text[locks[-1] :])

@@ -6,12 +6,16 @@ be dropped while the children's old foreign keys depend on it; dropping a
 foreign key takes ACCESS EXCLUSIVE on both its tables. So the parent's swap
 locks every child anyway: one transaction per table would hold the same locks
 in several rounds, and leave int and bigint columns referencing each other in
-between. One transaction locks every table in one statement, in one order
-(the key's table first, as the writers and phase 5 do), with the wait for all
-of them bounded by a statement_timeout equal to the lock timeout: a writer
-waits at most that long, plus the milliseconds of catalog work the swap is
-(no statement in it scans a table but the last check, an index range scan of
-the rows written since the verification).
+between. One transaction locks every table, the key's table first, in two
+steps: SHARE ROW EXCLUSIVE first, which stops writers but not readers nor the
+foreign key checks of writers already under way (a writer holding a child and
+checking its key against the parent would otherwise wait for the swap while
+the swap waits for it, on every attempt while it loops), then ACCESS
+EXCLUSIVE once no writer can hold any of them. The first wait is bounded by
+the lock timeout, the others are brief: a writer waits at most about the lock
+timeout, plus the milliseconds of catalog work the swap is (no statement in it
+scans a table but the last check, an index range scan of the rows written
+since the verification).
 
 Inside it, per table: the last check, the sync trigger dropped, views and
 rules over the columns dropped, the old foreign keys, constraints and indexes
@@ -241,24 +245,36 @@ def swap_statements(  # noqa: PLR0917
     statement_timeout: float,
 ) -> tuple[Statement, ...]:
     """The swap of a whole family: one transaction's statements, in the order they run."""
+    brief = lock_timeout_statement(max(MIN_CHILD_WAIT, lock_timeout / 10))
     statements: list[Statement] = [
-        # The key's table first, its wait bounded as a whole by the lock timeout
-        # (statement_timeout: lock_timeout alone bounds each lock, not the sum).
+        # First every table against writes only (SHARE ROW EXCLUSIVE: readers and
+        # foreign key checks go on), the key's table first, its wait bounded as a
+        # whole by the lock timeout (statement_timeout: lock_timeout alone bounds
+        # each lock, not the sum). A writer holding a child and checking its key
+        # against the parent is not blocked by it, so cannot close a cycle with it.
         lock_timeout_statement(lock_timeout),
         set_statement_timeout(lock_timeout),
-        sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(_table(tables[0])),
+        sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(_table(tables[0])),
     ]
     if len(tables) > 1:
-        # Then the others, each waited for briefly: a writer of a child that is
-        # already waiting for the key's table (its foreign key check) holds the
-        # child, and would wait for us while we wait for it. Giving up at once
-        # and trying again frees it; a writer merely finishing is waited for.
+        # The others waited for briefly: a writer holding one of them that goes
+        # on to write the key's table (in that order, in one transaction) waits
+        # for us while we wait for it; giving up at once and trying again frees it.
         statements += [
-            lock_timeout_statement(max(MIN_CHILD_WAIT, lock_timeout / 10)),
-            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            brief,
+            sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
                 sql.SQL(", ").join(_table(t) for t in tables[1:])
             ),
         ]
+    # Then ACCESS EXCLUSIVE, once no writer can hold any of them: a brief wait for
+    # the reads (and foreign key checks) under way, so that a writer queued since
+    # the first lock waits little more than the lock timeout in all.
+    statements += [
+        *([] if len(tables) > 1 else [brief]),
+        sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(_table(t) for t in tables)
+        ),
+    ]
     statements += [set_statement_timeout(statement_timeout), PINNED_SEARCH_PATH]
     statements += [still_as_planned(t) for t in tables]
     statements += [last_check(t, marks.get(t.table.table_oid, NO_MARK)) for t in tables]
