@@ -860,3 +860,63 @@ def test_identity_columns_and_long_quoted_names(conn: Connection, identity: str)
     ).fetchone() == (0,)
     online.revert(conn, [("public", 'Tab"le', name)], options=FAST)
     assert not online.status(conn, [("public", 'Tab"le', name)]).started
+
+
+def test_walks_in_several_sessions_cut_every_table_and_copy_every_row(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        rows = conn.execute(
+            "SELECT (SELECT count(*) FROM shop.orders), (SELECT count(*) FROM shop.invoices)"
+        ).fetchone()
+    walkers: set[str] = set()
+    seen: dict[str, tuple[int, int]] = {}
+
+    def progress(table: str, _phase: str, done: int, total: int) -> None:
+        walkers.add(threading.current_thread().name)
+        seen[table] = (done, total)
+
+    # Under writes: the slices' sessions share the tables with them.
+    with writing(dsn):
+        result = online.advance(
+            dsn,
+            [KEY],
+            until=Phase.VERIFIED,
+            options=replace(FAST, jobs=3, first_batch=20),
+            progress=progress,
+        )
+
+    assert len({w for w in walkers if w.startswith("seqdoctor-walk")}) >= 2
+    orders = next(w for w in result.backfilled if w.table == "shop.orders")
+    invoices = next(w for w in result.backfilled if w.table == "shop.invoices")
+    assert rows is not None
+    assert (orders.rows_written, invoices.rows_written) >= rows  # and the writers' rows
+    assert all(done == total for done, total in seen.values())  # each table's slices, summed
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert differing(conn) == 0
+        # The walks' sessions are closed.
+        assert conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'seqdoctor' AND pid <> pg_backend_pid()"
+        ).fetchone() == (0,)
+
+
+def test_a_slice_that_fails_stops_every_session_and_names_its_table(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        conn.execute(
+            "CREATE FUNCTION shop.refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+            " IF OLD.id = 2000000390 THEN RAISE EXCEPTION 'row 390 refuses'; END IF;"
+            " RETURN NEW; END$$;"
+            "CREATE TRIGGER a_refuse BEFORE UPDATE ON shop.orders"
+            " FOR EACH ROW EXECUTE FUNCTION shop.refuse()"
+        )
+    options = replace(FAST, jobs=2, first_batch=20, allow_user_triggers=True)
+
+    with pytest.raises(OnlineError, match=r"^backfill of shop\.orders: row 390 refuses$"):
+        online.advance(dsn, [KEY], until=Phase.VERIFIED, options=options)
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'seqdoctor' AND pid <> pg_backend_pid()"
+        ).fetchone() == (0,)

@@ -21,6 +21,7 @@ ONLINE = {
     "batch_seconds": "batch_seconds",
     "max_batch": "max_batch",
     "batch_pause": "pause",
+    "jobs": "jobs",
     "max_replica_lag": "max_replica_lag",
     "max_slot_lag": "max_slot_lag",
     "max_wal_rate": "max_wal_rate",
@@ -141,6 +142,15 @@ def _online_options(ctx: click.Context, online_: bool, options: dict[str, Any]) 
     callback=_number,
     metavar="SECONDS",
     help="With --online: a pause after each backfill batch.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="With --online: sessions backfilling and verifying at once, each table cut in N slices.",
 )
 @click.option(
     "--max-replica-lag",

@@ -39,6 +39,9 @@ def test_help_matches_golden_file(
         (["--online", "--max-slot-lag", "lots"], "'lots' is not a size such as 500MB or 1GB"),
         (["--online", "--max-batch", "0"], "--max-batch"),
         (["--online", "--batch-pause", "nan"], "--batch-pause"),
+        (["--jobs", "2"], "--jobs goes with --online"),
+        (["--online", "-j", "0"], "--jobs"),
+        (["--online", "--jobs", "65"], "jobs must be from 1 to 64"),
     ],
 )
 def test_bad_arguments_exit_3_with_one_line(

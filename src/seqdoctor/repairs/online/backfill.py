@@ -255,7 +255,8 @@ def wal_since(conn: Connection, start: str | None) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
-def _read_bounds(conn: Connection, table: TablePlan) -> tuple[int, int] | None:
+def read_bounds(conn: Connection, table: TablePlan) -> tuple[int, int] | None:
+    """The lowest and highest key (or 0 and the last page) of *table*; None when it is empty."""
     with transaction_block(conn):
         conn.execute(PINNED_SEARCH_PATH)
         conn.execute(ROW_SECURITY_OFF)
@@ -265,16 +266,20 @@ def _read_bounds(conn: Connection, table: TablePlan) -> tuple[int, int] | None:
     return int(row[0]), int(row[1])
 
 
-def backfill(
+def backfill(  # noqa: PLR0917
     conn: Connection,
     table: TablePlan,
     options: OnlineOptions,
     progress: Progress | None = None,
     throttle: Callable[[], None] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Walked:
-    """Phase 3 on one table: copy every range's keys to the shadows, writing only differences."""
+    """Phase 3 on one table: copy every range's keys to the shadows, writing only differences.
+
+    *span*: walk only those keys (or pages), both ends included; the whole table by default.
+    """
     started = time.monotonic()
-    bounds = _read_bounds(conn, table)
+    bounds = span or read_bounds(conn, table)
     if bounds is None:
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds
@@ -303,16 +308,20 @@ def backfill(
     )
 
 
-def verify(
+def verify(  # noqa: PLR0917
     conn: Connection,
     table: TablePlan,
     options: OnlineOptions,
     progress: Progress | None = None,
     throttle: Callable[[], None] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Walked:
-    """Phase 4 on one table: compare every range by value; where it differs, copy and compare."""
+    """Phase 4 on one table: compare every range by value; where it differs, copy and compare.
+
+    *span*: as for :func:`backfill`.
+    """
     started = time.monotonic()
-    bounds = _read_bounds(conn, table)
+    bounds = span or read_bounds(conn, table)
     if bounds is None:
         return Walked(table.qualified, 0, 0, 0, 0.0, 0)
     low, high = bounds

@@ -17,6 +17,7 @@ from seqdoctor.repairs.model import Statement
 from seqdoctor.repairs.online import names
 
 MEGABYTE = 1024**2
+MAX_JOBS = 64  # sessions walking at once: a bound on a typo, not a tuning
 
 
 class Phase(IntEnum):
@@ -46,6 +47,9 @@ class OnlineOptions:
     first_batch: int = 1000  # keys (or pages) in the first batch
     max_batch: int = 1_000_000
     pause: float = 0.0  # s between batches
+    # Sessions walking the tables at once (phases 3 and 4), as pg_dump --jobs:
+    # each table's keys cut in as many slices.
+    jobs: int = 1
     # Throttle: pause while a standby replays this far behind, or a replication
     # slot (logical or physical, active or not) holds back this much WAL (bytes);
     # None: not watched.
@@ -79,6 +83,8 @@ class OnlineOptions:
             raise UsageError("the WAL rate limit must be more than 0 bytes a second")
         if self.rows_per_second <= 0:
             raise UsageError("the backfill rate must be more than 0 rows per second")
+        if not 1 <= self.jobs <= MAX_JOBS:
+            raise UsageError(f"jobs must be from 1 to {MAX_JOBS}")
         if not 1 <= self.first_batch <= self.max_batch:
             raise UsageError("batch sizes must be at least 1, the first at most the largest")
 

@@ -9,11 +9,13 @@ retried with jitter until a deadline, and never by ending other sessions.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import errors, sql
@@ -22,6 +24,7 @@ from seqdoctor.catalog.connection import (
     PINNED_SEARCH_PATH,
     Target,
     Timeouts,
+    connect,
     error_message,
     opened,
     session,
@@ -211,23 +214,11 @@ def advance(
                     shadowed.append(step.subject)
             walked: dict[Phase, list[Walked]] = {Phase.BACKFILLED: [], Phase.VERIFIED: []}
             throttle = _throttle(conn, options, timeouts)
-            for phase, walk in (
-                (Phase.BACKFILLED, backfill.backfill),
-                (Phase.VERIFIED, backfill.verify),
-            ):
+            for phase in walked:
                 if until < phase:
                     break
-                for table in built.tables:
-                    try:
-                        walked[phase].append(walk(conn, table, options, progress, throttle))
-                    except psycopg.Error as error:
-                        if conn.broken:
-                            raise OnlineError(
-                                f"lost the connection: {error_message(error)}"
-                            ) from None
-                        raise OnlineError(
-                            f"{phase.name.lower()} of {table.qualified}: {error_message(error)}"
-                        ) from None
+                walks = _Walks(target, conn, phase, options, progress, throttle)
+                walked[phase] = walks.run(built.tables)
             made: list[str] = []
             if until >= Phase.BUILT:
                 made = _build(conn, built.family, built.tables, options)
@@ -248,6 +239,146 @@ def advance(
                 verified=tuple(walked[Phase.VERIFIED]),
                 built=tuple(made),
             )
+
+
+class _Walks:
+    """Phase 3 or 4 over a family's tables: in this session one after the other, or with
+    ``options.jobs`` sessions at once, each table's keys cut in as many slices, each slice
+    walked by the first session free.
+
+    More sessions take more of the server's time, and the writers' share with
+    it: the throttles (replication and WAL, checked before every batch of every
+    session) still bound them. A connection the caller opened cannot be
+    multiplied: with one, the walks run in it, one after the other.
+    """
+
+    def __init__(  # noqa: PLR0917
+        self,
+        target: Target,
+        conn: Connection,
+        phase: Phase,
+        options: OnlineOptions,
+        progress: Progress | None,
+        throttle: Callable[[], None],
+    ) -> None:
+        self.target, self.conn, self.phase, self.options = target, conn, phase, options
+        self.walk = backfill.backfill if phase is Phase.BACKFILLED else backfill.verify
+        self.progress, self.throttle = progress, throttle
+        self.lock = threading.Lock()  # the throttle's session, the progress and the sessions
+        self.failed = threading.Event()
+        self.sessions: list[Connection] = []
+        self.local = threading.local()
+        self.done: dict[tuple[str, int], int] = {}  # (table, slice): keys (or pages) walked
+        self.totals: dict[str, int] = {}  # table: keys (or pages) to walk
+
+    def run(self, tables: Sequence[TablePlan]) -> list[Walked]:
+        if self.options.jobs == 1 or isinstance(self.target, psycopg.Connection):
+            return [self._one(self.conn, table, None, None) for table in tables]
+        slices = [
+            (table, index, span) for table in tables for index, span in enumerate(self._cut(table))
+        ]
+        try:
+            with ThreadPoolExecutor(self.options.jobs, "seqdoctor-walk") as pool:
+                futures = [pool.submit(self._slice, *item) for item in slices]
+                wait(futures)
+        finally:
+            for each in self.sessions:
+                each.close()
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        first = next((e for e in errors if not isinstance(e, _Stopped)), None)
+        if first is not None:
+            raise first
+        results = [f.result() for f in futures]
+        return [
+            _merged(table, [w for (t, _, _), w in zip(slices, results, strict=True) if t is table])
+            for table in tables
+        ]
+
+    def _cut(self, table: TablePlan) -> list[tuple[int, int] | None]:
+        """*table*'s keys (or pages) in up to ``jobs`` slices; [None] for an empty table."""
+        try:
+            bounds = backfill.read_bounds(self.conn, table)
+        except psycopg.Error as error:
+            raise self._failure(self.conn, table, error) from None
+        if bounds is None:
+            return [None]
+        low, high = bounds
+        self.totals[table.qualified] = high + 1 - low
+        count = max(1, min(self.options.jobs, (high + 1 - low) // self.options.first_batch))
+        edges = [low + (high + 1 - low) * n // count for n in range(count + 1)]
+        return [(edges[n], edges[n + 1] - 1) for n in range(count)]
+
+    def _slice(self, table: TablePlan, index: int, span: tuple[int, int] | None) -> Walked:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            with self.lock:
+                conn = self.local.conn = connect(cast(str, self.target))
+                self.sessions.append(conn)
+        return self._one(conn, table, index, span)
+
+    def _one(
+        self, conn: Connection, table: TablePlan, index: int | None, span: tuple[int, int] | None
+    ) -> Walked:
+        """One walk of *table* (or of its *span*) in *conn*, its errors as OnlineError."""
+        if index is not None and span is None:  # an empty table
+            return Walked(table.qualified, 0, 0, 0, 0.0, 0)
+        try:
+            return self.walk(conn, table, self.options, self._progress(index), self._throttle, span)
+        except psycopg.Error as error:
+            self.failed.set()
+            raise self._failure(conn, table, error) from None
+        except BaseException:
+            self.failed.set()
+            raise
+
+    def _failure(self, conn: Connection, table: TablePlan, error: psycopg.Error) -> OnlineError:
+        if conn.broken:
+            return OnlineError(f"lost the connection: {error_message(error)}")
+        what = "backfill" if self.phase is Phase.BACKFILLED else "verification"
+        return OnlineError(f"{what} of {table.qualified}: {error_message(error)}")
+
+    def _throttle(self) -> None:
+        if self.failed.is_set():  # another session failed: the walk stops at its next batch
+            raise _Stopped
+        with self.lock:
+            self.throttle()
+
+    def _progress(self, index: int | None) -> Progress | None:
+        """The progress of a slice, reported as its table's: the sum over its slices."""
+        report = self.progress
+        if report is None or index is None:
+            return report
+
+        def sliced(table: str, phase: str, done: int, total: int) -> None:
+            with self.lock:
+                self.done[table, index] = done
+                done = sum(d for (t, _), d in self.done.items() if t == table)
+                report(table, phase, done, self.totals[table])
+
+        return sliced
+
+
+class _Stopped(OnlineError):
+    """A walk stopped because another session's walk failed."""
+
+    def __init__(self) -> None:
+        super().__init__("stopped: another session's walk failed")
+
+
+def _merged(table: TablePlan, slices: Sequence[Walked]) -> Walked:
+    """The walks of *table*'s slices as one walk (its seconds: the longest slice's)."""
+    if len(slices) == 1:
+        return slices[0]
+    measured = [w.wal_bytes for w in slices if w.wal_bytes is not None]
+    return Walked(
+        table.qualified,
+        sum(w.rows_written for w in slices),
+        sum(w.differences for w in slices),
+        sum(w.batches for w in slices),
+        max(w.seconds for w in slices),
+        max(w.upper for w in slices),
+        max(measured) if measured else None,
+    )
 
 
 def revert(
