@@ -67,19 +67,28 @@ class Writers:
 
     dsn: str
     rows: int
+    rate: float  # statements a second, each writer; 0: as fast as it can
     stop: threading.Event = field(default_factory=threading.Event)
     latencies: list[float] = field(default_factory=list)
     written: dict[int, int] = field(default_factory=dict)  # line id -> order id, as written
     errors: list[BaseException] = field(default_factory=list)
     deadlocks: int = 0  # statements the server chose as a deadlock's victim
+    seconds: float = 0.0  # how long they wrote
+
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def run(self, which: int) -> None:
         try:
             # No prepared statements: they fail across the swap (the checklist in docs/fix.md).
             with psycopg.connect(self.dsn, autocommit=True, prepare_threshold=None) as conn:
                 n = 0
+                due = time.monotonic()
                 while not self.stop.is_set():
                     n += 1
+                    if self.rate:  # a steady pace, as pgbench --rate: late statements do not wait
+                        due += 1 / self.rate
+                        time.sleep(max(0.0, due - time.monotonic()))
                     started = time.monotonic()
                     try:
                         self.write(conn, which, n)
@@ -108,12 +117,13 @@ class Writers:
         return statistics.quantiles(self.latencies, n=100)[98] if len(self.latencies) > 100 else 0
 
 
-def under_load(dsn: str, rows: int, writers: int, work: Any) -> tuple[float, Writers]:
-    """Run *work()* while *writers* sessions write: its seconds, and the writers' record."""
-    load = Writers(dsn, rows)
-    threads = [threading.Thread(target=load.run, args=(i,)) for i in range(writers)]
+def under_load(dsn: str, args: argparse.Namespace, work: Any) -> tuple[float, Writers]:
+    """Run *work()* while the writer sessions write: its seconds, and the writers' record."""
+    load = Writers(dsn, args.rows, args.rate / args.writers)
+    threads = [threading.Thread(target=load.run, args=(i,)) for i in range(args.writers)]
     for thread in threads:
         thread.start()
+    writing = time.monotonic()
     time.sleep(1.0)
     started = time.monotonic()
     try:
@@ -124,6 +134,7 @@ def under_load(dsn: str, rows: int, writers: int, work: Any) -> tuple[float, Wri
         load.stop.set()
         for thread in threads:
             thread.join()
+        load.seconds = time.monotonic() - writing
     if load.errors:
         raise SystemExit(f"a writer failed: {load.errors[0]}")
     return elapsed, load
@@ -153,10 +164,37 @@ def mismatches(dsn: str, written: dict[int, int]) -> int:
     return sum(found.get(line) != order for line, order in written.items())
 
 
+def widen(dsn: str, jobs: int, phases: dict[str, float], peak: list[int]) -> None:
+    """The online widening to its cleanup: its phases' seconds in *phases*, the database's
+    size at the swap in *peak*."""
+    # One call to the swap, as `fix --online --apply` runs it (a call per phase
+    # would walk the tables again each time: a resumed widening verifies again),
+    # then the cleanup; the walks time themselves.
+    options = OnlineOptions(lock_deadline=600.0, jobs=jobs)
+    began = time.monotonic()
+    done = online.advance(dsn, [KEY], until=Phase.SWAPPED, options=options)
+    phases["backfill"] = sum(w.seconds for w in done.backfilled)
+    phases["verification"] = sum(w.seconds for w in done.verified)
+    phases["shadows, index builds, key validation and swap"] = (
+        time.monotonic() - began - phases["backfill"] - phases["verification"]
+    )
+    peak.append(scalar(dsn, "SELECT pg_database_size(current_database())"))
+    began = time.monotonic()
+    online.cleanup(dsn, [KEY], options)
+    phases["cleanup"] = time.monotonic() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2, help="fix --online --jobs")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="statements a second, all writers together (0: as fast as they can)",
+    )
     parser.add_argument("--directory", default=tempfile.gettempdir(), help="the cluster's parent")
     args = parser.parse_args()
     installation = pick_installation()
@@ -170,7 +208,12 @@ def main() -> None:
         f"Machine: {machine()}. Server: PostgreSQL {installation.major_version} "
         f"(the throwaway cluster's settings: fsync and synchronous_commit off), "
         f"its data in {parent}. "
-        f"{args.rows:,} rows in each of two tables, {args.writers} writers.",
+        f"{args.rows:,} rows in each of two tables, {args.writers} writers"
+        + (
+            f" keeping a steady {args.rate:,.0f} statements a second together (as pgbench --rate)."
+            if args.rate
+            else " writing as fast as they can."
+        ),
         "",
     ]
     with EphemeralCluster(installation, parent=parent) as cluster:
@@ -182,7 +225,7 @@ def main() -> None:
             conn.execute(b"VACUUM ANALYZE")
 
         dsn = fresh_copy(cluster, "widen_none")
-        _, idle = under_load(dsn, args.rows, args.writers, lambda: time.sleep(5.0))
+        _, idle = under_load(dsn, args, lambda: time.sleep(5.0))
 
         dsn = fresh_copy(cluster, "widen_offline")
 
@@ -195,29 +238,17 @@ def main() -> None:
                 conn.execute(b"ALTER TABLE orders ALTER COLUMN id TYPE bigint")
                 conn.execute(b"ALTER SEQUENCE orders_id_seq AS bigint")
 
-        offline_seconds, offline_load = under_load(dsn, args.rows, args.writers, offline)
+        offline_seconds, offline_load = under_load(dsn, args, offline)
 
         dsn = fresh_copy(cluster, "widen_online")
         size_before = scalar(dsn, "SELECT pg_database_size(current_database())")
         wal_before = scalar(dsn, "SELECT pg_current_wal_insert_lsn()::text")
+
+        phases: dict[str, float] = {}
         peak: list[int] = []
-
-        phases: dict[Phase, float] = {}
-
-        def widen() -> None:
-            # Phase by phase (as one call would run them, each reading the catalog first),
-            # to see where the time goes.
-            options = OnlineOptions(lock_deadline=600.0)
-            for phase in tuple(Phase)[1:-1]:
-                began = time.monotonic()
-                online.advance(dsn, [KEY], until=phase, options=options)
-                phases[phase] = time.monotonic() - began
-            peak.append(scalar(dsn, "SELECT pg_database_size(current_database())"))
-            began = time.monotonic()
-            online.cleanup(dsn, [KEY], options)
-            phases[Phase.CLEANED] = time.monotonic() - began
-
-        online_seconds, online_load = under_load(dsn, args.rows, args.writers, widen)
+        online_seconds, online_load = under_load(
+            dsn, args, lambda: widen(dsn, args.jobs, phases, peak)
+        )
         wal = scalar(
             dsn, f"SELECT pg_current_wal_insert_lsn() - '{wal_before}'::pg_lsn"
         )  # every session's WAL, the writers' included
@@ -233,15 +264,16 @@ def main() -> None:
         ("no mismatched rows", wrong == 0),
     )
     lines += [
-        "| | total | longest writer stall | writers' p99 | writers' deadlocks |",
-        "|---|---|---|---|---|",
+        "| | total | longest writer stall | writers' p99 | writers' deadlocks | writes a second |",
+        "|---|---|---|---|---|---|",
         f"| no migration | - | {stall(idle) * 1000:,.0f} ms | {idle.p99() * 1000:,.1f} ms "
-        f"| {idle.deadlocks} |",
+        f"| {idle.deadlocks} | {idle.per_second():,.0f} |",
         f"| offline ALTER | {offline_seconds:,.1f} s | {stall(offline_load) * 1000:,.0f} ms "
-        f"| {offline_load.p99() * 1000:,.1f} ms | {offline_load.deadlocks} |",
-        f"| fix --online (to the cleanup) | {online_seconds:,.1f} s | "
+        f"| {offline_load.p99() * 1000:,.1f} ms | {offline_load.deadlocks} "
+        f"| {offline_load.per_second():,.0f} |",
+        f"| fix --online --jobs {args.jobs} (to the cleanup) | {online_seconds:,.1f} s | "
         f"{stall(online_load) * 1000:,.0f} ms | {online_load.p99() * 1000:,.1f} ms "
-        f"| {online_load.deadlocks} |",
+        f"| {online_load.deadlocks} | {online_load.per_second():,.0f} |",
         "",
         f"Online: extra disk at the swap {(peak[0] - size_before) / 1024**2:,.0f} MB, "
         f"WAL {int(wal) / 1024**2:,.0f} MB (all sessions), "
@@ -250,7 +282,7 @@ def main() -> None:
         f"writers' p99 {online_load.p99() / idle.p99():,.1f}x that without a migration.",
         "",
         "Online, phase by phase: "
-        + ", ".join(f"{p.name.lower()} {seconds:,.1f} s" for p, seconds in phases.items())
+        + ", ".join(f"{what} {seconds:,.1f} s" for what, seconds in phases.items())
         + ".",
         "",
         "Targets (issue 17): "
