@@ -920,3 +920,24 @@ def test_a_slice_that_fails_stops_every_session_and_names_its_table(dsn: str) ->
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE application_name = 'seqdoctor' AND pid <> pg_backend_pid()"
         ).fetchone() == (0,)
+
+
+def test_a_run_resumed_after_the_build_verifies_again_without_a_backfill(
+    conn: Connection,
+) -> None:
+    conn.execute(FAMILY)
+    online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+    conn.execute(
+        "ALTER TABLE shop.invoices DISABLE TRIGGER zz_seqdoctor_sync;"
+        # Another order that exists: the foreign keys on the shadows are built.
+        "UPDATE shop.invoices SET seqdoctor_wide_2 = 2000000400 WHERE id <= 3;"
+        "ALTER TABLE shop.invoices ENABLE ALWAYS TRIGGER zz_seqdoctor_sync"
+    )
+
+    result = online.advance(conn, [KEY], until=Phase.BUILT, options=FAST)
+
+    # One walk of each table, not two: the verification finds what differs, and copies it.
+    assert result.backfilled == ()
+    invoices = next(w for w in result.verified if w.table == "shop.invoices")
+    assert (invoices.differences, invoices.rows_written) == (3, 3)
+    assert differing(conn) == 0
