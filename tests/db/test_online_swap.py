@@ -588,11 +588,20 @@ def test_an_identity_key_reverted_after_the_swap_is_as_it_was(
             "CREATE TABLE c (id serial PRIMARY KEY, ref int NOT NULL REFERENCES t);"
             "COMMENT ON COLUMN t.id IS 'the key';"
             "INSERT INTO t (v) SELECT generate_series(1, 50);"
-            "INSERT INTO c (ref) SELECT id FROM t"
+            "INSERT INTO c (ref) SELECT id FROM t;"
+            # The identity's sequence is made again: its grants and comment with it.
+            "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'online_reader')"
+            " THEN CREATE ROLE online_reader; END IF; END$$;"
+            "GRANT SELECT ON SEQUENCE t_id_seq TO online_reader WITH GRANT OPTION;"
+            "COMMENT ON SEQUENCE t_id_seq IS 'the ids'"
         )
     before = schema_dump(server, dsn)
     online.advance(dsn, [("public", "t", "id")], until=Phase.SWAPPED, options=FAST)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT has_sequence_privilege('online_reader', 't_id_seq',"
+            " 'SELECT WITH GRANT OPTION'), obj_description('t_id_seq'::regclass, 'pg_class')"
+        ).fetchone() == (True, "the ids")
         conn.execute("INSERT INTO t (v) VALUES (51)")  # after the swap, through the trigger
         # CACHE 5: the session took a block; the sequence's position is the block's end.
         (position,) = conn.execute("SELECT last_value FROM t_id_seq").fetchone() or (0,)
@@ -654,7 +663,17 @@ def test_a_revert_stopped_midway_can_be_run_again_or_cleaned_up(
         assert normalized(schema_dump(server, dsn)) == expected
 
 
-POLICED = """
+# Every object the swap drops and makes again keeps its comment.
+COMMENTS = """
+    COMMENT ON STATISTICS t_stats IS 'owners by id';
+    COMMENT ON POLICY mine ON c IS 'only mine';
+    COMMENT ON POLICY reads ON t IS 'reads';
+    COMMENT ON CONSTRAINT c_ref_positive ON c IS 'positive';
+    COMMENT ON TRIGGER t_id_changed ON t IS 'noted';
+    COMMENT ON CONSTRAINT c_ref_fkey ON c IS 'the reference';
+"""
+POLICED = (
+    """
     CREATE TABLE t (id serial PRIMARY KEY, owner int NOT NULL, v int);
     CREATE TABLE c (id serial PRIMARY KEY, ref int REFERENCES t, v int);
     CREATE STATISTICS t_stats (ndistinct, dependencies) ON id, owner FROM t;
@@ -662,25 +681,32 @@ POLICED = """
     CREATE POLICY mine ON c AS RESTRICTIVE FOR UPDATE TO PUBLIC
         USING (ref > 0) WITH CHECK (ref < 2000000000 AND v IS NOT NULL);
     CREATE POLICY reads ON t FOR SELECT USING (id > 0);
+    ALTER TABLE c ADD CONSTRAINT c_ref_positive CHECK (ref > 0);
+    CREATE FUNCTION t_noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+    CREATE TRIGGER t_id_changed AFTER UPDATE OF id ON t FOR EACH ROW EXECUTE FUNCTION t_noop();
     INSERT INTO t (owner, v) SELECT i, i FROM generate_series(1, 100) AS i;
     INSERT INTO c (ref, v) SELECT i, i FROM generate_series(1, 100) AS i;
 """
+    + COMMENTS
+)
 
 
-def test_policies_and_extended_statistics_are_carried_and_reverted(
+def test_policies_statistics_triggers_checks_and_their_comments_are_carried_and_reverted(
     server: Server, dsn: str
 ) -> None:
     with another_database(server) as other:
         with psycopg.connect(other, autocommit=True) as conn:
             conn.execute(POLICED)
             conn.execute(
-                "DROP POLICY mine ON c; DROP POLICY reads ON t;"
+                "DROP POLICY mine ON c; DROP POLICY reads ON t; DROP TRIGGER t_id_changed ON t;"
                 "ALTER TABLE t ALTER COLUMN id TYPE bigint;"
                 "ALTER TABLE c ALTER COLUMN ref TYPE bigint;"
                 "ALTER SEQUENCE t_id_seq AS bigint;"
                 "CREATE POLICY mine ON c AS RESTRICTIVE FOR UPDATE TO PUBLIC"
                 " USING (ref > 0) WITH CHECK (ref < 2000000000 AND v IS NOT NULL);"
-                "CREATE POLICY reads ON t FOR SELECT USING (id > 0)"
+                "CREATE POLICY reads ON t FOR SELECT USING (id > 0);"
+                "CREATE TRIGGER t_id_changed AFTER UPDATE OF id ON t"
+                " FOR EACH ROW EXECUTE FUNCTION t_noop();" + COMMENTS
             )
         expected = normalized(schema_dump(server, other))
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -68,6 +68,10 @@ FAMILY = '''
     END$$;
     GRANT SELECT (id) ON shop.orders TO online_reader;
     COMMENT ON COLUMN shop.orders.id IS 'the key';
+    COMMENT ON INDEX shop.orders_recent IS 'recent orders';
+    COMMENT ON INDEX shop.orders_pkey IS 'the key''s index';
+    COMMENT ON CONSTRAINT orders_pkey ON shop.orders IS 'the key''s constraint';
+    COMMENT ON CONSTRAINT invoices_order_id_fkey ON shop.invoices IS 'each invoice''s order';
     SELECT setval('shop.orders_id_seq', 2000000000);
     INSERT INTO shop.orders (region) SELECT i % 3 FROM generate_series(1, 400) AS i;
     UPDATE shop.orders SET parent_id = id - 1 WHERE id % 4 <> 1;

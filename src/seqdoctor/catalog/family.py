@@ -72,6 +72,7 @@ class FamilyForeignKey:
     referenced_attnums: tuple[int, ...]
     validated: bool
     definition: str  # pg_get_constraintdef(): FOREIGN KEY (...) REFERENCES ... options
+    comment: str | None = None  # COMMENT ON the constraint
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class ColumnAttachment:
     operator_class: str | None  # an index's non-default operator class on the column
     # Policies and extended statistics: detail creates them, undo drops them.
     undo: str | None = None
+    comment: str | None = None  # COMMENT ON the object
 
 
 @dataclass(frozen=True)

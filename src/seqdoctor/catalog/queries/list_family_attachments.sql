@@ -19,7 +19,8 @@
 --   view, rule, policy, statistics, function, generated, publication
 --               an object of that kind depending on the column in pg_depend
 -- detail is the server's own definition, read with search_path = pg_catalog
--- by the caller so that every name in it is qualified.
+-- by the caller so that every name in it is qualified; comment is the object's
+-- COMMENT, which goes with it when the swap drops it and sets on what replaces it.
 WITH family AS (
     SELECT s.table_oid, s.attnum
     FROM unnest(%(tables)s::oid[], %(attnums)s::int2[]) AS s(table_oid, attnum)
@@ -55,7 +56,9 @@ SELECT
         JOIN pg_catalog.pg_opclass AS oc ON oc.oid = i.indclass[k.n]
         WHERE i.indkey[k.n] = f.attnum AND NOT oc.opcdefault
     ) AS operator_class,
-    NULL::text AS undo
+    NULL::text AS undo,
+    (SELECT ds.description FROM pg_catalog.pg_description AS ds
+        WHERE ds.objoid = i.indexrelid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid = 0) AS comment
 FROM family AS f
 JOIN pg_catalog.pg_index AS i ON i.indrelid = f.table_oid
 JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
@@ -68,7 +71,9 @@ WHERE f.attnum = ANY (i.indkey::int2[])
 UNION ALL
 SELECT 'constraint', con.oid::int8, con.conname, f.table_oid::int8, f.attnum::int,
        pg_catalog.pg_get_constraintdef(con.oid), con.conname, con.contype::text,
-       false, false, false, false, con.convalidated, false, 0, '', false, NULL, NULL
+       false, false, false, false, con.convalidated, false, 0, '', false, NULL, NULL,
+       (SELECT ds.description FROM pg_catalog.pg_description AS ds
+        WHERE ds.objoid = con.oid AND ds.classoid = 'pg_catalog.pg_constraint'::regclass AND ds.objsubid = 0)
 FROM family AS f
 JOIN pg_catalog.pg_constraint AS con
   ON con.conrelid = f.table_oid AND f.attnum = ANY (con.conkey) AND con.contype <> 'f'
@@ -84,7 +89,9 @@ SELECT 'trigger', t.oid::int8, t.tgname, t.tgrelid::int8, NULL::int,
                                    AND d.classid = 'pg_catalog.pg_trigger'::regclass
                                    AND d.objid = t.oid))),
        t.tgtype::int, t.tgenabled::text, pg_catalog.cardinality(t.tgattr::int2[]) > 0, NULL,
-       NULL
+       NULL,
+       (SELECT ds.description FROM pg_catalog.pg_description AS ds
+        WHERE ds.objoid = t.oid AND ds.classoid = 'pg_catalog.pg_trigger'::regclass AND ds.objsubid = 0)
 FROM pg_catalog.pg_trigger AS t
 WHERE t.tgrelid IN (SELECT table_oid FROM family) AND NOT t.tgisinternal
 UNION ALL
@@ -132,7 +139,9 @@ SELECT CASE
            WHEN stx.oid IS NOT NULL THEN
                'DROP STATISTICS ' || pg_catalog.quote_ident(sn.nspname) || '.'
                || pg_catalog.quote_ident(stx.stxname)
-       END
+       END,
+       (SELECT ds.description FROM pg_catalog.pg_description AS ds
+        WHERE ds.objoid = d.objid AND ds.classoid = d.classid AND ds.objsubid = 0)
 FROM depends AS d
 LEFT JOIN pg_catalog.pg_policy AS pol
   ON d.classid = 'pg_catalog.pg_policy'::regclass AND pol.oid = d.objid

@@ -23,7 +23,10 @@ SELECT
     rc.relname AS referenced_table,
     con.confkey::int[] AS referenced_attnums,
     con.convalidated AS validated,
-    pg_catalog.pg_get_constraintdef(con.oid) AS definition
+    pg_catalog.pg_get_constraintdef(con.oid) AS definition,
+    (SELECT ds.description FROM pg_catalog.pg_description AS ds
+     WHERE ds.objoid = con.oid AND ds.classoid = 'pg_catalog.pg_constraint'::regclass
+       AND ds.objsubid = 0) AS comment
 FROM pg_catalog.pg_constraint AS con
 JOIN pg_catalog.pg_class AS c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

@@ -146,13 +146,30 @@ def _identity_block(
         sql.SQL("CACHE {}").format(sql.Literal(sequence.cache)),
         sql.SQL("CYCLE" if sequence.cycle else "NO CYCLE"),
     ]
+    # The new sequence gets the old one's grants and comment: dropping the
+    # identity drops its sequence, and a monitoring role's SELECT with it.
     body = sql.SQL(
-        "\nDECLARE\n    state record;\nBEGIN\n"
+        "\nDECLARE\n    state record;\n    acl pg_catalog.aclitem[];\n    note text;\n"
+        "    g record;\nBEGIN\n"
         "    SELECT last_value, is_called INTO state FROM {seq};\n"
+        "    SELECT c.relacl, pg_catalog.obj_description(c.oid, 'pg_class') INTO acl, note\n"
+        "        FROM pg_catalog.pg_class AS c WHERE c.oid = {name}::pg_catalog.regclass;\n"
         "    ALTER TABLE {t} ALTER COLUMN {old} DROP IDENTITY;\n"
         "    ALTER TABLE {t} ALTER COLUMN {new} ADD GENERATED {how} AS IDENTITY ({options});\n"
         "    PERFORM pg_catalog.setval({name}::pg_catalog.regclass, state.last_value,"
-        " state.is_called);\nEND\n"
+        " state.is_called);\n"
+        "    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable\n"
+        "        FROM pg_catalog.aclexplode(acl) AS a\n"
+        "    LOOP\n"
+        "        EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %s%s', g.privilege_type,\n"
+        "            {name},\n"
+        "            CASE WHEN g.grantee = 0 THEN 'PUBLIC'\n"
+        "                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END,\n"
+        "            CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);\n"
+        "    END LOOP;\n"
+        "    IF note IS NOT NULL THEN\n"
+        "        EXECUTE pg_catalog.format('COMMENT ON SEQUENCE %s IS %L', {name}, note);\n"
+        "    END IF;\nEND\n"
     ).format(
         seq=sql.Identifier(sequence.schema, sequence.name),
         t=_table(table),
@@ -323,6 +340,14 @@ def swap_statements(  # noqa: PLR0917
         )
         for key in keys
     ]
+    statements += [
+        _comment(
+            sql.SQL("CONSTRAINT {} ON {}").format(sql.Identifier(key.old.name), key.table),
+            key.old.comment,
+        )
+        for key in keys
+        if key.old.comment is not None
+    ]
     for sequence in sequences:
         if sequence.how == "identity":
             continue
@@ -344,6 +369,12 @@ def swap_statements(  # noqa: PLR0917
         statements += create_view(view)
     statements += [server_text(rule.definition) for rule in dependents.rules]
     statements += [server_text(item.detail or "") for item in recreated]
+    statements += [
+        # The object DROP named, commented on: DROP POLICY p ON t, DROP STATISTICS s.n.
+        _comment(server_text((item.undo or "").removeprefix("DROP ")), item.comment)
+        for item in recreated
+        if item.comment is not None
+    ]
     for table, trigger in triggers:
         # The server's own text (names qualified): its UPDATE OF list and WHEN
         # condition name the column, which is the new one now.
@@ -351,6 +382,13 @@ def swap_statements(  # noqa: PLR0917
         renamed = _guard_rename(table, trigger)
         if renamed is not None:
             statements.append(renamed)
+        if trigger.comment is not None:
+            statements.append(
+                _comment(
+                    sql.SQL("TRIGGER {} ON {}").format(sql.Identifier(trigger.name), _table(table)),
+                    trigger.comment,
+                )
+            )
         if trigger.enabled in TRIGGER_STATES:
             statements.append(
                 sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
@@ -530,6 +568,17 @@ def _swap_table(
             yield sql.SQL("ALTER INDEX {} RENAME TO {}").format(
                 name, sql.Identifier(build.old.name)
             )
+        if build.old.comment is not None:  # USING INDEX names the index as its constraint
+            index = build.old.constraint_name if constraint is not None else build.old.name
+            yield _comment(
+                sql.SQL("INDEX {}").format(sql.Identifier(table.table.schema, index or "")),
+                build.old.comment,
+            )
+        if constraint is not None and constraint.comment is not None:
+            yield _comment(
+                sql.SQL("CONSTRAINT {} ON {}").format(sql.Identifier(constraint.name), target),
+                constraint.comment,
+            )
         if build.old.replica_identity:
             yield sql.SQL("ALTER TABLE {} REPLICA IDENTITY USING INDEX {}").format(
                 target, sql.Identifier(build.old.name)
@@ -545,6 +594,17 @@ def _swap_table(
             server_text((check.detail or "").removesuffix(" NOT VALID")),
             sql.SQL(" NOT VALID"),
         )
+        if check.comment is not None:
+            yield _comment(
+                sql.SQL("CONSTRAINT {} ON {}").format(sql.Identifier(check.name), target),
+                check.comment,
+            )
+
+
+def _comment(target: sql.Composable, text: str | None) -> sql.Composed:
+    """COMMENT ON *target* (``INDEX s.i``, ``CONSTRAINT c ON s.t``, ...): an object the swap
+    dropped and made again, or renamed from one of its own, keeps its comment."""
+    return sql.SQL("COMMENT ON {} IS {}").format(target, sql.Literal(text))
 
 
 def _user_check(item: ColumnAttachment) -> bool:
