@@ -70,6 +70,7 @@ class Writers:
     rate: float  # statements a second, each writer; 0: as fast as it can
     stop: threading.Event = field(default_factory=threading.Event)
     latencies: list[float] = field(default_factory=list)
+    slowest: tuple[float, float] = (0.0, 0.0)  # the longest statement: seconds, when it began
     written: dict[int, int] = field(default_factory=dict)  # line id -> order id, as written
     errors: list[BaseException] = field(default_factory=list)
     deadlocks: int = 0  # statements the server chose as a deadlock's victim
@@ -94,7 +95,9 @@ class Writers:
                         self.write(conn, which, n)
                     except psycopg.errors.DeadlockDetected:
                         self.deadlocks += 1
-                    self.latencies.append(time.monotonic() - started)
+                    took = time.monotonic() - started
+                    self.latencies.append(took)
+                    self.slowest = max(self.slowest, (took, started))
         except BaseException as error:  # reported by the run
             self.errors.append(error)
 
@@ -164,15 +167,26 @@ def mismatches(dsn: str, written: dict[int, int]) -> int:
     return sum(found.get(line) != order for line, order in written.items())
 
 
-def widen(dsn: str, jobs: int, phases: dict[str, float], peak: list[int]) -> None:
+def widen(
+    dsn: str, jobs: int, phases: dict[str, float], peak: list[int], when: list[tuple[float, str]]
+) -> None:
     """The online widening to its cleanup: its phases' seconds in *phases*, the database's
-    size at the swap in *peak*."""
+    size at the swap in *peak*, when each part began in *when*."""
     # One call to the swap, as `fix --online --apply` runs it (a call per phase
     # would walk the tables again each time: a resumed widening verifies again),
     # then the cleanup; the walks time themselves.
     options = OnlineOptions(lock_deadline=600.0, jobs=jobs)
     began = time.monotonic()
-    done = online.advance(dsn, [KEY], until=Phase.SWAPPED, options=options)
+    when.append((began, "the shadows (phase 2)"))
+    walked: dict[str, float] = {}
+
+    def progress(_table: str, walk: str, _done: int, _total: int) -> None:
+        if walk not in walked:
+            when.append((time.monotonic(), walk))
+        walked[walk] = time.monotonic()
+
+    done = online.advance(dsn, [KEY], until=Phase.SWAPPED, options=options, progress=progress)
+    when.append((walked.get("verify", began), "index builds, key validation and swap"))
     phases["backfill"] = sum(w.seconds for w in done.backfilled)
     phases["verification"] = sum(w.seconds for w in done.verified)
     phases["shadows, index builds, key validation and swap"] = (
@@ -180,15 +194,17 @@ def widen(dsn: str, jobs: int, phases: dict[str, float], peak: list[int]) -> Non
     )
     peak.append(scalar(dsn, "SELECT pg_database_size(current_database())"))
     began = time.monotonic()
+    when.append((began, "cleanup"))
     online.cleanup(dsn, [KEY], options)
     phases["cleanup"] = time.monotonic() - began
+    when.append((time.monotonic(), "after the widening"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--writers", type=int, default=4)
-    parser.add_argument("--jobs", type=int, default=2, help="fix --online --jobs")
+    parser.add_argument("--jobs", type=int, default=1, help="fix --online --jobs")
     parser.add_argument(
         "--rate",
         type=float,
@@ -225,7 +241,7 @@ def main() -> None:
             conn.execute(b"VACUUM ANALYZE")
 
         dsn = fresh_copy(cluster, "widen_none")
-        _, idle = under_load(dsn, args, lambda: time.sleep(5.0))
+        _, idle = under_load(dsn, args, lambda: time.sleep(30.0))
 
         dsn = fresh_copy(cluster, "widen_offline")
 
@@ -246,8 +262,9 @@ def main() -> None:
 
         phases: dict[str, float] = {}
         peak: list[int] = []
+        when: list[tuple[float, str]] = []
         online_seconds, online_load = under_load(
-            dsn, args, lambda: widen(dsn, args.jobs, phases, peak)
+            dsn, args, lambda: widen(dsn, args.jobs, phases, peak, when)
         )
         wal = scalar(
             dsn, f"SELECT pg_current_wal_insert_lsn() - '{wal_before}'::pg_lsn"
@@ -280,6 +297,13 @@ def main() -> None:
         f"{wrong} of {len(online_load.written):,} lines written during it differ. "
         f"Online against offline: {online_seconds / offline_seconds:,.1f}x the time; "
         f"writers' p99 {online_load.p99() / idle.p99():,.1f}x that without a migration.",
+        "",
+        "Online, the longest writer stall began during: "
+        + next(
+            (what for at, what in reversed(when) if at <= online_load.slowest[1]),
+            "the seconds before the widening",
+        )
+        + ".",
         "",
         "Online, phase by phase: "
         + ", ".join(f"{what} {seconds:,.1f} s" for what, seconds in phases.items())
