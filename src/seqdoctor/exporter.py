@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from seqdoctor._version import __version__
+from seqdoctor.auditing import collector_paused
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.errors import UsageError
 from seqdoctor.fleet import (
@@ -269,6 +270,12 @@ class Exporter:
             self.rounds += 1
 
     def _render(self) -> bytes:
+        # As an audit does: the reports' objects number in the millions at 100,000
+        # tables, and each pass of the cyclic collector over them took a third of the time.
+        with collector_paused():
+            return self._exposition().text().encode()
+
+    def _exposition(self) -> Exposition:
         exposition = Exposition(__version__, ("target",))
         for state in self._states:
             name = (state.target.name,)
@@ -283,7 +290,7 @@ class Exporter:
                 )
             elif state.succeeded is False:
                 add_audit(exposition, name, database_of(state.target), success=False)
-        return exposition.text().encode()
+        return exposition
 
 
 class _Handler(BaseHTTPRequestHandler):
