@@ -5,12 +5,15 @@ On one throwaway server (bench/generate.py's tables and planted problems), for e
 1. series and bytes per scrape: the exposition of one audit as ``serve`` writes it by
    default (aggregates, and series for the columns past a threshold and the 10 fullest
    others) and with ``--metrics all`` (every column, as every scrape was before);
-2. the time of a round in a running process (what each round of ``serve`` costs): a full
-   audit (``seqdoctor.audit()``, every table's max() read); a round after it with nothing
-   written (every column's value and the catalog inventory carried); a round after rows
-   were written to 1 % of the tables, one of them an explicit id ahead of its sequence,
-   which the round must find; a round after a table was created (the catalog changed: the
-   inventory read again, and the new table's column found).
+2. the time of a round in a running process (what each round of ``serve`` costs, its
+   audit and its exposition, as ``serve`` runs them: the last round's snapshot and the
+   target's Judge given to the audit) beside a full audit (``seqdoctor.audit()``, every
+   table's max() read, every column judged), interleaved: a round with nothing written
+   since the last (every column's value and the catalog inventory carried, nothing judged
+   again but what moved); a round after rows were written to 1 % of the tables, one of
+   them an explicit id ahead of its sequence, which the round must find; a round after a
+   table was created (the catalog changed: the inventory read again, and the new table's
+   column found).
 
 It writes bench/results/serve.md. Usage::
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import time
 from pathlib import Path
@@ -31,12 +35,21 @@ from psycopg import sql
 from scale import machine, pick_installation
 
 from seqdoctor import audit
+from seqdoctor.auditing import collector_paused
+from seqdoctor.checks.incremental import Judge
 from seqdoctor.ephemeral import EphemeralCluster
 from seqdoctor.render.prometheus import render
 from seqdoctor.report import Report
 
 RESULTS = Path(__file__).parent / "results" / "serve.md"
 WRITTEN_SHARE = 100  # a round's writes touch one table in this many
+# A server sized for the database, as one holding 100,000 tables is: every round reads
+# every sequence's page (8 kB each, 800 MB at 100,000), which the default 128 MB of
+# shared buffers cannot hold, making each read a miss (85 µs a sequence, 5 µs once held).
+SETTINGS = {"shared_buffers": "1GB"}
+# Seconds a catalog statement may take: at 100,000 tables on a loaded machine, listing the
+# columns can take longer than audit()'s default 30.
+TIMEOUT = 300.0
 
 
 def scrape(report: Report, top: int | None) -> tuple[int, int]:
@@ -83,6 +96,33 @@ def write_some(dsn: str, run: int) -> tuple[str, int]:
     return f"{names[0][0]}.{names[0][1]}.id", len(chosen)
 
 
+class Rounds:
+    """``serve``'s rounds over one database as it runs them: an audit given the last
+    round's snapshot and the target's Judge, then the exposition it serves."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn, self.judge = dsn, Judge()
+        self.report: Report | None = None
+        self.round()  # the first round: everything read and judged
+
+    def round(self) -> tuple[Report, float, float]:
+        """A round's report, and the seconds its audit and its exposition took."""
+        began = time.monotonic()
+        earlier = self.report.snapshot if self.report else None
+        report = audit(
+            self.dsn,
+            statement_timeout=TIMEOUT,
+            mark_changes=True,
+            earlier=earlier,
+            judge=self.judge,
+        )
+        audited = time.monotonic()
+        with collector_paused():  # as the exporter renders
+            render(report, io.StringIO(), top=10)
+        self.report = report
+        return report, audited - began, time.monotonic() - audited
+
+
 def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS bench")
@@ -91,26 +131,29 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     started = time.monotonic()
     planted = generate(dsn, size)
     print(f"  generated {size:,} tables in {time.monotonic() - started:.0f} s", flush=True)
-    audit(dsn)  # imports and caches what the first audit loads
-    full, carried_all, carried_some, created = [], [], [], []
-    report = audit(dsn, mark_changes=True)
-    for _ in range(runs):
-        began = time.monotonic()
-        audit(dsn)
-        full.append(time.monotonic() - began)
+    audit(dsn, statement_timeout=TIMEOUT)  # imports and caches what the first audit loads
+    load_before = os.getloadavg()[0]
+    full: list[float] = []
+    # Per kind of round: (audit, exposition) seconds of each run.
+    quiet: list[tuple[float, float]] = []
+    written_rounds: list[tuple[float, float]] = []
+    created: list[tuple[float, float]] = []
+    rounds = Rounds(dsn)
     found = 0
     reread, unwritten_reread = 0, 0
     carried_inventory, new_found = 0, 0
+    # Interleaved, so that the machine's load weighs on full audits and rounds alike.
     for run in range(runs):
         began = time.monotonic()
-        report = audit(dsn, mark_changes=True, earlier=report.snapshot)
-        carried_all.append(time.monotonic() - began)
+        audit(dsn, statement_timeout=TIMEOUT)
+        full.append(time.monotonic() - began)
+        report, audited, exposed = rounds.round()
+        quiet.append((audited, exposed))
         carried_inventory += report.snapshot.inventory_carried
         unwritten_reread = len(report.snapshot.extents) - len(report.snapshot.carried)
         ahead, written = write_some(dsn, run)
-        began = time.monotonic()
-        report = audit(dsn, mark_changes=True, earlier=report.snapshot)
-        carried_some.append(time.monotonic() - began)
+        report, audited, exposed = rounds.round()
+        written_rounds.append((audited, exposed))
         reread = len(report.snapshot.extents) - len(report.snapshot.carried)
         behind = {
             f"{f.column.schema}.{f.column.table}.{f.column.column}"
@@ -125,20 +168,26 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
             conn.execute(
                 sql.SQL("CREATE TABLE {} (id serial PRIMARY KEY)").format(sql.Identifier(table))
             )
-        began = time.monotonic()
-        report = audit(dsn, mark_changes=True, earlier=report.snapshot)
-        created.append(time.monotonic() - began)
+            conn.execute("SELECT pg_stat_force_next_flush()")
+        report, audited, exposed = rounds.round()
+        created.append((audited, exposed))
         new_found += not report.snapshot.inventory_carried and any(
             use.table == table for use in report.snapshot.uses
         )
+    load_after = os.getloadavg()[0]
     bounded, bounded_bytes = scrape(report, 10)
     every, every_bytes = scrape(report, None)
     columns = len(report.snapshot.uses)
     median_full = statistics.median(full)
 
-    def row(what: str, seconds: list[float], note: str = "") -> str:
-        median = statistics.median(seconds)
-        return f"| {what} | {median:.2f} | {median / median_full:.0%} | {note} |"
+    def row(what: str, seconds: list[tuple[float, float]], note: str = "") -> str:
+        median = statistics.median(a + e for a, e in seconds)
+        audited = statistics.median(a for a, _ in seconds)
+        exposed = statistics.median(e for _, e in seconds)
+        return (
+            f"| {what} | {median:.2f} | {median / median_full:.0%} | {audited:.2f} | "
+            f"{exposed:.2f} | {note} |"
+        )
 
     return [
         f"### {size:,} tables ({columns:,} sequence-fed columns, "
@@ -151,17 +200,18 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         f"| `serve --metrics all` (every column, as before, plus the aggregates) "
         f"| {every:,} | {every_bytes:,} |",
         "",
-        "| round | median s | of a full audit | note |",
-        "|---|---:|---:|---|",
-        row("full audit (`seqdoctor.audit()`, every table read)", full),
+        "| round | median s | of a full audit | its audit s | its exposition s | note |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| full audit (`seqdoctor.audit()`, every table read and judged) | {median_full:.2f} "
+        "| 100% | | | |",
         row(
             "`serve` round, nothing written since the last",
-            carried_all,
+            quiet,
             f"{unwritten_reread:,} columns read again (those behind their data)",
         ),
         row(
             f"`serve` round after writes to 1 % of the tables ({written:,})",
-            carried_some,
+            written_rounds,
             f"{reread:,} columns read again (those written, and those behind their data); "
             f"the id written ahead of its sequence found in {found}/{runs} rounds",
         ),
@@ -172,7 +222,8 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         ),
         "",
         f"The rounds with nothing in the catalog changed carried its inventory in "
-        f"{carried_inventory}/{2 * runs}.",
+        f"{carried_inventory}/{2 * runs}. Load average (1 minute) {load_before:.1f} before "
+        f"these rounds, {load_after:.1f} after.",
         "",
     ]
 
@@ -187,14 +238,15 @@ def main() -> None:
         "## Serve: scrape size and round time",
         "",
         f"Machine: {machine()}. Server: PostgreSQL {installation.major_version} "
-        f"({installation.source}), throwaway cluster on the same machine (Unix socket); "
+        f"({installation.source}), throwaway cluster on the same machine (Unix socket), "
+        f"shared_buffers {SETTINGS['shared_buffers']}; "
         f"tables in schemas of {TABLES_PER_SCHEMA}. Rounds run in one process, as `serve` "
         f"runs them, each over its own connections; median of {args.runs} runs.",
         "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes "
         f"{args.sizes} --runs {args.runs}`).",
         "",
     ]
-    with EphemeralCluster(installation) as cluster:
+    with EphemeralCluster(installation, SETTINGS) as cluster:
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"{size:,} tables", flush=True)
             measured = measure(cluster, size, args.runs)

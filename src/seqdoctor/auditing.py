@@ -6,7 +6,7 @@ import gc
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from seqdoctor.catalog.connection import Timeouts, audit_session, connect, opene
 from seqdoctor.catalog.filters import Filters, patterns
 from seqdoctor.catalog.model import Snapshot
 from seqdoctor.catalog.read import ReadOptions, read_snapshot
-from seqdoctor.checks import REGISTRY, Check, Settings, run_checks
+from seqdoctor.checks import REGISTRY, Check, Finding, Settings, run_checks
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.history import History, with_activity
 from seqdoctor.report import Report
@@ -88,6 +88,7 @@ def audit(
     now: datetime | None = None,
     mark_changes: bool = False,
     earlier: Snapshot | None = None,
+    judge: Callable[[Snapshot, Settings, Sequence[Check]], Iterable[Finding]] = run_checks,
 ) -> Report:
     """Audit every sequence of one database and return the report.
 
@@ -115,6 +116,10 @@ def audit(
     while the catalog's mark has not moved (``snapshot.inventory_carried``).
     Writes reach the counters late (see catalog/queries/list_table_changes.sql),
     so the caller should also audit without *earlier* now and then.
+
+    *judge* runs the checks over the snapshot: :func:`~seqdoctor.checks.run_checks`,
+    or a :class:`~seqdoctor.checks.incremental.Judge` kept from one audit of the
+    database to the next, which judges again only what changed (the same findings).
     """
     if connections < 1:
         raise UsageError("connections must be at least 1")
@@ -145,7 +150,7 @@ def audit(
         snapshot = _read(resolved, options, connections, checks, history, checked_at)
         if filters.active and not snapshot.sequences and not snapshot.uses:
             raise UsageError(f"nothing matches {filters.describe()}")
-        findings = tuple(run_checks(snapshot, settings, checks))
+        findings = tuple(judge(snapshot, settings, checks))
     return Report(
         tool_version=__version__,
         checked_at=checked_at,

@@ -1,7 +1,9 @@
-"""``serve``'s rounds carry the catalog inventory between them: never a finding stale.
+"""``serve``'s rounds carry the catalog inventory between them, and judge again only
+what changed: never a finding stale.
 
 Each round after a change is compared with a fresh full audit of the same
-state; with the catalog's mark ignored, the same series must show staleness.
+state, finding by finding; with the catalog's mark ignored, the same series
+must show staleness.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from psycopg.conninfo import make_conninfo
 
 import seqdoctor.catalog.read
 from seqdoctor import audit
+from seqdoctor.checks.incremental import Judge
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
 from tests.fix_db import Replicated
@@ -46,6 +49,8 @@ STEPS: tuple[tuple[str, str, bool], ...] = (
     ("setval backwards", "SELECT setval(pg_get_serial_sequence('c', 'id'), 1)", False),
     ("grant back", "GRANT SELECT ON d_id_seq TO {monitor}", True),
     ("explicit id", "INSERT INTO d (id) VALUES (500)", False),
+    ("near overflow", "SELECT setval('d_id_seq', 2000000000)", False),
+    ("sequence altered", "ALTER SEQUENCE d_id_seq MAXVALUE 2000000010", True),
     ("truncate", "TRUNCATE c", True),
     (
         "new serial column",
@@ -82,11 +87,12 @@ def settle(conn: Connection) -> None:
     conn.execute("SELECT pg_stat_force_next_flush()")
 
 
-def findings(report: Report) -> list[tuple[str, ...]]:
-    return sorted(
-        (f.code, f.severity.value, f.message, repr(f.sequence), repr(f.column))
+def findings(report: Report) -> list[tuple[object, ...]]:
+    """The findings, in the report's order, with everything they say."""
+    return [
+        (f.code, f.severity.value, f.message, f.sequence, f.column, dict(f.details))
         for f in report.findings
-    )
+    ]
 
 
 def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, bool]]:
@@ -94,7 +100,8 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
     full audit, and whether each round carried the inventory."""
     role = sql.Identifier(conninfo_user(monitor))
     stale, carried = [], {}
-    report = audit(monitor, mark_changes=True)
+    judge = Judge()
+    report = audit(monitor, mark_changes=True, judge=judge)
     assert report.snapshot.inventory is not None
     for name, statement, _ in STEPS:
         change = sql.SQL(statement).format(monitor=role).as_string(conn)
@@ -103,7 +110,7 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
         else:
             conn.execute(change)
         settle(conn)
-        report = audit(monitor, mark_changes=True, earlier=report.snapshot)
+        report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge)
         carried[name] = report.snapshot.inventory_carried
         if findings(report) != findings(audit(monitor)):
             stale.append(name)
@@ -131,6 +138,45 @@ def test_the_series_catches_a_round_that_ignores_the_catalog_mark(
 
     # Every change to the catalog below changes the findings too.
     assert {"new table", "dropped table", "column type", "revoke", "renamed table"} <= set(stale)
+
+
+def test_a_change_counted_late_is_read_by_the_round_after_its_count(
+    conn: Connection, monitor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog's counters show a change when the session that made it reports it,
+    up to seconds later: a round before that carries the inventory without it; the
+    first round after reads it again, its mark compared with the inventory's, not
+    with the last round's."""
+    judge = Judge()
+    first = audit(monitor, mark_changes=True, judge=judge)
+    assert first.snapshot.inventory is not None
+    unmoved = first.snapshot.inventory.mark
+    conn.execute("CREATE TABLE d (id serial PRIMARY KEY); INSERT INTO d (id) VALUES (7)")
+    settle(conn)
+    read_mark = seqdoctor.catalog.read._read_catalog_mark
+    monkeypatch.setattr(seqdoctor.catalog.read, "_read_catalog_mark", lambda *_: unmoved)
+    late = audit(monitor, mark_changes=True, earlier=first.snapshot, judge=judge)
+    monkeypatch.setattr(seqdoctor.catalog.read, "_read_catalog_mark", read_mark)
+    counted = audit(monitor, mark_changes=True, earlier=late.snapshot, judge=judge)
+    again = audit(monitor, mark_changes=True, earlier=counted.snapshot, judge=judge)
+
+    assert late.snapshot.inventory_carried
+    assert "d" not in {use.table for use in late.snapshot.uses}
+    assert not counted.snapshot.inventory_carried
+    assert findings(counted) == findings(audit(monitor))
+    assert again.snapshot.inventory_carried
+
+
+def test_a_statistics_reset_reads_the_inventory_again(conn: Connection, monitor: str) -> None:
+    """After a reset the counters may come back to any values: the mark moves anyway."""
+    first = audit(monitor, mark_changes=True)
+    second = audit(monitor, mark_changes=True, earlier=first.snapshot)
+    conn.execute("SELECT pg_stat_reset()")
+    settle(conn)
+    third = audit(monitor, mark_changes=True, earlier=second.snapshot)
+
+    assert second.snapshot.inventory_carried
+    assert not third.snapshot.inventory_carried
 
 
 def test_a_standby_carries_the_inventory_until_it_replays_a_catalog_change(

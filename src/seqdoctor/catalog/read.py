@@ -647,7 +647,8 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     next, and this process composes and reads results in between.
 
     A column in *unchanged* keeps that extent unread, unless its sequence is
-    behind it: where the first collision is depends on the sequence's position.
+    behind it: where the first collision is depends on the sequence's position
+    (and a sequence moved past it since has none).
     """
     total = _Read()
     probe = []
@@ -662,6 +663,9 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
             and extent is not None
             and not _is_behind(positions[use.sequence_oid], extent)
         ):
+            # Not behind now: a first collision read when it was is no longer one.
+            if extent.first_collision is not None:
+                extent = replace(extent, first_collision=None)
             total.extents[use.key] = extent
             total.carried.add(use.key)
         elif why_not is None:

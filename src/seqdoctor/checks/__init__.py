@@ -28,7 +28,16 @@ from seqdoctor.checks import (
 from seqdoctor.checks.base import Check, Finding, Settings, Severity
 from seqdoctor.errors import UsageError
 
-__all__ = ["REGISTRY", "Check", "Finding", "Registry", "Settings", "Severity", "run_checks"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "Finding",
+    "Registry",
+    "Settings",
+    "Severity",
+    "in_order",
+    "run_checks",
+]
 
 
 class Registry:
@@ -88,7 +97,11 @@ def run_checks(
     snapshot: Snapshot, settings: Settings, checks: Iterable[Check] = REGISTRY
 ) -> list[Finding]:
     """Every finding of *checks* on *snapshot*, most severe first, then by object."""
-    findings = [finding for check in checks for finding in check.run(snapshot, settings)]
+    return in_order(finding for check in checks for finding in check.run(snapshot, settings))
+
+
+def in_order(findings: Iterable[Finding]) -> list[Finding]:
+    """*findings* most severe first, then by object (stable: ties keep their order)."""
     return sorted(findings, key=_finding_order)
 
 

@@ -103,6 +103,16 @@ class Settings:
 RunFunction = Callable[[Snapshot, Settings], Iterable[Finding]]
 
 
+class Unit(StrEnum):
+    """What a check's findings about one object depend on, besides the settings."""
+
+    # Each (sequence, column) pair's findings: on that pair's sequence, column,
+    # extent and statistics alone (Snapshot.pairs, .extents, .statistics by its key).
+    PAIR = "pair"
+    # Each sequence's findings: on that sequence alone (Snapshot.sequences).
+    SEQUENCE = "sequence"
+
+
 @dataclass(frozen=True)
 class Check:
     """A rule: its stable identity, its default severity, and the function that applies it.
@@ -122,6 +132,10 @@ class Check:
     # Needs how fast things move: the sequences' recorded history and the
     # tables' insert counters (Snapshot.activity), read only for such checks.
     reads_activity: bool = False
+    # Each of its findings is about one unit, from that unit's inputs alone: a
+    # later judgement may keep the findings of the units whose inputs did not
+    # change (checks/incremental.py). None: it reads the snapshot as a whole.
+    judges_each: Unit | None = None
 
     @property
     def documentation(self) -> str:

@@ -71,6 +71,7 @@ from seqdoctor.checks.base import (
     Finding,
     Settings,
     Severity,
+    Unit,
     number,
     plural,
     statistics_details,
@@ -223,5 +224,6 @@ CHECK = Check(
     summary="values the sequence will hand out already exist in a column it feeds",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
     reads_columns=True,
 )

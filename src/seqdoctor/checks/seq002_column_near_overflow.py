@@ -43,7 +43,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import TYPE_NAMES, ColumnUse, SequenceState, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit, number, percent, plural
 
 
 def column_range(sequence: SequenceState, use: ColumnUse) -> tuple[int, int, str] | None:
@@ -113,4 +113,5 @@ CHECK = Check(
     summary="a sequence-fed column will run out at its type's or its sequence's limit",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
 )

@@ -36,7 +36,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number, percent, plural
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit, number, percent, plural
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -79,4 +79,5 @@ CHECK = Check(
     summary="a sequence is near or at its own MAXVALUE (MINVALUE when descending)",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.SEQUENCE,
 )

@@ -35,7 +35,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import TYPE_NAMES, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit, number
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -67,4 +67,5 @@ CHECK = Check(
     summary="the sequence can go past what the column holds",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
 )

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import SequenceState, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity, number
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit, number
 
 
 def _calls_before_wrapping(sequence: SequenceState) -> int | None:
@@ -65,4 +65,5 @@ CHECK = Check(
     summary="a CYCLE sequence will wrap around into existing keys",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
 )

@@ -48,7 +48,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -85,5 +85,6 @@ CHECK = Check(
     summary="a sequence-fed column without a unique index",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
     reads_columns=True,
 )

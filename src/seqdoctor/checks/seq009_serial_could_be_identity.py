@@ -38,7 +38,7 @@ import sys
 from collections.abc import Iterator
 
 from seqdoctor.catalog.model import ColumnKind, Snapshot
-from seqdoctor.checks.base import Check, Finding, Settings, Severity
+from seqdoctor.checks.base import Check, Finding, Settings, Severity, Unit
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
@@ -61,4 +61,5 @@ CHECK = Check(
     summary="a serial column that could be GENERATED ... AS IDENTITY",
     run=run,
     module=sys.modules[__name__],
+    judges_each=Unit.PAIR,
 )
