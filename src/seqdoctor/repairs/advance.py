@@ -171,54 +171,25 @@ FROM target"""
     ).format(data=advance.row, target=_TARGET, name=name)
 
 
-def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
-    """Statements, one a sequence, reading where the sequences of *rows* must move, moving none.
+def move_statements(rows: Sequence[sql.SQL]) -> bytes:
+    """Statements, one a sequence, each reading where its sequence must go and moving it.
 
-    *rows* are the :attr:`Advance.row` of each sequence; the statements go
-    to the server as one message (a UNION of them would cost the planner
-    more than its arms). Each returns a row (the sequence's oid, next value
-    before, next value after, the step, whether the move can be made) when
-    its sequence is behind its data; the move cannot be made when it passes
-    the sequence's limit or the role may not set the sequence (left to the
-    sequence's own statement, whose error says why). ``MATERIALIZED`` reads
-    each column's extreme once.
+    *rows* are the :attr:`Advance.row` of each sequence; the statements go to
+    the server as one message (a UNION of them would cost the planner more
+    than its arms). Each reads its sequence's position, its data's edge and
+    sets it, all in one statement, and returns a row (the sequence's oid, next
+    value before, the step, the value set) when it moved it, none when the
+    sequence was already past its data. ``MATERIALIZED`` reads each column's
+    extreme once.
+
+    The sequence's position is read again inside ``setval()``'s argument: a
+    value handed out since the statement read it is never taken back. A move
+    the sequence cannot make (past its limit, or not the role's to set) is left
+    to ``setval()``, whose error stops the message there: the sequences before
+    it have moved, it and those after it have not.
     """
-    return sql.SQL(";\n").join(
-        sql.SQL(
-            """WITH data AS MATERIALIZED (
-{data}
-), {target}
-SELECT seq::oid, next_value AS next_before, next_after, step,
-       next_after BETWEEN low AND high
-       AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
-FROM target"""
-        ).format(data=row, target=_TARGET)
-        for row in rows
-    )
-
-
-def set_statement(moves: Sequence[tuple[Advance, int, int]]) -> sql.Composed:
-    """One statement setting sequences to the next values *read_statement* worked out.
-
-    Each move is (advance, step, next value). The sequence's position is read
-    again beside each ``setval()``: a value handed out since the read is never
-    taken back, whatever the read said. It returns (oid, value set) per move:
-    the sequence's next value is that value plus its step.
-    """
-    rows = [
-        sql.SQL("({}::regclass, {}::int8, {}::int8)").format(
-            name_literal(advance.sequence.schema, advance.sequence.name),
-            step,
-            next_value - step,
-        )
-        for advance, step, next_value in moves
-    ]
-    return sql.SQL(
-        """SELECT v.sequence::oid, pg_catalog.setval(v.sequence, CASE WHEN v.step > 0
-           THEN greatest(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence))
-           ELSE least(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence)) END)
-FROM (VALUES {rows}) AS v(sequence, step, last_value)"""
-    ).format(rows=sql.SQL(",\n    ").join(rows))
+    # Joined as text, not composed: this runs for every sequence of every round.
+    return ";\n".join(_MOVE_HEAD + row.as_string() + _MOVE_TAIL for row in rows).encode()
 
 
 # Where the next value goes: the first value of the sequence's own progression
@@ -230,6 +201,17 @@ _TARGET = sql.SQL(
     WHERE (edge - next_value) * sign(step) >= 0
 )"""
 )
+
+
+# The text around each sequence's row in move_statements().
+_MOVE_HEAD = "WITH data AS MATERIALIZED (\n"
+_MOVE_TAIL = f"""
+), {_TARGET.as_string()}
+SELECT seq::oid, next_value AS next_before, step, pg_catalog.setval(seq, (CASE
+        WHEN next_after NOT BETWEEN low AND high THEN next_after
+        WHEN step > 0 THEN greatest(next_after - step, pg_catalog.pg_sequence_last_value(seq))
+        ELSE least(next_after - step, pg_catalog.pg_sequence_last_value(seq)) END)::int8)
+FROM target"""
 
 
 def data_row(

@@ -149,6 +149,8 @@ def plan_fix(
             lock_timeout=lock_timeout,
             statement_timeout=statement_timeout,
             allow_seqscan=allow_seqscan,
+            # Each table's write mark, for the re-check after applying (see apply_fix()).
+            mark_changes=True,
         )
         try:
             with audit_session(conn):
@@ -203,14 +205,15 @@ def apply_fix(
                 lock_timeout=fix.options.timeouts.lock,
                 statement_timeout=fix.options.timeouts.statement,
                 allow_seqscan=fix.allow_seqscan,
+                earlier=fix.report.snapshot,
             )
         except (SeqdoctorError, psycopg.Error) as error:
             reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
             return FixResult(
                 fix, results, None, (), (), f"could not check again: {reason}", connection_lost=lost
             )
-    before = [f for plan in applied for f in plan.findings]
-    still = tuple(f for f in after.findings if _key(f) in {_key(b) for b in before})
+    before = {_key(f) for plan in applied for f in plan.findings}
+    still = tuple(f for f in after.findings if _key(f) in before)
     comparisons = tuple(_compare(fix.report.snapshot, after, applied))
     return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
 
