@@ -159,16 +159,30 @@ def setval_statement(
 
 
 def _setval(advance: Advance) -> sql.Composed:
+    # Composed directly rather than SQL.format(), as data_row(): one a sequence.
     name = name_literal(advance.sequence.schema, advance.sequence.name)
-    return sql.SQL(
-        """WITH data AS MATERIALIZED (
-{data}
-), {target}
-SELECT {name} AS sequence, next_value AS next_before, next_after,
-       pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
+    return sql.Composed(
+        [
+            _SETVAL_HEAD,
+            advance.row,
+            _SETVAL_TARGET,
+            name,
+            _SETVAL_SET,
+            name,
+            _SETVAL_TAIL,
+        ]
+    )
+
+
+_SETVAL_HEAD = sql.SQL("WITH data AS MATERIALIZED (\n")
+_SETVAL_SET = sql.SQL(
+    " AS sequence, next_value AS next_before, next_after,\n       pg_catalog.setval("
+)
+_SETVAL_TAIL = sql.SQL(
+    """, (CASE WHEN next_after BETWEEN low AND high
                                        THEN next_after - step ELSE next_after END)::int8)
 FROM target"""
-    ).format(data=advance.row, target=_TARGET, name=name)
+)
 
 
 def move_statements(rows: Sequence[sql.SQL]) -> bytes:
@@ -203,6 +217,8 @@ _TARGET = sql.SQL(
 )
 
 
+_SETVAL_TARGET = sql.SQL(f"\n), {_TARGET.as_string()}\nSELECT ")
+
 # The text around each sequence's row in move_statements().
 _MOVE_HEAD = "WITH data AS MATERIALIZED (\n"
 _MOVE_TAIL = f"""
@@ -218,35 +234,52 @@ def data_row(
     sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None
 ) -> sql.Composed:
     """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
+    # Composed directly rather than SQL.format(), which parses its template each
+    # time: this runs for every sequence behind, 10,000 after a copy.
     name = name_literal(sequence.schema, sequence.name)
-    extreme = "max" if sequence.ascending else "min"
-    edges: list[sql.Composable] = [
-        sql.SQL(
-            "(SELECT {extreme}({column}) FROM {relation}"
-            " WHERE {column} BETWEEN s.seqmin AND s.seqmax)"
-        ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=table_sql(u))
-        for u in columns
-    ]
+    extreme = _MAX if sequence.ascending else _MIN
+    edges: list[sql.Composable] = []
+    for use in columns:
+        column = sql.Identifier(use.column)
+        edges.append(
+            sql.Composed([extreme, column, _FROM, table_sql(use), _WHERE, column, _WITHIN_LIMITS])
+        )
     if floor is not None:
         # The first value at or past the floor is the first one past the value
         # just before it: the edges are values the sequence must get past.
         before = floor - 1 if sequence.ascending else floor + 1
-        edges.append(sql.SQL("{}::numeric").format(sql.Literal(before)))
-    return sql.SQL(
-        """    SELECT {name}::regclass AS seq, s.seqincrement AS step,
+        edges.append(sql.Composed([sql.Literal(before), sql.SQL("::numeric")]))
+    return sql.Composed(
+        [
+            sql.SQL("    SELECT "),
+            name,
+            _ROW_DEFINITION,
+            _GREATEST if sequence.ascending else _LEAST,
+            _EDGES.join(edges) if edges else sql.SQL("NULL::numeric"),
+            _ROW_FROM,
+            sql.Identifier(sequence.schema, sequence.name),
+            _ROW_JOIN,
+            name,
+            sql.SQL("::regclass"),
+        ]
+    )
+
+
+# The text of data_row() around its names.
+_MAX, _MIN = sql.SQL("(SELECT max("), sql.SQL("(SELECT min(")
+_FROM, _WHERE = sql.SQL(") FROM "), sql.SQL(" WHERE ")
+_WITHIN_LIMITS = sql.SQL(" BETWEEN s.seqmin AND s.seqmax)")
+_ROW_DEFINITION = sql.SQL(
+    """::regclass AS seq, s.seqincrement AS step,
            s.seqmin AS low, s.seqmax AS high,
            CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
                 ELSE d.last_value END AS next_value,
-           {furthest}(
-           {edges}) AS edge
-    FROM {sequence} AS d, pg_catalog.pg_sequence AS s
-    WHERE s.seqrelid = {name}::regclass"""
-    ).format(
-        sequence=sql.Identifier(sequence.schema, sequence.name),
-        name=name,
-        furthest=sql.SQL("greatest" if sequence.ascending else "least"),
-        edges=sql.SQL(",\n           ").join(edges) if edges else sql.SQL("NULL::numeric"),
-    )
+           """
+)
+_GREATEST, _LEAST = sql.SQL("greatest(\n           "), sql.SQL("least(\n           ")
+_EDGES = sql.SQL(",\n           ")
+_ROW_FROM = sql.SQL(") AS edge\n    FROM ")
+_ROW_JOIN = sql.SQL(" AS d, pg_catalog.pg_sequence AS s\n    WHERE s.seqrelid = ")
 
 
 def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
