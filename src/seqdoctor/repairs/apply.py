@@ -300,7 +300,7 @@ class _Batch:
         return [self.results[i] for i in range(len(self.plans))]
 
     def _round(self, pending: Sequence[int], round_number: int) -> set[int]:
-        """Move the *pending* plans' sequences, in one transaction; the plans whose moved."""
+        """Move the *pending* plans' sequences in one transaction; those whose sequence moved."""
         timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
         moves = move_statements([self.advances[i].row for i in pending])
         message = timeouts.as_bytes(self.conn) + b";\n" + moves
@@ -319,8 +319,10 @@ class _Batch:
             self.moved[i].append((self.advances[i].sequence.qualified, before, set_to + step))
         moved = {self.index[row[0]] for row in rows}
         for i in pending:
-            said = "next value {1:,} → {2:,}".format(*self.moved[i][-1]) if i in moved else ""
-            self._record(i, round_number, seconds, said or "no rows")
+            said = (
+                "next value {1:,} → {2:,}".format(*self.moved[i][-1]) if i in moved else "no rows"
+            )
+            self._record(i, round_number, seconds, said)
         return moved
 
     def _recover(self, pending: Sequence[int], round_number: int) -> None:

@@ -182,6 +182,10 @@ def apply_fix(
 ) -> FixResult:
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
+    The audit again reads every position, and carries the columns' values
+    read by *fix*'s audit for the tables whose write mark has not moved since
+    (see ``seqdoctor.audit()``'s *earlier*): moving a sequence writes no table.
+
     *target* should be the database *fix* was planned on. A connection lost
     on the way is opened again for the re-audit when *target* is a conninfo;
     when that fails too, the result says what was applied before, and why it
