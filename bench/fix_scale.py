@@ -151,15 +151,16 @@ print(json.dumps({
 """
 WHERE_THE_TIME_GOES = [
     "Where fix's time goes, beyond the floor's: the planning audit (every sequence's position "
-    "read, every column's max() probed, as `check` does, at its own floor (see Scale above); "
-    "a sequence never called, as after a copy with explicit ids, is read from its relation, "
-    "one planned SELECT each before PostgreSQL 18, all in one message); applying, 200 sequences "
-    "a transaction: one message reads where each must go (a statement each), a second statement "
-    "sets them, and a second round reads them all "
-    "again to see that no row landed past them (the floor reads each table once); the re-audit "
-    "of the tables touched, which proves the findings gone; printing 10,000 plans and their SQL; "
-    "and the interpreter's start-up. The plan and the results are printed as plain lines past "
-    "200 repairs.",
+    "read, every column's max() probed and, for the columns behind, their first collision, as "
+    "`check` does, at its own floor (see Scale above); a sequence never called, as after a copy "
+    "with explicit ids, is read from its relation, one planned SELECT each before PostgreSQL 18, "
+    "all in one message), with each table's write mark; applying, 200 sequences a transaction, "
+    "one message: a statement a sequence reads where it must go and sets it there, then a second "
+    "round runs the same statements again to see that no row landed past them (the floor reads "
+    "each table once); the re-check, which reads the positions again and carries the maxima "
+    "read when planning for the tables not written since (by their write marks), reading the "
+    "others again; printing 10,000 plans and their SQL; and the interpreter's start-up. The plan "
+    "and the results are printed as plain lines past 200 repairs.",
     "",
 ]
 PHASES = ("plan audit", "render plan", "apply", "re-check", "render result")

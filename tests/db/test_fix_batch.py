@@ -1,12 +1,14 @@
 """Sequences moved many at a time: the same rules as one at a time, and the same outcomes.
 
 ``fix --apply`` reads and moves the sequences of its SEQ001 repairs together
-(repairs.apply.BATCH at a time). Whatever goes wrong in a batch ends as it does
-for one sequence on its own: a lock not granted changes nothing and the plans
-run one by one with their retries; a sequence the batch may not move (its
-limit, a privilege) fails alone, in its turn, after those before it moved and
-before those after it are run; a value handed out between the read and the
-setval() is never taken back.
+(repairs.apply.BATCH at a time), each with one statement that reads where it
+must go and sets it. Whatever goes wrong in a batch ends as it does for one
+sequence on its own: at a lock not granted, the plans whose sequence moved
+before it say so, and the plans run one by one with their retries; a sequence
+the batch may not move (its limit, a privilege) fails alone, in its turn,
+after those before it moved and before those after it are run; a value handed
+out between the read and the setval() is never taken back. The re-check after
+reads again the tables written since the plan, and only those.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import psycopg
 from psycopg import sql
 
 from seqdoctor.repairs import Outcome, Retries, apply_fix, plan_fix
-from seqdoctor.repairs.advance import read_statement, set_statement
+from seqdoctor.repairs.advance import move_statements
+from seqdoctor.repairs.apply import Step
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 FAST = Retries(retries=1, backoff=0.05)
@@ -88,6 +91,8 @@ def test_a_locked_table_sends_its_batch_one_by_one_and_stops_there(
     assert result.results[3].detail == (
         "its locks were not granted in 2 attempts of 0.1 s: another session holds them"
     )
+    # Moved in the batch before the lock stopped it: said so, not "nothing to do".
+    assert [r.detail for r in result.results[:3]] == ["next value 1 → 11"] * 3
     assert next_values(conn) == [11, 11, 11, 1, 1, 1]
     again = apply_fix(dsn, plan_fix(dsn, codes=["SEQ001"]))
     assert [r.outcome for r in again.results] == [Outcome.APPLIED] * 3
@@ -104,6 +109,7 @@ def test_a_sequence_at_its_limit_fails_alone_in_its_turn(conn: Connection, dsn: 
     outcomes = [r.outcome for r in result.results]
     assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.FAILED] + [Outcome.NOT_RUN] * 2
     assert "the data reaches the sequence's limit" in result.results[3].detail
+    assert [r.detail for r in result.results[:3]] == ["next value 1 → 11"] * 3
     assert next_values(conn) == [11, 11, 11, 1, 1, 1]
 
 
@@ -135,24 +141,42 @@ def test_values_handed_out_between_the_read_and_the_setval_are_never_taken_back(
     conn: Connection, dsn: str
 ) -> None:
     behind(conn)
-    advances = [plan.advance for plan in plan_fix(dsn, codes=["SEQ001"]).plans if plan.advance]
-    read: list[tuple[Any, ...]] = []
-    with psycopg.ClientCursor(conn) as cursor:
-        cursor.execute(read_statement([a.row for a in advances]).as_bytes(conn))
-        read += cursor.fetchall()
-        while cursor.nextset():
-            read += cursor.fetchall()
-    oids = [a.sequence.oid for a in advances]
-    assert sorted((oid, before, after) for oid, before, after, _, _ in read) == sorted(
-        (oid, 1, 11) for oid in oids
-    )
+    (plan, *_) = plan_fix(dsn, codes=["SEQ001"]).plans
+    assert plan.advance is not None
+    assert plan.advance.sequence.name == "t0_id_seq"
     with psycopg.connect(dsn, autocommit=True) as writer:  # the application, meanwhile
         writer.execute("SELECT nextval('t0_id_seq') FROM generate_series(1, 100)")
+    # The statement's own read, as it was an instant before the writer: next value 1.
+    stale = sql.SQL(
+        "SELECT 't0_id_seq'::regclass AS seq, 1::int8 AS step, 1::int8 AS low,"
+        " 9223372036854775807::int8 AS high, 1::numeric AS next_value, 10::numeric AS edge"
+    )
+    with psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(move_statements([stale]))
+        ((oid, before, step, set_to),) = cursor.fetchall()
 
-    steps = {oid: (int(step), int(after)) for oid, _, after, step, _ in read}
-    moves = [(a, *steps[a.sequence.oid]) for a in advances]
-    set_to = dict(conn.execute(set_statement(moves)).fetchall())
+    assert (oid, before, step) == (plan.advance.sequence.oid, 1, 1)
+    assert set_to == 100  # the writer's last value, not 10
+    assert next_values(conn) == [101] + [1] * 5
 
-    t0 = next(a.sequence.oid for a in advances if a.sequence.name == "t0_id_seq")
-    assert set_to[t0] == 100  # the writer's last value, not 10
-    assert next_values(conn) == [101] + [11] * 5
+
+def test_the_recheck_reads_again_only_the_tables_written_since_the_plan(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    fix = plan_fix(dsn, codes=["SEQ001"])
+
+    def meanwhile(step: Step) -> None:
+        if step.plan == 6 and step.result == "no rows":  # the last round found nothing to move
+            with psycopg.connect(dsn, autocommit=True) as writer:  # an explicit id, past it
+                writer.execute("INSERT INTO t5 VALUES (500)")
+                writer.execute("SELECT pg_stat_force_next_flush()")  # counted now, not later
+
+    result = apply_fix(dsn, fix, log=meanwhile)
+
+    assert result.after is not None
+    carried = {result.after.snapshot.use(key).table for key in result.after.snapshot.carried}
+    assert carried == {"t0", "t1", "t2", "t3", "t4"}  # their maxima, as read when planning
+    # No collision carried from before the move; the row written meanwhile is seen.
+    assert [str(f.column) for f in result.still_found] == ["public.t5.id"]
+    assert int(result.exit_status) == 2

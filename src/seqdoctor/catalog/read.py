@@ -663,10 +663,8 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
             and extent is not None
             and not _is_behind(positions[use.sequence_oid], extent)
         ):
-            # Not behind now: a first collision read when it was is no longer one.
-            if extent.first_collision is not None:
-                extent = replace(extent, first_collision=None)
-            total.extents[use.key] = extent
+            # Not behind now: a collision read while it was (before a setval()) is gone.
+            total.extents[use.key] = replace(extent, first_collision=None)
             total.carried.add(use.key)
         elif why_not is None:
             probe.append(use)

@@ -159,66 +159,51 @@ def setval_statement(
 
 
 def _setval(advance: Advance) -> sql.Composed:
+    # Composed directly rather than SQL.format(), as data_row(): one a sequence.
     name = name_literal(advance.sequence.schema, advance.sequence.name)
-    return sql.SQL(
-        """WITH data AS MATERIALIZED (
-{data}
-), {target}
-SELECT {name} AS sequence, next_value AS next_before, next_after,
-       pg_catalog.setval({name}, (CASE WHEN next_after BETWEEN low AND high
-                                       THEN next_after - step ELSE next_after END)::int8)
-FROM target"""
-    ).format(data=advance.row, target=_TARGET, name=name)
-
-
-def read_statement(rows: Sequence[sql.Composable]) -> sql.Composed:
-    """Statements, one a sequence, reading where the sequences of *rows* must move, moving none.
-
-    *rows* are the :attr:`Advance.row` of each sequence; the statements go
-    to the server as one message (a UNION of them would cost the planner
-    more than its arms). Each returns a row (the sequence's oid, next value
-    before, next value after, the step, whether the move can be made) when
-    its sequence is behind its data; the move cannot be made when it passes
-    the sequence's limit or the role may not set the sequence (left to the
-    sequence's own statement, whose error says why). ``MATERIALIZED`` reads
-    each column's extreme once.
-    """
-    return sql.SQL(";\n").join(
-        sql.SQL(
-            """WITH data AS MATERIALIZED (
-{data}
-), {target}
-SELECT seq::oid, next_value AS next_before, next_after, step,
-       next_after BETWEEN low AND high
-       AND pg_catalog.has_sequence_privilege(seq, 'UPDATE') AS settable
-FROM target"""
-        ).format(data=row, target=_TARGET)
-        for row in rows
+    return sql.Composed(
+        [
+            _SETVAL_HEAD,
+            advance.row,
+            _SETVAL_TARGET,
+            name,
+            _SETVAL_SET,
+            name,
+            _SETVAL_TAIL,
+        ]
     )
 
 
-def set_statement(moves: Sequence[tuple[Advance, int, int]]) -> sql.Composed:
-    """One statement setting sequences to the next values *read_statement* worked out.
+_SETVAL_HEAD = sql.SQL("WITH data AS MATERIALIZED (\n")
+_SETVAL_SET = sql.SQL(
+    " AS sequence, next_value AS next_before, next_after,\n       pg_catalog.setval("
+)
+_SETVAL_TAIL = sql.SQL(
+    """, (CASE WHEN next_after BETWEEN low AND high
+                                       THEN next_after - step ELSE next_after END)::int8)
+FROM target"""
+)
 
-    Each move is (advance, step, next value). The sequence's position is read
-    again beside each ``setval()``: a value handed out since the read is never
-    taken back, whatever the read said. It returns (oid, value set) per move:
-    the sequence's next value is that value plus its step.
+
+def move_statements(rows: Sequence[sql.SQL]) -> bytes:
+    """Statements, one a sequence, each reading where its sequence must go and moving it.
+
+    *rows* are the :attr:`Advance.row` of each sequence; the statements go to
+    the server as one message (a UNION of them would cost the planner more
+    than its arms). Each reads its sequence's position, its data's edge and
+    sets it, all in one statement, and returns a row (the sequence's oid, next
+    value before, the step, the value set) when it moved it, none when the
+    sequence was already past its data. ``MATERIALIZED`` reads each column's
+    extreme once.
+
+    The sequence's position is read again inside ``setval()``'s argument: a
+    value handed out since the statement read it is never taken back. A move
+    the sequence cannot make (past its limit, or not the role's to set) is left
+    to ``setval()``, whose error stops the message there: the sequences before
+    it have moved, it and those after it have not.
     """
-    rows = [
-        sql.SQL("({}::regclass, {}::int8, {}::int8)").format(
-            name_literal(advance.sequence.schema, advance.sequence.name),
-            step,
-            next_value - step,
-        )
-        for advance, step, next_value in moves
-    ]
-    return sql.SQL(
-        """SELECT v.sequence::oid, pg_catalog.setval(v.sequence, CASE WHEN v.step > 0
-           THEN greatest(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence))
-           ELSE least(v.last_value, pg_catalog.pg_sequence_last_value(v.sequence)) END)
-FROM (VALUES {rows}) AS v(sequence, step, last_value)"""
-    ).format(rows=sql.SQL(",\n    ").join(rows))
+    # Joined as text, not composed: this runs for every sequence of every round.
+    return ";\n".join(_MOVE_HEAD + row.as_string() + _MOVE_TAIL for row in rows).encode()
 
 
 # Where the next value goes: the first value of the sequence's own progression
@@ -232,39 +217,69 @@ _TARGET = sql.SQL(
 )
 
 
+_SETVAL_TARGET = sql.SQL(f"\n), {_TARGET.as_string()}\nSELECT ")
+
+# The text around each sequence's row in move_statements().
+_MOVE_HEAD = "WITH data AS MATERIALIZED (\n"
+_MOVE_TAIL = f"""
+), {_TARGET.as_string()}
+SELECT seq::oid, next_value AS next_before, step, pg_catalog.setval(seq, (CASE
+        WHEN next_after NOT BETWEEN low AND high THEN next_after
+        WHEN step > 0 THEN greatest(next_after - step, pg_catalog.pg_sequence_last_value(seq))
+        ELSE least(next_after - step, pg_catalog.pg_sequence_last_value(seq)) END)::int8)
+FROM target"""
+
+
 def data_row(
     sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None
 ) -> sql.Composed:
     """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
+    # Composed directly rather than SQL.format(), which parses its template each
+    # time: this runs for every sequence behind, 10,000 after a copy.
     name = name_literal(sequence.schema, sequence.name)
-    extreme = "max" if sequence.ascending else "min"
-    edges: list[sql.Composable] = [
-        sql.SQL(
-            "(SELECT {extreme}({column}) FROM {relation}"
-            " WHERE {column} BETWEEN s.seqmin AND s.seqmax)"
-        ).format(extreme=sql.SQL(extreme), column=sql.Identifier(u.column), relation=table_sql(u))
-        for u in columns
-    ]
+    extreme = _MAX if sequence.ascending else _MIN
+    edges: list[sql.Composable] = []
+    for use in columns:
+        column = sql.Identifier(use.column)
+        edges.append(
+            sql.Composed([extreme, column, _FROM, table_sql(use), _WHERE, column, _WITHIN_LIMITS])
+        )
     if floor is not None:
         # The first value at or past the floor is the first one past the value
         # just before it: the edges are values the sequence must get past.
         before = floor - 1 if sequence.ascending else floor + 1
-        edges.append(sql.SQL("{}::numeric").format(sql.Literal(before)))
-    return sql.SQL(
-        """    SELECT {name}::regclass AS seq, s.seqincrement AS step,
+        edges.append(sql.Composed([sql.Literal(before), sql.SQL("::numeric")]))
+    return sql.Composed(
+        [
+            sql.SQL("    SELECT "),
+            name,
+            _ROW_DEFINITION,
+            _GREATEST if sequence.ascending else _LEAST,
+            _EDGES.join(edges) if edges else sql.SQL("NULL::numeric"),
+            _ROW_FROM,
+            sql.Identifier(sequence.schema, sequence.name),
+            _ROW_JOIN,
+            name,
+            sql.SQL("::regclass"),
+        ]
+    )
+
+
+# The text of data_row() around its names.
+_MAX, _MIN = sql.SQL("(SELECT max("), sql.SQL("(SELECT min(")
+_FROM, _WHERE = sql.SQL(") FROM "), sql.SQL(" WHERE ")
+_WITHIN_LIMITS = sql.SQL(" BETWEEN s.seqmin AND s.seqmax)")
+_ROW_DEFINITION = sql.SQL(
+    """::regclass AS seq, s.seqincrement AS step,
            s.seqmin AS low, s.seqmax AS high,
            CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
                 ELSE d.last_value END AS next_value,
-           {furthest}(
-           {edges}) AS edge
-    FROM {sequence} AS d, pg_catalog.pg_sequence AS s
-    WHERE s.seqrelid = {name}::regclass"""
-    ).format(
-        sequence=sql.Identifier(sequence.schema, sequence.name),
-        name=name,
-        furthest=sql.SQL("greatest" if sequence.ascending else "least"),
-        edges=sql.SQL(",\n           ").join(edges) if edges else sql.SQL("NULL::numeric"),
-    )
+           """
+)
+_GREATEST, _LEAST = sql.SQL("greatest(\n           "), sql.SQL("least(\n           ")
+_EDGES = sql.SQL(",\n           ")
+_ROW_FROM = sql.SQL(") AS edge\n    FROM ")
+_ROW_JOIN = sql.SQL(" AS d, pg_catalog.pg_sequence AS s\n    WHERE s.seqrelid = ")
 
 
 def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:

@@ -15,15 +15,18 @@ inside its transaction, whether there is still something to do.
 
 Plans that only move a sequence forward (SEQ001 without ``--lock``; sync's
 moves) run up to :data:`BATCH` at a time instead, as the server floor
-does: one transaction reads where every sequence of the batch must go (one
-statement, which changes nothing), then sets them (a second statement, which
-reads each sequence's position again beside its ``setval()``, so a value
+does: one transaction, one message, a statement a sequence that reads where
+it must go and sets it there (:func:`~seqdoctor.repairs.advance.move_statements`,
+which reads the sequence's position again inside ``setval()``, so a value
 handed out in between is never taken back). The rules do not change: each
 sequence moves forward only, past every column it feeds, and again while rows
-land past it. A batch whose read fails (a lock not granted, a timeout) has
-changed nothing, and its plans run one at a time as above, with their retries;
-a sequence the batch cannot move (past its limit, or not the role's to set)
-runs on its own too, in its turn, and its error stops the plans after it.
+land past it. The statements run in order and none after an error: when one
+fails (a lock not granted, a timeout, a sequence past its limit or not the
+role's to set), the sequences of the batch are read back (``setval()`` is not
+undone by the rollback) so that those moved before it say so, and its plans
+run one at a time as above, with their retries: the one that failed fails
+again on its own, in its turn, with its own error, which stops the plans
+after it.
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from psycopg import errors, sql
 
 from seqdoctor.catalog.connection import (
     error_message,
+    read_only_transaction,
     session,
     timeout_statements,
     transaction_block,
 )
+from seqdoctor.catalog.read import load_query
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.advance import read_statement, set_statement
+from seqdoctor.repairs.advance import move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
@@ -275,15 +280,13 @@ class _Batch:
         alone: list[int] = []  # left to run on their own, in order
         for round_number in range(1, SETTLE_ROUNDS + 1):
             try:
-                moved, refused = self._round(pending, round_number)
+                moved = self._round(pending, round_number)
             except psycopg.Error as error:
                 if self.conn.broken:
                     return self._lost(pending, error)
+                self._recover(pending, round_number)
                 alone, pending = pending, []
                 break
-            if refused is not None:
-                alone = [i for i in pending if i >= refused]
-                pending = [i for i in pending if i < refused]
             for i in pending:
                 if i not in moved:
                     self._done(i, settled=True)
@@ -296,42 +299,61 @@ class _Batch:
             self._alone(i)
         return [self.results[i] for i in range(len(self.plans))]
 
-    def _round(self, pending: Sequence[int], round_number: int) -> tuple[set[int], int | None]:
-        """Read the *pending* plans' sequences and move them, in one transaction.
-
-        Returns the plans whose sequence moved, and the first plan the batch
-        may not move, if any: neither it nor the plans after it are moved here.
-        """
-        read = read_statement([self.advances[i].row for i in pending])
-        message = sql.SQL(";\n").join((*timeout_statements(self.options.timeouts), read))
+    def _round(self, pending: Sequence[int], round_number: int) -> set[int]:
+        """Move the *pending* plans' sequences in one transaction; those whose sequence moved."""
+        timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
+        moves = move_statements([self.advances[i].row for i in pending])
+        message = timeouts.as_bytes(self.conn) + b";\n" + moves
         started = time.monotonic()
-        with transaction_block(self.conn):
-            rows: list[tuple[Any, ...]] = []
-            with psycopg.ClientCursor(self.conn) as cursor:
-                cursor.execute(message.as_bytes(self.conn))
-                while True:  # the SETs' results, then a result per sequence
-                    rows += cursor.fetchall() if cursor.description else []
-                    if not cursor.nextset():
-                        break
-            # Rows are (sequence, next before, next after, step, whether the batch may set it).
-            index = self.index
-            refused = min((index[row[0]] for row in rows if not row[4]), default=None)
-            targets = {index[oid]: (before, after, step) for oid, before, after, step, _ in rows}
-            if refused is not None:
-                targets = {i: target for i, target in targets.items() if i < refused}
-            moves = [(self.advances[i], int(s), int(a)) for i, (_, a, s) in targets.items()]
-            set_to = dict(self.conn.execute(set_statement(moves)).fetchall()) if moves else {}
+        rows: list[tuple[Any, ...]] = []
+        with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
+            cursor.execute(message)
+            while True:  # the SETs' results, then a result per sequence
+                rows += cursor.fetchall() if cursor.description else []
+                if not cursor.nextset():
+                    break
         seconds = time.monotonic() - started
-        for i, (before, _, step) in targets.items():
-            sequence = self.advances[i].sequence
-            self.moved[i].append((sequence.qualified, before, set_to[sequence.oid] + step))
+        # Rows are (sequence, next value before, step, the value set).
+        for oid, before, step, set_to in rows:
+            i = self.index[oid]
+            self.moved[i].append((self.advances[i].sequence.qualified, before, set_to + step))
+        moved = {self.index[row[0]] for row in rows}
         for i in pending:
-            if i in targets:
-                said = "next value {1:,} → {2:,}".format(*self.moved[i][-1])
-                self._record(i, round_number, seconds, said)
-            elif refused is None or i < refused:
-                self._record(i, round_number, seconds, "no rows")
-        return set(targets), refused
+            said = (
+                "next value {1:,} → {2:,}".format(*self.moved[i][-1]) if i in moved else "no rows"
+            )
+            self._record(i, round_number, seconds, said)
+        return moved
+
+    def _recover(self, pending: Sequence[int], round_number: int) -> None:
+        """What a round that failed moved before its error, read back from the sequences.
+
+        Its statements ran in order until one failed: those before it may have
+        moved their sequence (``setval()`` is not undone by the rollback), which
+        is seen as a position past the one the plan last knew (values the
+        application handed out since count too: the sequence moved forward
+        either way). A sequence whose position cannot be read is left as
+        unknown: its plan, run on its own, finds it past its data and says so.
+        """
+        sequences = [self.advances[i].sequence for i in pending]
+        query = load_query("list_sequence_positions", self.conn.info.server_version)
+        started = time.monotonic()
+        try:
+            with read_only_transaction(self.conn, self.options.timeouts):
+                rows = self.conn.execute(query.encode(), {"oids": [s.oid for s in sequences]})
+                positions = {oid: (last, called) for oid, last, called in rows.fetchall()}
+        except psycopg.Error:
+            return
+        seconds = time.monotonic() - started
+        for i, sequence in zip(pending, sequences, strict=True):
+            last, called = positions.get(sequence.oid, (None, False))
+            known = self.moved[i][-1][2] if self.moved[i] else sequence.next_value
+            if not called or last is None or known is None:
+                continue  # setval() leaves a sequence called: this one was not moved
+            now = last + sequence.increment_by
+            if (now - known) * sequence.increment_by > 0:
+                self.moved[i].append((sequence.qualified, known, now))
+                self._record(i, round_number, seconds, f"next value {known:,} → {now:,}")
 
     def _record(self, i: int, round_number: int, seconds: float, result: str) -> None:
         again = f"round {round_number}: " if round_number > 1 else ""

@@ -149,6 +149,8 @@ def plan_fix(
             lock_timeout=lock_timeout,
             statement_timeout=statement_timeout,
             allow_seqscan=allow_seqscan,
+            # Each table's write mark, for the re-check after applying (see apply_fix()).
+            mark_changes=True,
         )
         try:
             with audit_session(conn):
@@ -180,6 +182,10 @@ def apply_fix(
 ) -> FixResult:
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
+    The audit again reads every position, and carries the columns' values
+    read by *fix*'s audit for the tables whose write mark has not moved since
+    (see ``seqdoctor.audit()``'s *earlier*): moving a sequence writes no table.
+
     *target* should be the database *fix* was planned on. A connection lost
     on the way is opened again for the re-audit when *target* is a conninfo;
     when that fails too, the result says what was applied before, and why it
@@ -203,14 +209,15 @@ def apply_fix(
                 lock_timeout=fix.options.timeouts.lock,
                 statement_timeout=fix.options.timeouts.statement,
                 allow_seqscan=fix.allow_seqscan,
+                earlier=fix.report.snapshot,
             )
         except (SeqdoctorError, psycopg.Error) as error:
             reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
             return FixResult(
                 fix, results, None, (), (), f"could not check again: {reason}", connection_lost=lost
             )
-    before = [f for plan in applied for f in plan.findings]
-    still = tuple(f for f in after.findings if _key(f) in {_key(b) for b in before})
+    before = {_key(f) for plan in applied for f in plan.findings}
+    still = tuple(f for f in after.findings if _key(f) in before)
     comparisons = tuple(_compare(fix.report.snapshot, after, applied))
     return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
 

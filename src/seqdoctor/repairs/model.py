@@ -43,7 +43,7 @@ class Advance:
     sequence: SequenceState
     columns: tuple[ColumnUse, ...]
     floor: int | None
-    # Its row of the statements that read where it must go, composed once (see .advance).
+    # Its row of the statements that move it in a batch, composed once (see .advance).
     row: sql.SQL
 
 
