@@ -24,7 +24,7 @@ from psycopg import errors, sql
 
 from seqdoctor import guard
 from seqdoctor.repairs import online
-from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase, TableState
+from seqdoctor.repairs.online import OnlineError, OnlineOptions, Phase, TableState, run
 from tests.db.test_fix_psql import psql
 from tests.fix_db import Server
 
@@ -945,3 +945,27 @@ def test_a_run_resumed_after_the_build_verifies_again_without_a_backfill(
     invoices = next(w for w in result.verified if w.table == "shop.invoices")
     assert (invoices.differences, invoices.rows_written) == (3, 3)
     assert differing(conn) == 0
+
+
+def test_the_marks_catch_up_before_the_swap_so_its_last_check_reads_only_seconds_of_writes(
+    conn: Connection,
+) -> None:
+    conn.execute(FAMILY)
+    verified = online.advance(conn, [KEY], until=Phase.VERIFIED, options=FAST)
+    marks = {w.table: w.upper for w in verified.verified}
+    # Written during the index builds: through the trigger, and one behind its back.
+    conn.execute("INSERT INTO shop.orders (region) SELECT 1 FROM generate_series(1, 100)")
+    conn.execute(
+        "ALTER TABLE shop.orders DISABLE TRIGGER zz_seqdoctor_sync;"
+        "UPDATE shop.orders SET seqdoctor_wide_1 = 7 WHERE id = (SELECT max(id) FROM shop.orders);"
+        "ALTER TABLE shop.orders ENABLE ALWAYS TRIGGER zz_seqdoctor_sync"
+    )
+    built = online.plan(conn, [KEY], FAST)
+    walks = run._Walks(conn, conn, Phase.VERIFIED, FAST, None, lambda: None)
+
+    moved = walks.caught_up(built.tables, marks)
+
+    (top,) = conn.execute("SELECT max(id) FROM shop.orders").fetchone() or (0,)
+    assert moved["shop.orders"] == top > marks["shop.orders"]
+    assert moved["shop.invoices"] == marks["shop.invoices"]  # nothing written there
+    assert differing(conn) == 0  # the row behind the trigger's back, copied outside the lock

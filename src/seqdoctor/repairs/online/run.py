@@ -232,7 +232,8 @@ def advance(
                 marks = {
                     w.table: None if w.batches == 0 else w.upper for w in walked[Phase.VERIFIED]
                 }
-                _swap(conn, built, built.tables, marks, options)
+                walks = _Walks(target, conn, Phase.VERIFIED, options, progress, throttle)
+                _swap(conn, built, built.tables, walks.caught_up(built.tables, marks), options)
             if until >= Phase.CLEANED:
                 cleaned = read_plan(conn, columns, options, timeouts)
                 for step in cleaned.cleanup_steps:
@@ -299,6 +300,29 @@ class _Walks:
             _merged(table, [w for (t, _, _), w in zip(slices, results, strict=True) if t is table])
             for table in tables
         ]
+
+    def caught_up(
+        self, tables: Sequence[TablePlan], marks: dict[str, int | None]
+    ) -> dict[str, int | None]:
+        """The verification's *marks* moved up to now, for the swap.
+
+        The rows written since the verification (during the index builds:
+        minutes of writes on a large table) are compared here, outside any lock,
+        so that the swap's last check reads under its locks only what was
+        written in the seconds since, not the builds' worth.
+        """
+        moved = dict(marks)
+        for table in tables:
+            mark = marks.get(table.qualified)
+            if mark is None:
+                continue
+            try:
+                bounds = backfill.read_bounds(self.conn, table)
+            except psycopg.Error as error:
+                raise self._failure(self.conn, table, error) from None
+            if bounds is not None and bounds[1] > mark:
+                moved[table.qualified] = self._one(self.conn, table, None, (mark, bounds[1])).upper
+        return moved
 
     def _cut(self, table: TablePlan) -> list[tuple[int, int] | None]:
         """*table*'s keys (or pages) in up to ``jobs`` slices; [None] for an empty table."""
