@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 
@@ -182,9 +182,10 @@ def apply_fix(
 ) -> FixResult:
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
-    The audit again reads every position, and carries the columns' values
-    read by *fix*'s audit for the tables whose write mark has not moved since
-    (see ``seqdoctor.audit()``'s *earlier*): moving a sequence writes no table.
+    The audit again reads the catalog and every position, and carries the
+    columns' values read by *fix*'s audit for the tables whose write mark has
+    not moved since (see ``seqdoctor.audit()``'s *earlier*): moving a sequence
+    writes no table.
 
     *target* should be the database *fix* was planned on. A connection lost
     on the way is opened again for the re-audit when *target* is a conninfo;
@@ -209,7 +210,10 @@ def apply_fix(
                 lock_timeout=fix.options.timeouts.lock,
                 statement_timeout=fix.options.timeouts.statement,
                 allow_seqscan=fix.allow_seqscan,
-                earlier=fix.report.snapshot,
+                # The catalog read again, always: the repairs just changed it (a
+                # column's type), and its mark, the catalogs' write counters, can
+                # reach this session late.
+                earlier=replace(fix.report.snapshot, inventory=None),
             )
         except (SeqdoctorError, psycopg.Error) as error:
             reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
