@@ -9,10 +9,16 @@ several writer sessions insert orders with a line each and update random lines
 1. no migration: the writers' p99 latency over the same duration;
 2. the offline repair: ``ALTER TABLE ... TYPE bigint`` of both columns in one
    transaction: its time, and the longest a writer was blocked;
-3. the online widening to the swap, then its cleanup: its time, the longest a
+3. the floor of any in-place widening (``--no-floor`` skips it): the
+   backfill's batched UPDATEs alone, with nothing of seqdoctor's around them;
+4. the online widening to the swap, then its cleanup: its time, the longest a
    writer was blocked, the writers' p99 against (1), the extra disk at the
    swap (database size) and the WAL written, and the rows whose key and
    foreign key differ from what the writers wrote (must be 0).
+
+The floor says what the method costs before seqdoctor adds anything: a new
+row version and an entry in every index for each row, beside the writers,
+where the rewrite writes each row once and builds its indexes in bulk.
 
 Targets (issue 17): the longest stall online under 1 s; writers' p99 within 2x
 of no migration; total time within 4x of the offline rewrite. It writes
@@ -167,6 +173,30 @@ def mismatches(dsn: str, written: dict[int, int]) -> int:
     return sum(found.get(line) != order for line, order in written.items())
 
 
+# The floor of any in-place widening: the backfill's UPDATEs alone, bare (no
+# trigger, no verification, no index build, no swap), in ranges of the key.
+FLOOR_BATCH = 50_000
+FLOOR_TABLES = (("orders", "id", "id"), ("lines", "order_id", "id"))  # table, column, its key
+
+
+def bare_backfill(dsn: str) -> None:
+    """A bigint column beside each key column, filled by batched UPDATEs, nothing else."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table, column, _key in FLOOR_TABLES:
+            conn.execute(
+                f"ALTER TABLE {table} ADD COLUMN {column}_bare bigint NOT NULL DEFAULT 0".encode()
+            )
+        for table, column, key in FLOOR_TABLES:
+            row = conn.execute(f"SELECT min({key}), max({key}) FROM {table}".encode()).fetchone()
+            low, high = row if row and row[0] is not None else (1, 0)
+            update = (
+                f"UPDATE {table} SET {column}_bare = {column} WHERE {key} >= %s AND {key} < %s"
+                f" AND {column}_bare IS DISTINCT FROM {column}"
+            ).encode()
+            for start in range(low, high + 1, FLOOR_BATCH):
+                conn.execute(update, [start, start + FLOOR_BATCH])
+
+
 def widen(
     dsn: str, jobs: int, phases: dict[str, float], peak: list[int], when: list[tuple[float, str]]
 ) -> None:
@@ -210,6 +240,12 @@ def main() -> None:
         type=float,
         default=1000.0,
         help="statements a second, all writers together (0: as fast as they can)",
+    )
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the bare backfill (the floor of any in-place widening)",
     )
     parser.add_argument("--directory", default=tempfile.gettempdir(), help="the cluster's parent")
     args = parser.parse_args()
@@ -256,6 +292,11 @@ def main() -> None:
 
         offline_seconds, offline_load = under_load(dsn, args, offline)
 
+        floor: tuple[float, Writers] | None = None
+        if args.floor:
+            dsn = fresh_copy(cluster, "widen_floor")
+            floor = under_load(dsn, args, lambda: bare_backfill(dsn))
+
         dsn = fresh_copy(cluster, "widen_online")
         size_before = scalar(dsn, "SELECT pg_database_size(current_database())")
         wal_before = scalar(dsn, "SELECT pg_current_wal_insert_lsn()::text")
@@ -288,6 +329,17 @@ def main() -> None:
         f"| offline ALTER | {offline_seconds:,.1f} s | {stall(offline_load) * 1000:,.0f} ms "
         f"| {offline_load.p99() * 1000:,.1f} ms | {offline_load.deadlocks} "
         f"| {offline_load.per_second():,.0f} |",
+        *(
+            [
+                f"| the floor: the backfill's UPDATEs alone, bare (in ranges of "
+                f"{FLOOR_BATCH:,} keys; no trigger, verification, index build or swap) "
+                f"| {floor[0]:,.1f} s = {floor[0] / offline_seconds:,.1f}x offline "
+                f"| {stall(floor[1]) * 1000:,.0f} ms | {floor[1].p99() * 1000:,.1f} ms "
+                f"| {floor[1].deadlocks} | {floor[1].per_second():,.0f} |"
+            ]
+            if floor
+            else []
+        ),
         f"| fix --online --jobs {args.jobs} (to the cleanup) | {online_seconds:,.1f} s | "
         f"{stall(online_load) * 1000:,.0f} ms | {online_load.p99() * 1000:,.1f} ms "
         f"| {online_load.deadlocks} | {online_load.per_second():,.0f} |",
