@@ -35,7 +35,7 @@ from psycopg import sql
 from scale import machine, pick_installation
 
 from seqdoctor import audit
-from seqdoctor.auditing import collector_paused
+from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.ephemeral import EphemeralCluster
 from seqdoctor.render.prometheus import render
@@ -98,10 +98,10 @@ def write_some(dsn: str, run: int) -> tuple[str, int]:
 
 class Rounds:
     """``serve``'s rounds over one database as it runs them: an audit given the last
-    round's snapshot and the target's Judge, then the exposition it serves."""
+    round's snapshot, the target's Judge and its kept connections, then the exposition."""
 
     def __init__(self, dsn: str) -> None:
-        self.dsn, self.judge = dsn, Judge()
+        self.dsn, self.judge, self.kept = dsn, Judge(), KeptConnections()
         self.report: Report | None = None
         self.round()  # the first round: everything read and judged
 
@@ -115,6 +115,7 @@ class Rounds:
             mark_changes=True,
             earlier=earlier,
             judge=self.judge,
+            kept=self.kept,
         )
         audited = time.monotonic()
         with collector_paused():  # as the exporter renders

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
+from typing import Any
 
 from seqdoctor.catalog.display import unicode_quoted
 
@@ -536,6 +537,14 @@ class Snapshot:
     inventory: Inventory | None = None
     # The inventory was carried from an earlier audit, the catalog's mark unmoved.
     inventory_carried: bool = False
+
+    @cached_property
+    def derived(self) -> dict[str, Any]:
+        """What the checks and renderers compute from this snapshot and share, each computed
+        once (SEQ011's forecasts, which the exposition shows too), by a name of their
+        module's. It cannot go stale: the snapshot never changes, and
+        dataclasses.replace() makes another, which starts empty."""
+        return {}
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:
