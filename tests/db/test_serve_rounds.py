@@ -52,6 +52,8 @@ STEPS: tuple[tuple[str, str, bool], ...] = (
     ("setval backwards", "SELECT setval(pg_get_serial_sequence('c', 'id'), 1)", False),
     ("grant back", "GRANT SELECT ON d_id_seq TO {monitor}", True),
     ("explicit id", "INSERT INTO d (id) VALUES (500)", False),
+    ("behind, unwritten", "SELECT 1", False),
+    ("row deleted", "DELETE FROM d WHERE id = 500", False),
     ("near overflow", "SELECT setval('d_id_seq', 2000000000)", False),
     ("sequence altered", "ALTER SEQUENCE d_id_seq MAXVALUE 2000000010", True),
     ("truncate", "TRUNCATE c", True),
@@ -108,7 +110,7 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
     assert report.snapshot.inventory is not None
     for name, statement, _ in STEPS:
         change = sql.SQL(statement).format(monitor=role).as_string(conn)
-        if name == "explicit id":
+        if name in {"explicit id", "row deleted"}:
             plant(conn, "d", change)  # the table's write counters show it
         else:
             conn.execute(change)

@@ -5,13 +5,13 @@
 -- The mark joins, for the table or each leaf partition of a partitioned one:
 -- its oid (a partition attached or detached changes the set), its
 -- relfilenode (TRUNCATE, VACUUM FULL, CLUSTER and table rewrites give a new
--- one), and its counters of rows inserted and updated (behind
--- pg_stat_all_tables.n_tup_ins and n_tup_upd; COPY and logical replication
--- count as inserts), then the time this database's statistics were last
--- reset: a reset changes every mark, whichever way the counters go. Deleted
--- rows are left out on purpose: a delete can only lower max() (raise min()),
--- which can make a sequence less behind but never more, and columns found
--- behind are read every round anyway.
+-- one), and its counters of rows inserted, updated and deleted (behind
+-- pg_stat_all_tables.n_tup_ins, n_tup_upd and n_tup_del; COPY and logical
+-- replication count as inserts), then the time this database's statistics
+-- were last reset: a reset changes every mark, whichever way the counters go.
+-- Deleted rows count too: a delete cannot put a sequence behind, but it can
+-- take away the rows it was behind, and a column found behind keeps its
+-- values, and its first collision, while its mark and its sequence stay put.
 --
 -- Counters reach these functions late: after the writing transaction ends,
 -- at most once a second per session on 15 and later (longer when it is idle
@@ -45,7 +45,8 @@ SELECT
                 relid,
                 relfilenode,
                 pg_catalog.pg_stat_get_tuples_inserted(relid),
-                pg_catalog.pg_stat_get_tuples_updated(relid)
+                pg_catalog.pg_stat_get_tuples_updated(relid),
+                pg_catalog.pg_stat_get_tuples_deleted(relid)
             ),
             ',' ORDER BY relid
         ),
