@@ -530,6 +530,10 @@ class Snapshot:
     # before its columns were read (see list_table_changes.sql): a later audit
     # that finds the same mark need not read them again. Empty: not tracked.
     change_marks: Mapping[int, str] = field(default_factory=dict)
+    # By table oid, its rows inserted and row estimate (Activity.rows_inserted and
+    # row_estimates), read with the change marks: the activity need not read them
+    # again. Empty: read with the activity.
+    table_activity: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     # The columns whose extents were carried from an earlier audit (ReadOptions.earlier)
     # rather than read by this one: their tables' marks had not changed.
     carried: frozenset[tuple[int, int, int]] = frozenset()

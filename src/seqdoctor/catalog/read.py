@@ -236,10 +236,11 @@ def read_snapshot(
     uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
     marks: dict[int, str] = {}
+    counted: dict[int, tuple[int, int]] = {}
     if options.read_columns:
         # A standby counts no write it replays: its marks would never move.
         if (options.mark_changes or options.earlier) and not server.in_recovery:
-            marks = _read_change_marks(conn, uses, options.timeouts)
+            marks, counted = _read_change_marks(conn, uses, options.timeouts)
         # On a standby, collisions are looked for from the primary's earliest position.
         columns = _probe_columns(
             connections,
@@ -261,6 +262,7 @@ def read_snapshot(
         unreadable=tuple(unreadable),
         statistics=columns.statistics,
         change_marks=marks,
+        table_activity=counted,
         carried=frozenset(columns.carried),
         inventory=inventory if inventory.mark is not None else None,
         inventory_carried=options.earlier is not None and inventory is options.earlier.inventory,
@@ -345,15 +347,18 @@ def _carried_inventory(
 
 def _read_change_marks(
     conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts
-) -> dict[int, str]:
-    """Each table's change mark; none at all when they cannot be read (every column is read)."""
+) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
+    """Each table's change mark, and its rows inserted and row estimate (list_table_changes.sql);
+    none at all when they cannot be read (every column is read, the activity read apart)."""
     oids = sorted({use.table_oid for use in uses})
     try:
         with read_only_transaction(conn, timeouts):
             rows = conn.execute(load_query("list_table_changes").encode(), {"oids": oids})
-            return dict(rows.fetchall())
+            found = rows.fetchall()
     except psycopg.Error:
-        return {}
+        return {}, {}
+    marks = {oid: mark for oid, mark, _, _ in found}
+    return marks, {oid: (inserted, estimate) for oid, _, inserted, estimate in found}
 
 
 def _unchanged(
