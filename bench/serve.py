@@ -208,12 +208,12 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         row(
             "`serve` round, nothing written since the last",
             quiet,
-            f"{unwritten_reread:,} columns read again (those behind their data)",
+            f"{unwritten_reread:,} columns read again",
         ),
         row(
             f"`serve` round after writes to 1 % of the tables ({written:,})",
             written_rounds,
-            f"{reread:,} columns read again (those written, and those behind their data); "
+            f"{reread:,} columns read again (those written); "
             f"the id written ahead of its sequence found in {found}/{runs} rounds",
         ),
         row(
@@ -242,7 +242,8 @@ def main() -> None:
         f"({installation.source}), throwaway cluster on the same machine (Unix socket), "
         f"shared_buffers {SETTINGS['shared_buffers']}; "
         f"tables in schemas of {TABLES_PER_SCHEMA}. Rounds run in one process, as `serve` "
-        f"runs them, each over its own connections; median of {args.runs} runs.",
+        f"runs them, over connections kept open from one round to the next; median of "
+        f"{args.runs} runs.",
         "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes "
         f"{args.sizes} --runs {args.runs}`).",
         "",

@@ -887,6 +887,10 @@ def _unjudged(
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
+    """Why *use* cannot be probed, or None; the names quoted only then: this runs for
+    every column every round."""
+    if use.readable and not use.row_security and (use.has_probe_index or options.allow_seqscan):
+        return None
     role = quote_ident(server.current_user)
     table = qualify(use.schema, use.table)
     if not use.readable:
