@@ -302,3 +302,29 @@ def test_serve_reads_every_table_every_round_with_full_every_0(conn: Connection,
     assert value(found, "seqdoctor_audit_columns_carried", target="shop") == 0
     full = value(found, "seqdoctor_audit_full_timestamp_seconds", target="shop")
     assert full == value(found, "seqdoctor_audit_timestamp_seconds", target="shop")
+
+
+def test_serve_replaces_the_connections_the_server_ended_between_rounds(
+    conn: Connection, dsn: str
+) -> None:
+    tenants(conn)
+    logged: list[str] = []
+    exporter = Exporter(
+        [Target("shop", dsn)], listen=("127.0.0.1", 0), interval=1, log=logged.append
+    )
+    with exporter:
+        assert exporter.wait_for_round(120)
+        (ended,) = conn.execute(
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'seqdoctor'"
+            " AND pid <> pg_backend_pid()"
+        ).fetchone() or (0,)
+        plant(conn, "t11", "INSERT INTO t11 (id) VALUES (500)")
+        # A round the termination interrupted fails; the one after it cannot have.
+        assert exporter.wait_for_round(120, after=exporter.rounds + 1)
+        found = samples(get(exporter.url)[2])
+
+    assert ended >= 1
+    assert value(found, "seqdoctor_audit_success", target="shop") == 1
+    assert value(found, "seqdoctor_column_values_behind", target="shop", table="t11") == 497
+    assert all(dsn not in line for line in logged)
