@@ -121,8 +121,9 @@ with psycopg.connect(sys.argv[1]) as conn:
 
 
 # The capacity audit in a process that has started and imported everything
-# already, as each round of `seqdoctor serve` is: new connections every time,
-# no interpreter start-up. It prints each audit's seconds and the last report.
+# already, as `seqdoctor serve` runs its rounds: no interpreter start-up (here
+# over new connections each time, where serve keeps its own open). It prints
+# each audit's seconds and the last report.
 IN_PROCESS = """
 import io, json, sys, time
 import seqdoctor

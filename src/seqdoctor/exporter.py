@@ -16,10 +16,12 @@ read, and the columns' values (their max(), the costly part) only of the
 tables written since they were last read, as the server's write counters tell
 (:func:`seqdoctor.audit`'s *earlier*; see docs/prometheus.md); and the checks
 judge again only the columns and sequences whose inputs changed
-(:class:`~seqdoctor.checks.incremental.Judge`). Every ``full_every`` seconds
-a round reads and judges everything again, as those counters can lag, be lost
-or be reset. ``seqdoctor_audit_full_timestamp_seconds``
-says when that last happened: no value in the exposition is older.
+(:class:`~seqdoctor.checks.incremental.Judge`), over connections kept open
+from one round to the next (:class:`~seqdoctor.auditing.KeptConnections`).
+Every ``full_every`` seconds a round reads and judges everything again, as
+those counters can lag, be lost or be reset.
+``seqdoctor_audit_full_timestamp_seconds`` says when that last happened: no
+value in the exposition is older.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from seqdoctor._version import __version__
-from seqdoctor.auditing import collector_paused
+from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.errors import UsageError
 from seqdoctor.fleet import (
@@ -105,6 +107,8 @@ class TargetState:
     # The checks, judging again only what changed since the last round (the same
     # findings as judging it all); a new one on each full round.
     judge: Judge = field(default_factory=Judge)
+    # Open from one round to the next: their server processes' caches stay warm.
+    connections: KeptConnections = field(default_factory=KeptConnections)
 
 
 @dataclass
@@ -201,6 +205,8 @@ class Exporter:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join()
+        for state in self._states:
+            state.connections.close()
 
     def __enter__(self) -> Exporter:
         return self.start()
@@ -243,6 +249,7 @@ class Exporter:
                     "mark_changes": self.full_every > 0,
                     "earlier": report.snapshot if report else None,
                     "judge": state.judge,
+                    "kept": state.connections,
                 },
             )
             for state, report in zip(self._states, earlier, strict=True)

@@ -43,6 +43,7 @@ TENANTS = ";".join(
 COUNTED = (
     "SELECT pg_stat_get_tuples_inserted(%(t)s::regclass)"
     " + pg_stat_get_tuples_updated(%(t)s::regclass)"
+    " + pg_stat_get_tuples_deleted(%(t)s::regclass)"
 )
 
 
@@ -224,21 +225,30 @@ def test_an_audit_reads_again_only_the_tables_written_since_an_earlier_one(
     assert behind(third) == {"t7"}
     assert {every[key] for key in set(every) - third.snapshot.carried} == {"t7"}
 
-    # A sequence moved back below the rows it handed out: its column, carried, is
-    # behind, and read again for its first collision.
+    # A sequence moved back below the rows it handed out: its column's values,
+    # carried, are behind it, and its first collision is read again. t7, behind
+    # as it was, unwritten, keeps its values and its collision.
+    t3, t7 = (next(key for key, table in every.items() if table == t) for t in ("t3", "t7"))
     conn.execute("SELECT setval(pg_get_serial_sequence('t3', 'id'), 1)")
     conn.execute("TRUNCATE t5")  # a new relfilenode: read again
     fourth = audit(dsn, mark_changes=True, earlier=third.snapshot)
     assert behind(fourth) == {"t3", "t7"}
-    assert {every[key] for key in set(every) - fourth.snapshot.carried} == {"t3", "t5", "t7"}
-    t3 = next(key for key, table in every.items() if table == "t3")
+    assert {every[key] for key in set(every) - fourth.snapshot.carried} == {"t5"}
     assert fourth.snapshot.extents[t3].first_collision == 2
+    assert fourth.snapshot.extents[t7] == third.snapshot.extents[t7]
+    assert fourth.snapshot.extents[t7].first_collision == 1000
+
+    # The rows a sequence was behind deleted: read again, no longer behind.
+    plant(conn, "t7", "DELETE FROM t7 WHERE id = 1000")
+    fifth = audit(dsn, mark_changes=True, earlier=fourth.snapshot)
+    assert behind(fifth) == {"t3"}
+    assert {every[key] for key in set(every) - fifth.snapshot.carried} == {"t7"}
 
     # Counters reset: whichever way they went, every table is read again.
     conn.execute("SELECT pg_stat_reset()")
-    fifth = audit(dsn, mark_changes=True, earlier=fourth.snapshot)
-    assert not fifth.snapshot.carried
-    assert behind(fifth) == {"t3", "t7"}
+    sixth = audit(dsn, mark_changes=True, earlier=fifth.snapshot)
+    assert not sixth.snapshot.carried
+    assert behind(sixth) == {"t3"}
 
 
 def test_a_standby_has_every_table_read_every_time(replicated: Replicated) -> None:
@@ -274,7 +284,8 @@ def test_serve_finds_drift_planted_between_two_rounds_in_the_next(
     t11 = {"target": "shop", "table": "t11"}
     assert value(found, "seqdoctor_column_values_behind", **t11) == 497
     assert value(found, "seqdoctor_database_columns_behind", target="shop") == 1
-    assert value(found, "seqdoctor_audit_columns_carried", target="shop") == 19
+    # The round that read t11 again carried the 19 others; a round after it, all 20.
+    assert value(found, "seqdoctor_audit_columns_carried", target="shop") in {19, 20}
     full = value(found, "seqdoctor_audit_full_timestamp_seconds", target="shop")
     assert full < value(found, "seqdoctor_audit_timestamp_seconds", target="shop")
 
@@ -291,3 +302,29 @@ def test_serve_reads_every_table_every_round_with_full_every_0(conn: Connection,
     assert value(found, "seqdoctor_audit_columns_carried", target="shop") == 0
     full = value(found, "seqdoctor_audit_full_timestamp_seconds", target="shop")
     assert full == value(found, "seqdoctor_audit_timestamp_seconds", target="shop")
+
+
+def test_serve_replaces_the_connections_the_server_ended_between_rounds(
+    conn: Connection, dsn: str
+) -> None:
+    tenants(conn)
+    logged: list[str] = []
+    exporter = Exporter(
+        [Target("shop", dsn)], listen=("127.0.0.1", 0), interval=1, log=logged.append
+    )
+    with exporter:
+        assert exporter.wait_for_round(120)
+        (ended,) = conn.execute(
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'seqdoctor'"
+            " AND pid <> pg_backend_pid()"
+        ).fetchone() or (0,)
+        plant(conn, "t11", "INSERT INTO t11 (id) VALUES (500)")
+        # A round the termination interrupted fails; the one after it cannot have.
+        assert exporter.wait_for_round(120, after=exporter.rounds + 1)
+        found = samples(get(exporter.url)[2])
+
+    assert ended >= 1
+    assert value(found, "seqdoctor_audit_success", target="shop") == 1
+    assert value(found, "seqdoctor_column_values_behind", target="shop", table="t11") == 497
+    assert all(dsn not in line for line in logged)

@@ -15,9 +15,12 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+import seqdoctor.auditing
 import seqdoctor.catalog.read
 from seqdoctor import audit
+from seqdoctor.auditing import KeptConnections
 from seqdoctor.checks.incremental import Judge
+from seqdoctor.errors import ConnectionFailed
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
 from tests.fix_db import Replicated
@@ -49,6 +52,8 @@ STEPS: tuple[tuple[str, str, bool], ...] = (
     ("setval backwards", "SELECT setval(pg_get_serial_sequence('c', 'id'), 1)", False),
     ("grant back", "GRANT SELECT ON d_id_seq TO {monitor}", True),
     ("explicit id", "INSERT INTO d (id) VALUES (500)", False),
+    ("behind, unwritten", "SELECT 1", False),
+    ("row deleted", "DELETE FROM d WHERE id = 500", False),
     ("near overflow", "SELECT setval('d_id_seq', 2000000000)", False),
     ("sequence altered", "ALTER SEQUENCE d_id_seq MAXVALUE 2000000010", True),
     ("truncate", "TRUNCATE c", True),
@@ -100,20 +105,21 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
     full audit, and whether each round carried the inventory."""
     role = sql.Identifier(conninfo_user(monitor))
     stale, carried = [], {}
-    judge = Judge()
-    report = audit(monitor, mark_changes=True, judge=judge)
+    judge, kept = Judge(), KeptConnections()
+    report = audit(monitor, mark_changes=True, judge=judge, kept=kept)
     assert report.snapshot.inventory is not None
     for name, statement, _ in STEPS:
         change = sql.SQL(statement).format(monitor=role).as_string(conn)
-        if name == "explicit id":
+        if name in {"explicit id", "row deleted"}:
             plant(conn, "d", change)  # the table's write counters show it
         else:
             conn.execute(change)
         settle(conn)
-        report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge)
+        report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge, kept=kept)
         carried[name] = report.snapshot.inventory_carried
         if findings(report) != findings(audit(monitor)):
             stale.append(name)
+    kept.close()
     return stale, carried
 
 
@@ -199,3 +205,55 @@ def test_a_standby_carries_the_inventory_until_it_replays_a_catalog_change(
     assert not third.snapshot.inventory_carried
     assert {use.table for use in third.snapshot.uses} == {"a", "c", "d"}
     assert findings(third) == findings(full)
+
+
+def backends(kept: KeptConnections, conninfo: str) -> set[int]:
+    """The server processes of the connections *kept* holds (it keeps them open)."""
+    return {c.info.backend_pid for c in kept.take(conninfo, 2)}
+
+
+def test_rounds_keep_their_connections_and_replace_one_the_server_ended(
+    conn: Connection, monitor: str
+) -> None:
+    kept = KeptConnections()
+    first = audit(monitor, mark_changes=True, kept=kept)
+    pids = backends(kept, monitor)
+    second = audit(monitor, mark_changes=True, earlier=first.snapshot, kept=kept)
+    same = backends(kept, monitor)
+    gone = min(pids)
+    conn.execute("SELECT pg_terminate_backend(%s, 10000)", [gone])
+    plant(conn, "a", "INSERT INTO a (id) VALUES (40000)")
+    third = audit(monitor, mark_changes=True, earlier=second.snapshot, kept=kept)
+    after = backends(kept, monitor)
+    kept.close()
+
+    assert len(pids) == 2
+    assert same == pids
+    assert gone not in after
+    assert max(pids) in after
+    assert findings(third) == findings(audit(monitor))
+    assert "a" in {f.column.table for f in third.findings if f.code == "SEQ001" and f.column}
+
+
+def test_a_connection_lost_during_a_round_fails_it_and_the_next_connects_afresh(
+    conn: Connection, monitor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = KeptConnections()
+    first = audit(monitor, mark_changes=True, kept=kept)
+    pids = backends(kept, monitor)
+    read_snapshot = seqdoctor.catalog.read.read_snapshot
+
+    def lost(on: Connection, *args: object) -> object:
+        conn.execute("SELECT pg_terminate_backend(%s, 10000)", [on.info.backend_pid])
+        return read_snapshot(on, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(seqdoctor.auditing, "read_snapshot", lost)
+    with pytest.raises(ConnectionFailed, match="lost the connection"):
+        audit(monitor, mark_changes=True, earlier=first.snapshot, kept=kept)
+    monkeypatch.setattr(seqdoctor.auditing, "read_snapshot", read_snapshot)
+    third = audit(monitor, mark_changes=True, earlier=first.snapshot, kept=kept)
+    after = backends(kept, monitor)
+    kept.close()
+
+    assert not after & pids  # all closed by the failure, none reused
+    assert findings(third) == findings(audit(monitor))

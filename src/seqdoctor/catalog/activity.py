@@ -2,7 +2,9 @@
 
 Read after the snapshot, and only when a check needs it
 (``Check.reads_activity``) or a history is being recorded: one short READ
-ONLY transaction, no table lock (see ``get_statistics_start.sql`` and ``list_table_activity.sql``).
+ONLY transaction, no table lock (see ``get_statistics_start.sql`` and
+``list_table_changes.sql``, whose counters ``serve``'s rounds read with the
+tables' marks, before the snapshot's columns).
 """
 
 from __future__ import annotations
@@ -19,13 +21,6 @@ from seqdoctor.catalog.model import Activity, Snapshot
 from seqdoctor.catalog.read import load_query
 
 Connection = psycopg.Connection[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TableActivity:
-    table_oid: int
-    rows_inserted: int
-    row_estimate: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +42,11 @@ def read_activity(
     another address then keeps a history of its own.
     """
     oids = sorted({use.table_oid for use in snapshot.uses})
+    # Read with the change marks (serve's rounds), else here, in the same query.
+    counted = snapshot.table_activity if oids and snapshot.table_activity else None
     with (
         conn.cursor(row_factory=class_row(StatisticsStart)) as start_cursor,
-        conn.cursor(row_factory=class_row(TableActivity)) as tables_cursor,
+        conn.cursor() as tables_cursor,
     ):
         try:
             # The transaction read_only_transaction() opens, sent as one pipeline: one
@@ -58,14 +55,16 @@ def read_activity(
                 conn.execute(b"BEGIN READ ONLY")
                 conn.execute(SET_TIMEOUTS, timeouts.settings())
                 start_cursor.execute(load_query("get_statistics_start").encode())
-                tables_cursor.execute(load_query("list_table_activity").encode(), {"oids": oids})
+                if counted is None:
+                    tables_cursor.execute(load_query("list_table_changes").encode(), {"oids": oids})
                 conn.execute(b"COMMIT")
         except psycopg.Error:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
                 conn.execute(b"ROLLBACK")
             raise
         (start,) = start_cursor.fetchall()
-        tables = tables_cursor.fetchall()
+        if counted is None:
+            counted = {oid: (inserted, estimate) for oid, _, inserted, estimate in tables_cursor}
     cluster = (
         str(start.system_identifier)
         if start.system_identifier is not None
@@ -73,8 +72,8 @@ def read_activity(
     )
     activity = Activity(
         now=now,
-        rows_inserted={t.table_oid: t.rows_inserted for t in tables},
-        row_estimates={t.table_oid: t.row_estimate for t in tables},
+        rows_inserted={oid: inserted for oid, (inserted, _) in counted.items()},
+        row_estimates={oid: estimate for oid, (_, estimate) in counted.items()},
         counted_since=start.database_reset or start.server_reset,
         counters_reset=start.database_reset is not None,
     )

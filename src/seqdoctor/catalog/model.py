@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
+from typing import Any
 
 from seqdoctor.catalog.display import unicode_quoted
 
@@ -529,6 +530,10 @@ class Snapshot:
     # before its columns were read (see list_table_changes.sql): a later audit
     # that finds the same mark need not read them again. Empty: not tracked.
     change_marks: Mapping[int, str] = field(default_factory=dict)
+    # By table oid, its rows inserted and row estimate (Activity.rows_inserted and
+    # row_estimates), read with the change marks: the activity need not read them
+    # again. Empty: read with the activity.
+    table_activity: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     # The columns whose extents were carried from an earlier audit (ReadOptions.earlier)
     # rather than read by this one: their tables' marks had not changed.
     carried: frozenset[tuple[int, int, int]] = frozenset()
@@ -536,6 +541,14 @@ class Snapshot:
     inventory: Inventory | None = None
     # The inventory was carried from an earlier audit, the catalog's mark unmoved.
     inventory_carried: bool = False
+
+    @cached_property
+    def derived(self) -> dict[str, Any]:
+        """What the checks and renderers compute from this snapshot and share, each computed
+        once (SEQ011's forecasts, which the exposition shows too), by a name of their
+        module's. It cannot go stale: the snapshot never changes, and
+        dataclasses.replace() makes another, which starts empty."""
+        return {}
 
     @cached_property
     def _sequences_by_oid(self) -> Mapping[int, SequenceState]:

@@ -236,10 +236,11 @@ def read_snapshot(
     uses = [u for u in uses if u.sequence_oid in known]
     columns = _Read()
     marks: dict[int, str] = {}
+    counted: dict[int, tuple[int, int]] = {}
     if options.read_columns:
         # A standby counts no write it replays: its marks would never move.
         if (options.mark_changes or options.earlier) and not server.in_recovery:
-            marks = _read_change_marks(conn, uses, options.timeouts)
+            marks, counted = _read_change_marks(conn, uses, options.timeouts)
         # On a standby, collisions are looked for from the primary's earliest position.
         columns = _probe_columns(
             connections,
@@ -249,6 +250,7 @@ def read_snapshot(
             options,
             unreadable,
             _unchanged(options.earlier, uses, marks),
+            options.earlier,
         )
     uses = [u for u in uses if u.key not in columns.vanished]
     return Snapshot(
@@ -260,6 +262,7 @@ def read_snapshot(
         unreadable=tuple(unreadable),
         statistics=columns.statistics,
         change_marks=marks,
+        table_activity=counted,
         carried=frozenset(columns.carried),
         inventory=inventory if inventory.mark is not None else None,
         inventory_carried=options.earlier is not None and inventory is options.earlier.inventory,
@@ -344,15 +347,18 @@ def _carried_inventory(
 
 def _read_change_marks(
     conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts
-) -> dict[int, str]:
-    """Each table's change mark; none at all when they cannot be read (every column is read)."""
+) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
+    """Each table's change mark, and its rows inserted and row estimate (list_table_changes.sql);
+    none at all when they cannot be read (every column is read, the activity read apart)."""
     oids = sorted({use.table_oid for use in uses})
     try:
         with read_only_transaction(conn, timeouts):
             rows = conn.execute(load_query("list_table_changes").encode(), {"oids": oids})
-            return dict(rows.fetchall())
+            found = rows.fetchall()
     except psycopg.Error:
-        return {}
+        return {}, {}
+    marks = {oid: mark for oid, mark, _, _ in found}
+    return marks, {oid: (inserted, estimate) for oid, _, inserted, estimate in found}
 
 
 def _unchanged(
@@ -369,6 +375,43 @@ def _unchanged(
         and (mark := marks.get(use.table_oid)) is not None
         and before.get(use.table_oid) == mark
     }
+
+
+def _collide_carried(
+    idle: queue.SimpleQueue[Connection],
+    workers: int,
+    collide: Sequence[tuple[ColumnUse, SequenceState]],
+    options: ReadOptions,
+    total: _Read,
+) -> None:
+    """Read again the first collisions of the carried extents in *total* of the columns
+    in *collide*, their sequences moved; a column that cannot be read is no longer carried."""
+
+    def read(conn: Connection, batch: Sequence[tuple[ColumnUse, SequenceState]]) -> _Read:
+        result = _Read(extents={use.key: total.extents[use.key] for use, _ in batch})
+        _read_collisions(conn, batch, options, result)
+        return result
+
+    batches = list(_batches(collide, options.batch_size))
+    for pairs, result in _spread(idle, workers, batches, read):
+        total.vanished |= result.vanished
+        total.unreadable += result.unreadable
+        for use, _ in pairs:
+            if use.key in result.extents:
+                total.extents[use.key] = result.extents[use.key]
+            else:  # gone, or unreadable now
+                total.carried.discard(use.key)
+                del total.extents[use.key]
+
+
+def _unmoved(earlier: Snapshot | None, sequence: SequenceState) -> bool:
+    """*sequence* (its earliest position) is where it was in *earlier*."""
+    if earlier is None:
+        return False
+    try:
+        return earlier.sequence(sequence.oid).earliest == sequence
+    except KeyError:  # new since
+        return False
 
 
 def _spread(
@@ -639,6 +682,7 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     options: ReadOptions,
     unreadable: list[Unreadable],
     unchanged: dict[tuple[int, int, int], ColumnExtent],
+    earlier: Snapshot | None = None,
 ) -> _Read:
     """Read each fed column's max and min through its index, and its first collision if behind.
 
@@ -646,26 +690,30 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
     connection's server process plans and runs its batch, another runs the
     next, and this process composes and reads results in between.
 
-    A column in *unchanged* keeps that extent unread, unless its sequence is
-    behind it: where the first collision is depends on the sequence's position
-    (and a sequence moved past it since has none).
+    A column in *unchanged* (from *earlier*) keeps that extent unread. Where
+    its first collision is depends on its sequence's position too: none when
+    the sequence is not behind it now, the one read then when the sequence is
+    where it was in *earlier*, else read again (one index range scan).
     """
     total = _Read()
     probe = []
+    collide: list[tuple[ColumnUse, SequenceState]] = []
     unindexed: list[tuple[ColumnUse, Unreadable]] = []
     for use in uses:
         if not use.comparable or use.relkind == "f":
             continue  # text ids, or rows on another server: nothing to compare here
         why_not = _why_not_probe(use, server, options)
         extent = unchanged.get(use.key)
-        if (
-            why_not is None
-            and extent is not None
-            and not _is_behind(positions[use.sequence_oid], extent)
-        ):
-            # Not behind now: a collision read while it was (before a setval()) is gone.
-            total.extents[use.key] = replace(extent, first_collision=None)
+        if why_not is None and extent is not None:
             total.carried.add(use.key)
+            sequence = positions[use.sequence_oid]
+            if not _is_behind(sequence, extent):
+                # A collision read while it was behind (before a setval()) is gone.
+                if extent.first_collision is not None:
+                    extent = replace(extent, first_collision=None)
+            elif not _unmoved(earlier, sequence):
+                collide.append((use, sequence))
+            total.extents[use.key] = extent
         elif why_not is None:
             probe.append(use)
         elif why_not.reason is Reason.NO_INDEX:
@@ -690,6 +738,8 @@ def _probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct 
         unreadable += result.unreadable
         done += len(batch)
         options.report_progress("columns", done, len(probe))
+    _collide_carried(idle, len(connections), collide, options, total)
+    unreadable += total.unreadable
     unread = [use for use, _ in unindexed]
     for _, found in _spread(
         idle, len(connections), list(_batches(unread, options.batch_size)), read_statistics
@@ -837,6 +887,10 @@ def _unjudged(
 
 
 def _why_not_probe(use: ColumnUse, server: ServerInfo, options: ReadOptions) -> Unreadable | None:
+    """Why *use* cannot be probed, or None; the names quoted only then: this runs for
+    every column every round."""
+    if use.readable and not use.row_security and (use.has_probe_index or options.allow_seqscan):
+        return None
     role = quote_ident(server.current_user)
     table = qualify(use.schema, use.table)
     if not use.readable:

@@ -234,16 +234,27 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
     one for each integer column it feeds. Without the activity, there is no rate.
 
     With *moving_only*, only for the sequences handing out values: the others
-    have no date to give, and at 100,000 tables skipping them counts.
+    have no date to give.
+
+    Computed once per snapshot (``Snapshot.derived``): this check and the
+    Prometheus exposition of the same audit share them, which at 100,000
+    tables saves seconds a round of ``serve``.
     """
+    found: tuple[Forecast, ...] | None = snapshot.derived.get(__name__)
+    if found is None:
+        found = snapshot.derived[__name__] = tuple(_forecasts(snapshot))
+    if not moving_only:
+        return iter(found)
+    return (f for f in found if f.rate is not None and f.rate.per_day > 0)
+
+
+def _forecasts(snapshot: Snapshot) -> Iterator[Forecast]:
     now = snapshot.activity.now if snapshot.activity else None
     for sequence in snapshot.sequences:
         if not sequence.position_known:
             continue
         history = tuple(history_of(sequence, snapshot))
         rate = _rate(sequence, snapshot, history)
-        if moving_only and (rate is None or rate.per_day <= 0):
-            continue
         yield Forecast(
             sequence,
             None,

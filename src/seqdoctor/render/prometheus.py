@@ -236,8 +236,13 @@ def _shown(
     judged: Sequence[Forecast], behind: Mapping[int, int | None], settings: Settings, top: int
 ) -> list[Forecast]:
     """The forecasts past a threshold, and the *top* fullest of the others."""
-    past = [f for f in judged if _past_threshold(f, behind[id(f)], settings)]
-    others = [f for f in judged if not _past_threshold(f, behind[id(f)], settings)]
+    past: list[Forecast] = []
+    others: list[Forecast] = []
+    for forecast in judged:  # each judged once: at 100,000 columns that counts every round
+        if _past_threshold(forecast, behind[id(forecast)], settings):
+            past.append(forecast)
+        else:
+            others.append(forecast)
     others.sort(key=lambda f: f.used_ratio, reverse=True)  # stable: catalog order breaks ties
     return [*past, *others[:top]]
 

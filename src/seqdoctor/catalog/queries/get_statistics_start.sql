@@ -1,4 +1,4 @@
--- When the insert counters of list_table_activity.sql started counting, and
+-- When the insert counters of list_table_changes.sql started counting, and
 -- which cluster this is.
 -- Minimum server version: 12.
 --

@@ -1,17 +1,18 @@
--- A mark per table a sequence feeds that changes whenever its rows may have:
+-- Each table a sequence feeds: a mark that changes whenever its rows may have,
 -- for `seqdoctor serve`, whose rounds read again only the columns of tables
--- whose mark moved (see ReadOptions.earlier). Minimum server version: 12.
+-- whose mark moved (see ReadOptions.earlier); and its activity (below), which
+-- a round reads with it, in one pass. Minimum server version: 12.
 --
 -- The mark joins, for the table or each leaf partition of a partitioned one:
 -- its oid (a partition attached or detached changes the set), its
 -- relfilenode (TRUNCATE, VACUUM FULL, CLUSTER and table rewrites give a new
--- one), and its counters of rows inserted and updated (behind
--- pg_stat_all_tables.n_tup_ins and n_tup_upd; COPY and logical replication
--- count as inserts), then the time this database's statistics were last
--- reset: a reset changes every mark, whichever way the counters go. Deleted
--- rows are left out on purpose: a delete can only lower max() (raise min()),
--- which can make a sequence less behind but never more, and columns found
--- behind are read every round anyway.
+-- one), and its counters of rows inserted, updated and deleted (behind
+-- pg_stat_all_tables.n_tup_ins, n_tup_upd and n_tup_del; COPY and logical
+-- replication count as inserts), then the time this database's statistics
+-- were last reset: a reset changes every mark, whichever way the counters go.
+-- Deleted rows count too: a delete cannot put a sequence behind, but it can
+-- take away the rows it was behind, and a column found behind keeps its
+-- values, and its first collision, while its mark and its sequence stay put.
 --
 -- Counters reach these functions late: after the writing transaction ends,
 -- at most once a second per session on 15 and later (longer when it is idle
@@ -21,15 +22,25 @@
 -- not with the last round's; and the exporter reads every table again on its
 -- slower full cycle.
 --
+-- The same read gives the tables' activity, for the burn rate (SEQ010) and
+-- the estimate of the exhaustion forecast (SEQ011) when no history has been
+-- recorded (catalog/activity.py): rows inserted (n_tup_ins, aborted inserts
+-- included, since the statistics were reset) and the planner's row estimate
+-- (reltuples, -1 for a table never vacuumed or analyzed on 14 and later). A
+-- partitioned table has no counters of its own and, unless someone ran
+-- ANALYZE on it by hand, no row estimate: its leaf partitions' are summed.
+-- Inheritance children of a plain table are not: each is audited on its own.
+--
 -- Partitions are found through pg_inherits rather than pg_partition_tree(),
--- which locks each of them (as in list_table_activity.sql). A table with no
--- leaf has no row: no mark, read every round. Counters are any role's to read.
+-- which takes an ACCESS SHARE lock on each of them: a partition held by a
+-- migration's lock would stall the read. A table with no leaf has no row: no
+-- mark, read every round. Counters are any role's to read.
 WITH RECURSIVE tree AS (
-    SELECT c.oid AS table_oid, c.oid AS relid, c.relkind, c.relfilenode
+    SELECT c.oid AS table_oid, c.oid AS relid, c.relkind, c.relfilenode, c.reltuples
     FROM unnest(%(oids)s::oid[]) AS t(oid)
     JOIN pg_catalog.pg_class AS c ON c.oid = t.oid
     UNION ALL
-    SELECT tree.table_oid, c.oid, c.relkind, c.relfilenode
+    SELECT tree.table_oid, c.oid, c.relkind, c.relfilenode, c.reltuples
     FROM tree
     JOIN pg_catalog.pg_inherits AS i ON i.inhparent = tree.relid
     JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
@@ -45,14 +56,20 @@ SELECT
                 relid,
                 relfilenode,
                 pg_catalog.pg_stat_get_tuples_inserted(relid),
-                pg_catalog.pg_stat_get_tuples_updated(relid)
+                pg_catalog.pg_stat_get_tuples_updated(relid),
+                pg_catalog.pg_stat_get_tuples_deleted(relid)
             ),
             ',' ORDER BY relid
         ),
         pg_catalog.pg_stat_get_db_stat_reset_time(
             (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
         )
-    ) AS mark
+    ) AS mark,
+    sum(pg_catalog.pg_stat_get_tuples_inserted(relid))::int8 AS rows_inserted,
+    CASE
+        WHEN bool_or(reltuples >= 0) THEN sum(greatest(reltuples, 0))
+        ELSE -1
+    END::int8 AS row_estimate
 FROM tree
 WHERE relkind <> 'p'
 GROUP BY table_oid
