@@ -339,6 +339,55 @@ def test_user_triggers_are_allowed_when_asked_but_not_one_firing_after_the_sync(
     assert "zzz_last fires after zz_seqdoctor_sync" in reasons[0]
 
 
+def test_a_writer_waits_for_a_slow_backfill_batch_at_most_its_statement_timeout(
+    dsn: str,
+) -> None:
+    # A user's trigger makes each backfilled row take 100 ms: the first batch
+    # (45 rows) would hold its rows' locks for 4.5 s, where the adaptive width
+    # aims at 0.2 s. A writer updating one of them waits for that transaction.
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE slow (id serial PRIMARY KEY, v int);"
+            "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$BEGIN PERFORM pg_sleep(0.1); RETURN NEW; END$$;"
+            "CREATE TRIGGER slow_row BEFORE UPDATE ON slow FOR EACH ROW"
+            " WHEN (OLD.v IS NOT DISTINCT FROM NEW.v) EXECUTE FUNCTION slow_row();"
+            "INSERT INTO slow (v) SELECT i FROM generate_series(1, 45) AS i"
+        )
+    options = OnlineOptions(first_batch=45, allow_user_triggers=True)
+    done: list[run.Advanced] = []
+    walking = threading.Thread(
+        target=lambda: done.append(
+            online.advance(dsn, [("public", "slow", "id")], until=Phase.BACKFILLED, options=options)
+        )
+    )
+    walking.start()
+    try:
+        with psycopg.connect(dsn, autocommit=True) as writer:
+            deadline = time.monotonic() + 30
+            while not writer.execute(  # until a batch is under way
+                "SELECT 1 FROM pg_stat_activity WHERE state = 'active'"
+                " AND query LIKE 'UPDATE %%slow%% SET %%'"
+            ).fetchone():
+                assert time.monotonic() < deadline, "no backfill batch seen"
+                time.sleep(0.01)
+            time.sleep(0.2)  # its first rows are locked
+            started = time.monotonic()
+            writer.execute("UPDATE slow SET v = -1 WHERE id = 1")
+            waited = time.monotonic() - started
+    finally:
+        walking.join()
+
+    assert [d.phase for d in done] == [Phase.BACKFILLED]
+    # The batch was cancelled at its statement timeout (1 s by default), not let
+    # run for 4.5 s; then ranges narrow until a batch fits it.
+    assert waited < 2.0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM slow WHERE seqdoctor_wide_1 IS DISTINCT FROM id"
+        ).fetchone() == (0,)
+
+
 def test_shadow_backfill_and_verification_under_concurrent_writers(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(FAMILY)

@@ -42,7 +42,10 @@ class OnlineOptions:
 
     lock_timeout: float = 0.5  # s: one attempt at a lock (ACCESS EXCLUSIVE for phase 2)
     lock_deadline: float = 60.0  # s: retries of that lock (and of the swap's), jittered, stop here
-    statement_timeout: float = 5.0  # s: one backfill or verification batch
+    # s: one backfill or verification batch, and the swap's statements. A writer
+    # needing a row of the range under way waits for its transaction: this bounds
+    # that wait when the server slows and a batch runs past its aim (batch_seconds).
+    statement_timeout: float = 1.0
     batch_seconds: float = 0.2  # the batch time the adaptive size aims at
     first_batch: int = 1000  # keys (or pages) in the first batch
     max_batch: int = 1_000_000
