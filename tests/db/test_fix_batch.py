@@ -238,3 +238,19 @@ def test_ids_kept_past_a_sequences_maxvalue_end_the_rounds_after_one_look(
     # Its probe counts 1,000; the moving statement, run again, leaves it where it is.
     assert steps[6:] == [f"[{n}] no rows" for n in (1, 2, 4, 5, 6)] + ["[3] no rows"]
     assert int(result.exit_status) == 0
+
+
+def test_the_recheck_after_moves_alone_keeps_the_catalog_read_when_planning(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    conn.execute("SELECT pg_stat_force_next_flush()")  # the tables' creation counted now
+    fix = plan_fix(dsn, codes=["SEQ001"])
+
+    result = apply_fix(dsn, fix)
+
+    # setval() changes no catalog row: the catalog's mark has not moved, nothing is read again.
+    assert result.after is not None
+    assert result.after.snapshot.inventory_carried
+    assert next_values(conn) == [11] * 6
+    assert int(result.exit_status) == 0
