@@ -138,20 +138,21 @@ def plan_fix(
     select = tuple(sorted((asked or REPAIRABLE) | {NOT_CHECKED}))
     timeouts = Timeouts(lock_timeout, statement_timeout)
     options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts, asked)
+    # A conninfo is given as it is: the audit reads over two connections, as check does.
+    report = audit(
+        target,
+        schemas=schemas,
+        exclude_schemas=exclude_schemas,
+        tables=tables,
+        select=select,
+        lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout,
+        allow_seqscan=allow_seqscan,
+        # Each table's write mark, for the re-check after applying (see apply_fix()).
+        mark_changes=True,
+    )
     with ExitStack() as stack:
         conn = opened(target, stack)
-        report = audit(
-            conn,
-            schemas=schemas,
-            exclude_schemas=exclude_schemas,
-            tables=tables,
-            select=select,
-            lock_timeout=lock_timeout,
-            statement_timeout=statement_timeout,
-            allow_seqscan=allow_seqscan,
-            # Each table's write mark, for the re-check after applying (see apply_fix()).
-            mark_changes=True,
-        )
         try:
             with audit_session(conn):
                 context = read_context(conn, report, timeouts)
