@@ -246,3 +246,24 @@ def test_a_sequence_already_past_its_data_is_never_moved_back(conn: Connection, 
 
     assert [r.outcome for r in result.results] == [Outcome.UNCHANGED]
     assert next_value(conn, "public.tickets_id_seq") == 5001
+
+
+def test_a_filtered_fix_moves_a_shared_sequence_past_the_tables_it_left_out(
+    conn: Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.execute("CREATE TABLE a (id serial PRIMARY KEY)")
+    conn.execute("CREATE TABLE b (id int PRIMARY KEY DEFAULT nextval('a_id_seq'))")
+    conn.execute("INSERT INTO a VALUES (5); INSERT INTO b VALUES (50)")
+
+    def listed_already(*_: object) -> None:
+        raise AssertionError("the audit listed every column the sequence feeds already")
+
+    monkeypatch.setattr("seqdoctor.repairs.context.list_fed_columns", listed_already)
+    fix = plan_fix(dsn, tables="public.a", codes=["SEQ001"])
+    (plan,) = fix.plans
+    assert plan.title == "Move public.a_id_seq forward past the data in public.a.id, public.b.id"
+
+    result = apply_fix(dsn, fix)
+
+    assert [r.detail for r in result.results] == ["next value 1 → 51"]
+    assert conn.execute("SELECT nextval('a_id_seq')").fetchone() == (51,)

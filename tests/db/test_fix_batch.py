@@ -180,3 +180,77 @@ def test_the_recheck_reads_again_only_the_tables_written_since_the_plan(
     # No collision carried from before the move; the row written meanwhile is seen.
     assert [str(f.column) for f in result.still_found] == ["public.t5.id"]
     assert int(result.exit_status) == 2
+
+
+def test_a_row_landing_past_a_moved_sequence_moves_it_again_past_every_column_it_feeds(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    # t0's sequence feeds a second table too: the row lands there.
+    conn.execute("CREATE TABLE t0_more (id int4 PRIMARY KEY DEFAULT nextval('t0_id_seq'))")
+    fix = plan_fix(dsn, codes=["SEQ001"])
+    steps: list[str] = []
+
+    def meanwhile(step: Step) -> None:
+        steps.append(f"[{step.plan}] {step.what}: {step.result}")
+        if step.plan == 6 and step.what.startswith("setval()"):  # round 1 committed
+            with psycopg.connect(dsn, autocommit=True) as writer:  # explicit ids, past them
+                writer.execute("INSERT INTO t0_more VALUES (500)")
+                writer.execute("INSERT INTO t3 VALUES (11), (12)")
+
+    result = apply_fix(dsn, fix, log=meanwhile)
+
+    assert [r.outcome for r in result.results] == [Outcome.APPLIED] * 6
+    details = [r.detail for r in result.results]
+    assert (
+        details
+        == ["next value 1 → 501"]
+        + ["next value 1 → 11"] * 2
+        + ["next value 1 → 13"]
+        + ["next value 1 → 11"] * 2
+    )
+    assert next_values(conn) == [501, 11, 11, 13, 11, 11]
+    # Round 2 read the data again, and moved only the two sequences a row landed past.
+    assert steps[6:] == [
+        f"[{n}] round 2: data read again in one transaction with 5 other sequences: no rows"
+        for n in (2, 3, 5, 6)
+    ] + [
+        "[1] round 2: setval() in one transaction with 5 other sequences: next value 11 → 501",
+        "[4] round 2: setval() in one transaction with 5 other sequences: next value 11 → 13",
+        "[1] round 3: data read again in one transaction with 5 other sequences: no rows",
+        "[4] round 3: data read again in one transaction with 5 other sequences: no rows",
+    ]
+    assert int(result.exit_status) == 0
+
+
+def test_ids_kept_past_a_sequences_maxvalue_end_the_rounds_after_one_look(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn, maxvalue={"t2": 100})
+    conn.execute("INSERT INTO t2 VALUES (1000)")  # above MAXVALUE on purpose: never handed out
+    fix = plan_fix(dsn, codes=["SEQ001"])
+    steps: list[str] = []
+
+    result = apply_fix(dsn, fix, log=lambda step: steps.append(f"[{step.plan}] {step.result}"))
+
+    assert [r.detail for r in result.results] == ["next value 1 → 11"] * 6
+    assert next_values(conn) == [11] * 6
+    # Its probe counts 1,000; the moving statement, run again, leaves it where it is.
+    assert steps[6:] == [f"[{n}] no rows" for n in (1, 2, 4, 5, 6)] + ["[3] no rows"]
+    assert int(result.exit_status) == 0
+
+
+def test_the_recheck_after_moves_alone_keeps_the_catalog_read_when_planning(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    conn.execute("SELECT pg_stat_force_next_flush()")  # the tables' creation counted now
+    fix = plan_fix(dsn, codes=["SEQ001"])
+
+    result = apply_fix(dsn, fix)
+
+    # setval() changes no catalog row: the catalog's mark has not moved, nothing is read again.
+    assert result.after is not None
+    assert result.after.snapshot.inventory_carried
+    assert next_values(conn) == [11] * 6
+    assert int(result.exit_status) == 0

@@ -27,6 +27,7 @@ from functools import lru_cache
 # Between SQL tokens, line breaks and tabs lay statements out; anywhere else
 # they are escaped like every other control character.
 _LAYOUT = "\n\t"
+_LAYOUT_CHARS = frozenset(_LAYOUT)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -209,7 +210,7 @@ def _laid_out(text: str) -> bool:
         elif kind == "dollar":
             end = text.find(match.group(), position)
             position = len(text) if end < 0 else end + len(match.group())
-        elif kind != "comment" and any(c in _LAYOUT for c in match.group()):
+        elif kind != "comment" and not _LAYOUT_CHARS.isdisjoint(match.group()):
             return False
     return True
 

@@ -43,15 +43,19 @@ def _bytes_or_none(ctx: click.Context, param: click.Parameter, value: str | None
     return None if value is None else _bytes(ctx, param, value)
 
 
-def _online_options(ctx: click.Context, online_: bool, options: dict[str, Any]) -> OnlineOptions:
-    """The --online options, taken out of *options*; refused when given without --online."""
-    from seqdoctor.repairs.online import OnlineOptions  # noqa: PLC0415 - see check
-
+def _online_options(
+    ctx: click.Context, online_: bool, options: dict[str, Any]
+) -> OnlineOptions | None:
+    """The --online options, taken out of *options*; refused when given without --online,
+    and None then (the online module, slow to import, is not loaded for a plain fix)."""
     given = {name: options.pop(name) for name in ONLINE}
     if not online_:
         for name in given:
             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
                 raise click.BadParameter(f"--{name.replace('_', '-')} goes with --online")
+        return None
+    from seqdoctor.repairs.online import OnlineOptions  # noqa: PLC0415 - see check
+
     chosen = {ONLINE[name]: value for name, value in given.items()}
     # A largest batch under the default first one starts there.
     first = min(OnlineOptions.first_batch, chosen["max_batch"])
@@ -228,7 +232,7 @@ def fix(
     if (revert or cleanup) and not online_:
         raise click.BadParameter("--revert and --cleanup go with --online")
     online_options = _online_options(ctx, online_, options)
-    if online_:
+    if online_options is not None:
         from seqdoctor.render.online import fix_online  # noqa: PLC0415 - see check
 
         ctx.exit(

@@ -8,6 +8,7 @@ docs/fix.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, TextIO
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
-from rich.control import strip_control_codes
+from rich.control import STRIP_CONTROL_CODES, strip_control_codes
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -194,7 +195,14 @@ def write_plan_item(
 
 def write_plain(console: Console, lines: Iterable[str | Text]) -> None:
     """*lines* as they are, without rich's layout, control codes removed as rich does."""
-    console.file.write("".join(strip_control_codes(str(line)) + "\n" for line in lines))
+    text = "".join(f"{line}\n" for line in lines)
+    # str.translate() walks every character in Python's slow path once one is not
+    # ASCII (a "·"): searched first, as there is most often nothing to strip.
+    console.file.write(strip_control_codes(text) if _STRIPPED.search(text) else text)
+
+
+# The characters rich's strip_control_codes() removes.
+_STRIPPED = re.compile("[" + re.escape("".join(map(chr, STRIP_CONTROL_CODES))) + "]")
 
 
 def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str]:

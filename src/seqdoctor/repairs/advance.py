@@ -206,6 +206,43 @@ def move_statements(rows: Sequence[sql.SQL]) -> bytes:
     return ";\n".join(_MOVE_HEAD + row.as_string() + _MOVE_TAIL for row in rows).encode()
 
 
+def landed_statements(moved: Sequence[tuple[Advance, int]]) -> bytes:
+    """Statements, one a sequence, each returning its oid when a row holds a value at or
+    past the next value it was given (at or before, descending), in a column it feeds.
+
+    The rounds after the first read this rather than running the moving
+    statements again: a plain index probe per column, planned in a fraction
+    of their time. It counts every value, not only those within the
+    sequence's limits, and compares with the next value set, not the
+    sequence's position now: it can only flag a sequence that needs no move
+    (its moving statement then finds nothing), never pass one that does.
+    *moved*: each sequence's advance and the next value it was given.
+    """
+    statements = []
+    for advance, next_value in moved:
+        reached = _AT_OR_PAST if advance.sequence.ascending else _AT_OR_BEFORE
+        probes = [
+            _EXISTS
+            + table_sql(use).as_string()
+            + _WHERE_TEXT
+            + sql.Identifier(use.column).as_string()
+            + reached
+            + str(int(next_value))
+            + ")"
+            for use in advance.columns
+        ]
+        if probes:
+            statements.append(
+                f"SELECT {advance.sequence.oid}::oid WHERE " + "\n   OR ".join(probes)
+            )
+    return ";\n".join(statements).encode()
+
+
+# The text of landed_statements() around its names.
+_EXISTS, _WHERE_TEXT = "EXISTS (SELECT FROM ", " WHERE "
+_AT_OR_PAST, _AT_OR_BEFORE = " >= ", " <= "
+
+
 # Where the next value goes: the first value of the sequence's own progression
 # past the edge, for each sequence whose edge is at or past its next value.
 _TARGET = sql.SQL(

@@ -20,11 +20,15 @@ it must go and sets it there (:func:`~seqdoctor.repairs.advance.move_statements`
 which reads the sequence's position again inside ``setval()``, so a value
 handed out in between is never taken back). The rules do not change: each
 sequence moves forward only, past every column it feeds, and again while rows
-land past it. The statements run in order and none after an error: when one
-fails (a lock not granted, a timeout, a sequence past its limit or not the
-role's to set), the sequences of the batch are read back (``setval()`` is not
-undone by the rollback) so that those moved before it say so, and its plans
-run one at a time as above, with their retries: the one that failed fails
+land past it: each round after the first reads, for the sequences the round
+before moved, whether a row holds a value at or past the one it was given (a
+probe of each column's index, several times cheaper than the moving
+statement), and runs the moving statement again for those only. The
+statements run in order and none after an error: when one fails (a lock
+not granted, a timeout, a sequence past its limit or not the role's to set),
+the sequences of the batch are read back (``setval()`` is not undone by the
+rollback) so that those moved before it say so, and its plans run one at a
+time as above, with their retries: the one that failed fails
 again on its own, in its turn, with its own error, which stops the plans
 after it.
 """
@@ -50,7 +54,7 @@ from seqdoctor.catalog.connection import (
 )
 from seqdoctor.catalog.read import load_query
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.advance import move_statements
+from seqdoctor.repairs.advance import landed_statements, move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
@@ -280,6 +284,14 @@ class _Batch:
         alone: list[int] = []  # left to run on their own, in order
         for round_number in range(1, SETTLE_ROUNDS + 1):
             try:
+                if round_number > 1:
+                    landed = self._landed(pending, round_number)
+                    for i in pending:
+                        if i not in landed:
+                            self._done(i, settled=True)
+                    pending = [i for i in pending if i in landed]
+                    if not pending:
+                        break
                 moved = self._round(pending, round_number)
             except psycopg.Error as error:
                 if self.conn.broken:
@@ -325,6 +337,36 @@ class _Batch:
             self._record(i, round_number, seconds, said)
         return moved
 
+    def _landed(self, pending: Sequence[int], round_number: int) -> set[int]:
+        """Those of the *pending* plans whose data holds a value at or past the next value
+        their last round gave their sequence: they move again in this round.
+
+        One transaction, one message, reading only (see
+        :func:`~seqdoctor.repairs.advance.landed_statements`); the others are done, and
+        their step says the round found nothing to move, as a moving statement would.
+        """
+        moved = [(self.advances[i], self.moved[i][-1][2]) for i in pending]
+        statements = landed_statements(moved)
+        if not statements:  # only floors to reach (sync), reached once and for all
+            return set()
+        timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
+        message = timeouts.as_bytes(self.conn) + b";\n" + statements
+        started = time.monotonic()
+        oids: set[int] = set()
+        with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
+            cursor.execute(message)
+            while True:  # the SETs' results, then a result per sequence
+                if cursor.description:
+                    oids.update(row[0] for row in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        landed = {self.index[oid] for oid in oids}
+        seconds = time.monotonic() - started
+        for i in pending:
+            if i not in landed:
+                self._record(i, round_number, seconds, "no rows", reading=True)
+        return landed
+
     def _recover(self, pending: Sequence[int], round_number: int) -> None:
         """What a round that failed moved before its error, read back from the sequences.
 
@@ -355,9 +397,12 @@ class _Batch:
                 self.moved[i].append((sequence.qualified, known, now))
                 self._record(i, round_number, seconds, f"next value {known:,} → {now:,}")
 
-    def _record(self, i: int, round_number: int, seconds: float, result: str) -> None:
+    def _record(
+        self, i: int, round_number: int, seconds: float, result: str, *, reading: bool = False
+    ) -> None:
         again = f"round {round_number}: " if round_number > 1 else ""
-        what = f"{again}setval() in one transaction with {len(self.plans) - 1} other sequences"
+        done = "data read again" if reading else "setval()"
+        what = f"{again}{done} in one transaction with {len(self.plans) - 1} other sequences"
         step = Step(self.first + i, 1, what, seconds, True, result)
         self.steps[i].append(step)
         self.log(step)

@@ -138,20 +138,21 @@ def plan_fix(
     select = tuple(sorted((asked or REPAIRABLE) | {NOT_CHECKED}))
     timeouts = Timeouts(lock_timeout, statement_timeout)
     options = RepairOptions(lock, allow_rewrite, rewrite_threshold, timeouts, asked)
+    # A conninfo is given as it is: the audit reads over two connections, as check does.
+    report = audit(
+        target,
+        schemas=schemas,
+        exclude_schemas=exclude_schemas,
+        tables=tables,
+        select=select,
+        lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout,
+        allow_seqscan=allow_seqscan,
+        # Each table's write mark, for the re-check after applying (see apply_fix()).
+        mark_changes=True,
+    )
     with ExitStack() as stack:
         conn = opened(target, stack)
-        report = audit(
-            conn,
-            schemas=schemas,
-            exclude_schemas=exclude_schemas,
-            tables=tables,
-            select=select,
-            lock_timeout=lock_timeout,
-            statement_timeout=statement_timeout,
-            allow_seqscan=allow_seqscan,
-            # Each table's write mark, for the re-check after applying (see apply_fix()).
-            mark_changes=True,
-        )
         try:
             with audit_session(conn):
                 context = read_context(conn, report, timeouts)
@@ -182,10 +183,11 @@ def apply_fix(
 ) -> FixResult:
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
-    The audit again reads the catalog and every position, and carries the
-    columns' values read by *fix*'s audit for the tables whose write mark has
-    not moved since (see ``seqdoctor.audit()``'s *earlier*): moving a sequence
-    writes no table.
+    The audit again reads every position, and carries the columns' values
+    read by *fix*'s audit for the tables whose write mark has not moved since
+    (see ``seqdoctor.audit()``'s *earlier*): moving a sequence writes no
+    table. It reads the catalog again after a repair that changed it, else
+    when the catalog's mark moved (see :func:`_earlier`).
 
     *target* should be the database *fix* was planned on. A connection lost
     on the way is opened again for the re-audit when *target* is a conninfo;
@@ -210,10 +212,7 @@ def apply_fix(
                 lock_timeout=fix.options.timeouts.lock,
                 statement_timeout=fix.options.timeouts.statement,
                 allow_seqscan=fix.allow_seqscan,
-                # The catalog read again, always: the repairs just changed it (a
-                # column's type), and its mark, the catalogs' write counters, can
-                # reach this session late.
-                earlier=replace(fix.report.snapshot, inventory=None),
+                earlier=_earlier(fix.report.snapshot, applied),
             )
         except (SeqdoctorError, psycopg.Error) as error:
             reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
@@ -224,6 +223,22 @@ def apply_fix(
     still = tuple(f for f in after.findings if _key(f) in before)
     comparisons = tuple(_compare(fix.report.snapshot, after, applied))
     return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
+
+
+def _earlier(snapshot: Snapshot, applied: Sequence[Plan]) -> Snapshot:
+    """What the re-audit after *applied* may carry from the planning audit's *snapshot*.
+
+    The catalog is read again after a repair that changed it (a column's type,
+    a sequence's limit): the catalog's mark, its write counters, can reach this
+    session late, and would let the old inventory through. Plans that only
+    move sequences change no catalog row (``setval()`` writes the sequence's
+    own relation, ``LOCK TABLE`` nothing), so after them the mark decides, as
+    for any audit given an earlier snapshot: a change another session made
+    meanwhile moves it, or is as late as it would be for ``check``.
+    """
+    if all(plan.moves for plan in applied):
+        return snapshot
+    return replace(snapshot, inventory=None)
 
 
 def _glob(name: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from seqdoctor.cli import main
@@ -58,3 +61,15 @@ def test_an_unreachable_server_exits_3(capsys: pytest.CaptureFixture[str]) -> No
     status = main(["fix", UNREACHABLE])
     assert status == 3
     assert capsys.readouterr().err.startswith("seqdoctor: cannot connect: ")
+
+
+def test_a_plain_fix_does_not_load_the_online_module() -> None:
+    # Its import costs a noticeable part of a small fix: only --online needs it.
+    code = (
+        "import sys; from seqdoctor.cli import main; main(['fix', sys.argv[1]]); "
+        "print('seqdoctor.repairs.online' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, UNREACHABLE], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "False\n"

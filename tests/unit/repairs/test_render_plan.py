@@ -11,9 +11,10 @@ import json
 from dataclasses import replace
 
 import pytest
+from rich.console import Console
 
 from seqdoctor.catalog.dependents import Attachment, ColumnDependents, ViewDefinition
-from seqdoctor.render.plan import PlanFormat, as_script, render_plan, render_result
+from seqdoctor.render.plan import PlanFormat, as_script, render_plan, render_result, write_plain
 from seqdoctor.repairs import (
     Comparison,
     FixPlan,
@@ -225,3 +226,13 @@ def sql_of(text: str) -> list[list[str]]:
         part.split("\n\n")[0].splitlines()[1:]
         for part in text.split("SQL, as it runs (between BEGIN and COMMIT):")[1:]
     ]
+
+
+@pytest.mark.parametrize("text", ["plain · text", "plain text"])
+def test_plain_lines_lose_the_control_codes_rich_strips_and_nothing_else(text: str) -> None:
+    out = io.StringIO()
+    console = Console(file=out)
+
+    write_plain(console, [f"{text}\x07\x08\x0b\x0c\r!", text, f"\t{text}"])
+
+    assert out.getvalue() == f"{text}!\n{text}\n\t{text}\n"
