@@ -387,7 +387,9 @@ def test_the_swap_stops_writers_key_table_first_then_readers_each_wait_bounded()
     # parent. So is the last: it waits only for the reads under way.
     assert text[locks[1] - 1] == "SET LOCAL lock_timeout = '30ms'"
     assert locks[2] == locks[1] + 1  # under the same brief lock_timeout
-    assert text[locks[2] + 1] == "SET LOCAL statement_timeout = '5000ms'"
+    assert (
+        text[locks[2] + 1] == "SET LOCAL statement_timeout = '1000ms'"
+    )  # the swap's statements, once its locks are held
     # The reverse trigger is created last; the sync trigger dropped first.
     assert text[-1].startswith('ALTER TABLE "public"."child" ENABLE ALWAYS TRIGGER')
     assert any(t.startswith('DROP TRIGGER "zz_seqdoctor_sync"') for t in text[locks[-1] :])
