@@ -220,7 +220,9 @@ class SequenceState:
         >>> s.calls_left(100)  # 1, 11, ..., 91
         10
         """
-        following = self.next_value
+        return self._calls_left(limit, self.next_value)
+
+    def _calls_left(self, limit: int, following: int | None) -> int:
         if following is None:
             return 0
         distance = (limit - following) // self.increment_by
@@ -237,9 +239,20 @@ class SequenceState:
         >>> s.used_ratio(100)
         0.9
         """
+        return self.reach(limit, origin)[0]
+
+    def reach(self, limit: int, origin: int | None = None) -> tuple[float, int]:
+        """:meth:`used_ratio` and :meth:`calls_left` at once, from one :attr:`next_value`:
+        a forecast of every column needs both, every round of ``serve``.
+
+        >>> s = SequenceState(1, "public", "s", "int4", 1, 1, 1, 100, False, 1, True, 90, True)
+        >>> s.reach(100)
+        (0.9, 10)
+        """
+        calls = self._calls_left(limit, self.next_value)
         span = abs(limit - (self.start_value if origin is None else origin)) + 1
-        left = self.calls_left(limit) * abs(self.increment_by)
-        return min(max((span - left) / span, 0.0), 1.0)
+        left = calls * abs(self.increment_by)
+        return min(max((span - left) / span, 0.0), 1.0), calls
 
 
 @dataclass(frozen=True, slots=True)
