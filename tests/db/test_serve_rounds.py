@@ -185,6 +185,29 @@ def test_a_statistics_reset_reads_the_inventory_again(conn: Connection, monitor:
     assert not third.snapshot.inventory_carried
 
 
+def test_a_round_keeps_the_state_of_each_sequence_that_did_not_move(
+    conn: Connection, monitor: str
+) -> None:
+    """The same object, which the checks' memory compares by identity; a sequence that
+    moved, or whose definition changed, is read into a new one."""
+    first = audit(monitor, mark_changes=True)
+    conn.execute("SELECT nextval('a_id_seq')")
+    second = audit(monitor, mark_changes=True, earlier=first.snapshot)
+    conn.execute("ALTER SEQUENCE spare MAXVALUE 100")
+    settle(conn)
+    third = audit(monitor, mark_changes=True, earlier=second.snapshot)
+    before, after = ({s.name: s for s in report.snapshot.sequences} for report in (first, second))
+    altered = next(s for s in third.snapshot.sequences if s.name == "spare")
+
+    assert second.snapshot.inventory_carried
+    assert after["a_id_seq"].last_value == 30001
+    assert after["a_id_seq"] is not before["a_id_seq"]
+    assert [name for name in before if after[name] is not before[name]] == ["a_id_seq"]
+    assert findings(second) == findings(audit(monitor))
+    assert not third.snapshot.inventory_carried
+    assert altered.max_value == 100
+
+
 def test_a_standby_carries_the_inventory_until_it_replays_a_catalog_change(
     replicated: Replicated,
 ) -> None:

@@ -100,7 +100,7 @@ class Rate:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 20,000 made every round of serve
 class Forecast:
     """When one column (or a sequence feeding none) runs out, at its sequence's rate."""
 
@@ -179,7 +179,10 @@ def history_of(sequence: SequenceState, snapshot: Snapshot) -> list[Position]:
     current = Position(
         activity.now, handed_out(sequence.last_value, sequence.is_called, sequence.increment_by)
     )
-    return _since_last_reset([*activity.history.get(sequence.oid, ()), current], sequence)
+    recorded = activity.history.get(sequence.oid)
+    if not recorded:
+        return [current]  # most sequences without a history: nothing to sort
+    return _since_last_reset([*recorded, current], sequence)
 
 
 def _rate(sequence: SequenceState, snapshot: Snapshot, points: Sequence[Position]) -> Rate | None:
@@ -209,9 +212,11 @@ def _since_last_reset(points: list[Position], sequence: SequenceState) -> list[P
 
 
 def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -> Rate | None:
-    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
     since = activity.counted_since
-    if not tables or since is None or activity.now - since < MIN_SPAN:
+    if since is None or activity.now - since < MIN_SPAN:
+        return None
+    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
+    if not tables:
         return None
     if snapshot.server.in_recovery:
         return None  # a standby's counters count its own inserts: none, whatever the primary's
@@ -255,30 +260,25 @@ def _forecasts(snapshot: Snapshot) -> Iterator[Forecast]:
             continue
         history = tuple(history_of(sequence, snapshot))
         rate = _rate(sequence, snapshot, history)
+        own = (sequence.limit, sequence.start_value)
+        used, left = reach = sequence.reach(*own)
         yield Forecast(
-            sequence,
-            None,
-            sequence.limit,
-            "sequence",
-            sequence.used_ratio(sequence.limit),
-            sequence.calls_left(sequence.limit),
-            sequence.cycle,
-            now,
-            rate,
-            history,
+            sequence, None, own[0], "sequence", used, left, sequence.cycle, now, rate, history
         )
         for use in snapshot.uses_of(sequence):
             bounds = column_range(sequence, use)
             if bounds is None:
                 continue
             origin, limit, limited_by = bounds
+            # Most columns end where their sequence does (a serial's): the same reach.
+            used, left = reach if (limit, origin) == own else sequence.reach(limit, origin)
             yield Forecast(
                 sequence,
                 use,
                 limit,
                 limited_by,
-                sequence.used_ratio(limit, origin),
-                sequence.calls_left(limit),
+                used,
+                left,
                 sequence.cycle and limited_by != "column type",
                 now,
                 rate,
