@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,7 +52,7 @@ from seqdoctor.catalog.connection import (
     timeout_statements,
     transaction_block,
 )
-from seqdoctor.catalog.read import load_query
+from seqdoctor.catalog.reading import load_query
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.advance import landed_statements, move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
@@ -285,11 +285,7 @@ class _Batch:
         for round_number in range(1, SETTLE_ROUNDS + 1):
             try:
                 if round_number > 1:
-                    landed = self._landed(pending, round_number)
-                    for i in pending:
-                        if i not in landed:
-                            self._done(i, settled=True)
-                    pending = [i for i in pending if i in landed]
+                    pending = self._settle_others(pending, self._landed(pending, round_number))
                     if not pending:
                         break
                 moved = self._round(pending, round_number)
@@ -299,10 +295,7 @@ class _Batch:
                 self._recover(pending, round_number)
                 alone, pending = pending, []
                 break
-            for i in pending:
-                if i not in moved:
-                    self._done(i, settled=True)
-            pending = [i for i in pending if i in moved]
+            pending = self._settle_others(pending, moved)
             if not pending:
                 break
         for i in pending:  # still moving after the last round
@@ -406,6 +399,13 @@ class _Batch:
         step = Step(self.first + i, 1, what, seconds, True, result)
         self.steps[i].append(step)
         self.log(step)
+
+    def _settle_others(self, pending: Sequence[int], going_on: Container[int]) -> list[int]:
+        """Those of *pending* in *going_on*, in order; the others are done, settled."""
+        for i in pending:
+            if i not in going_on:
+                self._done(i, settled=True)
+        return [i for i in pending if i in going_on]
 
     def _done(self, i: int, *, settled: bool, more: str = "") -> None:
         outcome, detail = _moved(self.moved[i], settled)
