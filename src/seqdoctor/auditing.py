@@ -18,7 +18,8 @@ from seqdoctor._version import __version__
 from seqdoctor.catalog.connection import Timeouts, audit_session, connect, opened, stopped
 from seqdoctor.catalog.filters import Filters, patterns
 from seqdoctor.catalog.model import Snapshot
-from seqdoctor.catalog.read import ReadOptions, read_snapshot
+from seqdoctor.catalog.read import read_snapshot
+from seqdoctor.catalog.reading import ReadOptions
 from seqdoctor.checks import REGISTRY, Check, Finding, Settings, run_checks
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.history import History, with_activity

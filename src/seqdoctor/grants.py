@@ -43,8 +43,9 @@ from seqdoctor.catalog.connection import (
     timeout_statements,
 )
 from seqdoctor.catalog.display import comment, script_sql
+from seqdoctor.catalog.inventory import list_column_uses
 from seqdoctor.catalog.model import SequenceState, ServerInfo, qualify, quote_ident
-from seqdoctor.catalog.read import fetch, list_column_uses, load_query
+from seqdoctor.catalog.reading import fetch, load_query
 from seqdoctor.errors import UsageError
 
 

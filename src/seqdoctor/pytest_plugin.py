@@ -422,7 +422,8 @@ def assert_sequences_healthy(conn: Any, *, tables: tuple[str, ...] = ()) -> None
     and leaves the transaction as it was. *tables* narrows it (``--table`` globs).
     """
     from seqdoctor.catalog.filters import Filters  # noqa: PLC0415
-    from seqdoctor.catalog.read import ReadOptions, read_snapshot  # noqa: PLC0415
+    from seqdoctor.catalog.read import read_snapshot  # noqa: PLC0415
+    from seqdoctor.catalog.reading import ReadOptions  # noqa: PLC0415
     from seqdoctor.checks import REGISTRY, Settings, run_checks  # noqa: PLC0415
 
     options = ReadOptions(filters=Filters(tables=tables), allow_seqscan=True)

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from seqdoctor.catalog.model import ColumnKind, ColumnUse, ForeignKeyColumn, ServerInfo
-from seqdoctor.catalog.read import fetch, load_query
+from seqdoctor.catalog.reading import fetch, load_query
 
 Connection = psycopg.Connection[tuple[object, ...]]
 

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 import seqdoctor.auditing
+import seqdoctor.catalog.inventory
 import seqdoctor.catalog.read
 from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections
@@ -138,7 +139,7 @@ def test_each_round_finds_what_a_full_audit_finds(conn: Connection, monitor: str
 def test_the_series_catches_a_round_that_ignores_the_catalog_mark(
     conn: Connection, monitor: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(seqdoctor.catalog.read, "_read_catalog_mark", lambda *_: "unmoved")
+    monkeypatch.setattr(seqdoctor.catalog.inventory, "_read_catalog_mark", lambda *_: "unmoved")
 
     stale, _ = stale_rounds(conn, monitor)
 
@@ -159,10 +160,10 @@ def test_a_change_counted_late_is_read_by_the_round_after_its_count(
     unmoved = first.snapshot.inventory.mark
     conn.execute("CREATE TABLE d (id serial PRIMARY KEY); INSERT INTO d (id) VALUES (7)")
     settle(conn)
-    read_mark = seqdoctor.catalog.read._read_catalog_mark
-    monkeypatch.setattr(seqdoctor.catalog.read, "_read_catalog_mark", lambda *_: unmoved)
+    read_mark = seqdoctor.catalog.inventory._read_catalog_mark
+    monkeypatch.setattr(seqdoctor.catalog.inventory, "_read_catalog_mark", lambda *_: unmoved)
     late = audit(monitor, mark_changes=True, earlier=first.snapshot, judge=judge)
-    monkeypatch.setattr(seqdoctor.catalog.read, "_read_catalog_mark", read_mark)
+    monkeypatch.setattr(seqdoctor.catalog.inventory, "_read_catalog_mark", read_mark)
     counted = audit(monitor, mark_changes=True, earlier=late.snapshot, judge=judge)
     again = audit(monitor, mark_changes=True, earlier=counted.snapshot, judge=judge)
 

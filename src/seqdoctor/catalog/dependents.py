@@ -18,8 +18,9 @@ from typing import Any
 import psycopg
 
 from seqdoctor.catalog.connection import PINNED_SEARCH_PATH, Timeouts, read_only_transaction
+from seqdoctor.catalog.inventory import list_column_uses
 from seqdoctor.catalog.model import ColumnUse, ForeignKeyColumn, qualify
-from seqdoctor.catalog.read import fetch, list_column_uses, load_query
+from seqdoctor.catalog.reading import fetch, load_query
 
 Connection = psycopg.Connection[Any]
 

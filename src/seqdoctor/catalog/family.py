@@ -19,7 +19,7 @@ import psycopg
 
 from seqdoctor.catalog.connection import Timeouts, read_only_transaction
 from seqdoctor.catalog.model import ServerInfo, qualify
-from seqdoctor.catalog.read import fetch, load_query
+from seqdoctor.catalog.reading import fetch, load_query
 
 Connection = psycopg.Connection[Any]
 

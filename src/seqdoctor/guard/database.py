@@ -26,8 +26,9 @@ from seqdoctor.catalog.connection import (
     session,
     timeout_statements,
 )
+from seqdoctor.catalog.inventory import list_column_uses
 from seqdoctor.catalog.model import ColumnUse, SequenceState, ServerInfo, Snapshot, qualify
-from seqdoctor.catalog.read import fetch, list_column_uses, load_query
+from seqdoctor.catalog.reading import fetch, load_query
 from seqdoctor.errors import ConnectionFailed, UsageError
 from seqdoctor.guard.model import (
     MIN_SERVER_VERSION,

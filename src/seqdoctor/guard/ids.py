@@ -34,7 +34,7 @@ from typing import Any
 from psycopg import sql
 
 from seqdoctor.catalog.model import ColumnKind, ColumnUse, SequenceState
-from seqdoctor.catalog.read import load_query
+from seqdoctor.catalog.reading import load_query
 
 # When pg_class or pg_attrdef change (a table, a sequence or a default created,
 # dropped, renamed or altered), the sequences and the columns they feed are

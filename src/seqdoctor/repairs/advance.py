@@ -46,7 +46,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from psycopg import sql
 
 from seqdoctor.catalog.model import ColumnUse, SequenceState, by_sequence, qualify, quote_ident
-from seqdoctor.catalog.read import table_sql
+from seqdoctor.catalog.probes import table_sql
 from seqdoctor.checks import Finding
 from seqdoctor.repairs.model import (
     SETTLE_ROUNDS,

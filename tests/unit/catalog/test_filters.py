@@ -86,7 +86,7 @@ def test_table_and_schema_patterns_must_both_match() -> None:
 
 
 def test_table_patterns_do_not_narrow_schemas() -> None:
-    # Sequences that feed no column are kept by schema alone (see catalog.read._select).
+    # Sequences that feed no column are kept by schema alone (see catalog.inventory.filtered).
     assert Filters(tables=("orders",)).includes_schema("billing")
 
 
