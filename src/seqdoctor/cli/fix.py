@@ -221,6 +221,7 @@ def fix(
     declined); 2 a repair failed or did not take; 3 bad arguments, no
     connection, or the connection lost while applying.
     """
+    from seqdoctor.auditing import collector_paused  # noqa: PLC0415 - see check
     from seqdoctor.render.plan import (  # noqa: PLC0415 - see check
         PlanFormat,
         render_plan,
@@ -250,23 +251,26 @@ def fix(
     chosen = PlanFormat(output_format)
     if apply_ and chosen is PlanFormat.SQL:
         raise click.BadParameter("--format sql prints a script for psql: use it or --apply")
-    planned = plan_fix(conninfo, **options)
-    if not apply_ or not any(p.applies for p in planned.plans):
-        render_plan(planned, chosen, sys.stdout)
-        ctx.exit(planned.exit_status)
-    if chosen is PlanFormat.TABLE:
-        render_plan(planned, chosen, sys.stdout, applying=yes)
-    count = sum(p.applies for p in planned.plans)
-    database = planned.report.snapshot.server.database
-    if not _confirmed(yes, f"Apply {count} repairs to database {database}?"):
-        ctx.exit(planned.exit_status)
-    result = apply_fix(
-        conninfo,
-        planned,
-        retries=Retries(retries),
-        log=lambda step: click.echo(step_line(step), err=True),
-    )
-    render_result(result, chosen, sys.stdout)
+    # The collector stays paused till the result is written, as for check: the
+    # plans, like the audit, are many small objects in no reference cycle.
+    with collector_paused():
+        planned = plan_fix(conninfo, **options)
+        if not apply_ or not any(p.applies for p in planned.plans):
+            render_plan(planned, chosen, sys.stdout)
+            ctx.exit(planned.exit_status)
+        if chosen is PlanFormat.TABLE:
+            render_plan(planned, chosen, sys.stdout, applying=yes)
+        count = sum(p.applies for p in planned.plans)
+        database = planned.report.snapshot.server.database
+        if not _confirmed(yes, f"Apply {count} repairs to database {database}?"):
+            ctx.exit(planned.exit_status)
+        result = apply_fix(
+            conninfo,
+            planned,
+            retries=Retries(retries),
+            log=lambda step: click.echo(step_line(step), err=True),
+        )
+        render_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)
 
 
