@@ -267,3 +267,39 @@ def test_a_filtered_fix_moves_a_shared_sequence_past_the_tables_it_left_out(
 
     assert [r.detail for r in result.results] == ["next value 1 → 51"]
     assert conn.execute("SELECT nextval('a_id_seq')").fetchone() == (51,)
+
+
+def test_the_printed_statement_never_moves_back_a_sequence_called_while_it_reads(
+    conn: Connection, dsn: str
+) -> None:
+    # The statement reads the sequence, then its data's edge, then sets it: a
+    # session calling nextval() meanwhile (here, the table's policy, as the
+    # data is read) moves it past what was read, and setval() must not undo that.
+    conn.execute(
+        """
+        CREATE TABLE tickets (id serial PRIMARY KEY);
+        INSERT INTO tickets (id) VALUES (50);
+        CREATE FUNCTION burn() RETURNS boolean LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM nextval('public.tickets_id_seq') FROM generate_series(1, 100);
+            RETURN true;
+        END$$;
+        DO $$BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ticket_owner') THEN
+                CREATE ROLE ticket_owner;
+            END IF;
+        END$$;
+        ALTER TABLE tickets OWNER TO ticket_owner;
+        ALTER TABLE tickets ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+        CREATE POLICY burning ON tickets USING (burn());
+        """
+    )
+    snapshot = plan_fix(dsn).report.snapshot
+    (sequence,) = snapshot.sequences
+    statement = setval_statement(sequence, list_fed_columns(conn, {sequence.oid}, Timeouts()))
+
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE ticket_owner")  # a superuser would bypass the policy
+        conn.execute(statement)
+
+    assert next_value(conn, "public.tickets_id_seq") >= 101  # past the values handed out, not 51

@@ -246,7 +246,7 @@ def test_the_report_fits_a_desktop_and_a_phone_with_the_repairs_planned_for_the_
     sql = unescape(" ".join(re.findall(r'<pre class="sql">(.*?)</pre>', page, re.DOTALL)))
     assert 'ALTER TABLE "public"."orders" ALTER COLUMN "id" TYPE bigint;' in sql
     assert 'DROP VIEW "public"."order_ids";' in sql
-    assert 'setval(\'"public"."<b>Order Lines</b>_id_seq"\'' in sql
+    assert '\'"public"."<b>Order Lines</b>_id_seq"\'::regclass AS seq' in sql
     assert "users" not in sql
     assert "planned from the audit alone" not in text
     assert "runs out of integer in 1" in text  # SEQ011, from the history: about 14 days

@@ -161,28 +161,10 @@ def setval_statement(
 def _setval(advance: Advance) -> sql.Composed:
     # Composed directly rather than SQL.format(), as data_row(): one a sequence.
     name = name_literal(advance.sequence.schema, advance.sequence.name)
-    return sql.Composed(
-        [
-            _SETVAL_HEAD,
-            advance.row,
-            _SETVAL_TARGET,
-            name,
-            _SETVAL_SET,
-            name,
-            _SETVAL_TAIL,
-        ]
-    )
+    return sql.Composed([_SETVAL_HEAD, advance.row, _SETVAL_TARGET, name, _SETVAL_TAIL])
 
 
 _SETVAL_HEAD = sql.SQL("WITH data AS MATERIALIZED (\n")
-_SETVAL_SET = sql.SQL(
-    " AS sequence, next_value AS next_before, next_after,\n       pg_catalog.setval("
-)
-_SETVAL_TAIL = sql.SQL(
-    """, (CASE WHEN next_after BETWEEN low AND high
-                                       THEN next_after - step ELSE next_after END)::int8)
-FROM target"""
-)
 
 
 def move_statements(rows: Sequence[sql.SQL]) -> bytes:
@@ -254,16 +236,27 @@ _TARGET = sql.SQL(
 )
 
 
-_SETVAL_TARGET = sql.SQL(f"\n), {_TARGET.as_string()}\nSELECT ")
-
-# The text around each sequence's row in move_statements().
-_MOVE_HEAD = "WITH data AS MATERIALIZED (\n"
-_MOVE_TAIL = f"""
-), {_TARGET.as_string()}
-SELECT seq::oid, next_value AS next_before, step, pg_catalog.setval(seq, (CASE
+# setval()'s argument in every statement that moves a sequence: the value
+# before the next one, or the sequence's position read again now, whichever is
+# further on; a value handed out since the statement read the sequence (while
+# it read the data) is never taken back. Past the limits, the value itself, so
+# that setval()'s error says why.
+_FORWARD_ONLY = """(CASE
         WHEN next_after NOT BETWEEN low AND high THEN next_after
         WHEN step > 0 THEN greatest(next_after - step, pg_catalog.pg_sequence_last_value(seq))
-        ELSE least(next_after - step, pg_catalog.pg_sequence_last_value(seq)) END)::int8)
+        ELSE least(next_after - step, pg_catalog.pg_sequence_last_value(seq)) END)::int8"""
+
+_SETVAL_TARGET = sql.SQL(f"\n), {_TARGET.as_string()}\nSELECT ")
+_SETVAL_TAIL = sql.SQL(
+    " AS sequence, next_value AS next_before, next_after,\n"
+    f"       pg_catalog.setval(seq, {_FORWARD_ONLY})\nFROM target"
+)
+
+# The text around each sequence's row in move_statements().
+_MOVE_HEAD = _SETVAL_HEAD.as_string()
+_MOVE_TAIL = f"""
+), {_TARGET.as_string()}
+SELECT seq::oid, next_value AS next_before, step, pg_catalog.setval(seq, {_FORWARD_ONLY})
 FROM target"""
 
 

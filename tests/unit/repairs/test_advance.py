@@ -31,7 +31,10 @@ def test_a_sequence_behind_its_data_gets_a_safe_setval_plan() -> None:
         '(SELECT max("id") FROM ONLY "public"."users" WHERE "id" BETWEEN s.seqmin '
         "AND s.seqmax)" in statement
     )
-    assert 'pg_catalog.setval(\'"public"."users_id_seq"\'' in statement
+    assert '\'"public"."users_id_seq"\'::regclass AS seq' in statement
+    # Never behind the position read again as it sets: only ever forward.
+    assert "greatest(next_after - step, pg_catalog.pg_sequence_last_value(seq))" in statement
+    assert "pg_catalog.setval(seq, " in statement
     assert plan.tables == (("public", "users"),)
 
 
