@@ -128,17 +128,18 @@ $behind$
 IN_PROCESS = """
 import io, json, sys, time
 from seqdoctor.render.plan import PlanFormat, render_plan, render_result
-from seqdoctor.auditing import collector_paused
+from contextlib import closing
+from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.repairs import apply_fix, plan_fix
 dsn = sys.argv[1]
-with collector_paused():  # as the console script runs it
+with collector_paused(), closing(KeptConnections()) as kept:  # as the console script runs it
     marks = {"start": time.monotonic()}
-    fix = plan_fix(dsn, codes=["SEQ001"])
+    fix = plan_fix(dsn, codes=["SEQ001"], kept=kept)
     marks["planned"] = time.monotonic()
     render_plan(fix, PlanFormat.TABLE, io.StringIO(), applying=True)
     marks["rendered"] = time.monotonic()
     last = []
-    result = apply_fix(dsn, fix, log=lambda step: last.append(time.monotonic()))
+    result = apply_fix(dsn, fix, log=lambda step: last.append(time.monotonic()), kept=kept)
     marks["rechecked"] = time.monotonic()
     render_result(result, PlanFormat.TABLE, io.StringIO())
     marks["done"] = time.monotonic()

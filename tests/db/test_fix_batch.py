@@ -1,8 +1,10 @@
 """Sequences moved many at a time: the same rules as one at a time, and the same outcomes.
 
-``fix --apply`` reads and moves the sequences of its SEQ001 repairs together
-(repairs.apply.BATCH at a time), each with one statement that reads where it
-must go and sets it. Whatever goes wrong in a batch ends as it does for one
+``fix --apply`` moves the sequences of its SEQ001 repairs together
+(repairs.apply.BATCH at a time): first each to the next value its plan worked
+out, or, where the plan has none or the sequence changed since, with one
+statement that reads where it must go and sets it; then reading whether rows
+landed past them. Whatever goes wrong in a batch ends as it does for one
 sequence on its own: at a lock not granted, the plans whose sequence moved
 before it say so, and the plans run one by one with their retries; a sequence
 the batch may not move (its limit, a privilege) fails alone, in its turn,
@@ -13,12 +15,15 @@ reads again the tables written since the plan, and only those.
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
-from seqdoctor.repairs import Outcome, Retries, apply_fix, plan_fix
+from seqdoctor.auditing import KeptConnections
+from seqdoctor.repairs import Outcome, Retries, apply, apply_fix, plan_fix
 from seqdoctor.repairs.advance import move_statements
 from seqdoctor.repairs.apply import Step
 
@@ -76,7 +81,7 @@ def test_a_batch_moves_every_sequence_and_logs_each(conn: Connection, dsn: str) 
     assert int(result.exit_status) == 0
 
 
-def test_a_locked_table_sends_its_batch_one_by_one_and_stops_there(
+def test_a_locked_table_stops_its_batch_where_its_data_is_read_again(
     conn: Connection, dsn: str
 ) -> None:
     behind(conn)
@@ -86,17 +91,23 @@ def test_a_locked_table_sends_its_batch_one_by_one_and_stops_there(
         holder.execute("LOCK TABLE t3 IN ACCESS EXCLUSIVE MODE")  # a migration, say
         result = apply_fix(dsn, fix, retries=FAST)
 
+    # Round 1 set every sequence to its planned value, reading no table; round 2's
+    # read of t3 waited for the lock: the batch ran one by one, and stopped at t3.
     outcomes = [r.outcome for r in result.results]
-    assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.FAILED] + [Outcome.NOT_RUN] * 2
+    assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.FAILED] + [Outcome.APPLIED] * 2
     assert result.results[3].detail == (
-        "its locks were not granted in 2 attempts of 0.1 s: another session holds them"
+        "next value 1 → 11; then its locks were not granted in 2 attempts of 0.1 s: another "
+        "session holds them"
     )
-    # Moved in the batch before the lock stopped it: said so, not "nothing to do".
     assert [r.detail for r in result.results[:3]] == ["next value 1 → 11"] * 3
-    assert next_values(conn) == [11, 11, 11, 1, 1, 1]
-    again = apply_fix(dsn, plan_fix(dsn, codes=["SEQ001"]))
-    assert [r.outcome for r in again.results] == [Outcome.APPLIED] * 3
+    # Moved, not checked again: said so, not "not run".
+    assert [r.detail for r in result.results[4:]] == [
+        "next value 1 → 11; its data not read again for rows landing past it: an earlier plan "
+        "failed"
+    ] * 2
     assert next_values(conn) == [11] * 6
+    assert int(result.exit_status) == 2
+    assert plan_fix(dsn, codes=["SEQ001"]).plans == ()
 
 
 def test_a_sequence_at_its_limit_fails_alone_in_its_turn(conn: Connection, dsn: str) -> None:
@@ -254,3 +265,78 @@ def test_the_recheck_after_moves_alone_keeps_the_catalog_read_when_planning(
     assert result.after.snapshot.inventory_carried
     assert next_values(conn) == [11] * 6
     assert int(result.exit_status) == 0
+
+
+def test_a_sequence_changed_since_the_plan_is_not_set_to_the_value_planned(
+    conn: Connection, dsn: str
+) -> None:
+    behind(conn)
+    fix = plan_fix(dsn, codes=["SEQ001"])
+    assert [p.advance.planned for p in fix.plans if p.advance] == [11] * 6
+    # Between the plan and --apply: the application took ids, a migration restarted a
+    # sequence further on, another changed an increment, and a row landed past the plan.
+    conn.execute("SELECT nextval('t0_id_seq') FROM generate_series(1, 100)")
+    conn.execute("ALTER SEQUENCE t1_id_seq RESTART WITH 500")  # not called: next value 500
+    conn.execute("ALTER SEQUENCE t2_id_seq INCREMENT BY 4")
+    conn.execute("INSERT INTO t4 VALUES (30)")
+    # Counted now: the re-check keeps the planning's catalog until the counters move.
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    steps: list[str] = []
+
+    result = apply_fix(dsn, fix, log=lambda step: steps.append(f"[{step.plan}] {step.what}"))
+
+    # Never back: t0 and t1 stay where they went. t2 on its own new progression
+    # (1, 5, 9, 13: last value 9), read again rather than set to 11; t4 past the row.
+    values = next_values(conn)  # as if each still counted by 1
+    assert values[:2] + values[3:] == [101, 500, 11, 31, 11]
+    assert conn.execute("SELECT last_value FROM t2_id_seq").fetchone() == (9,)
+    assert [r.detail for r in result.results] == [
+        "nothing to do: the sequence is already past the data",
+        "nothing to do: the sequence is already past the data",
+        "next value 1 → 13",
+        "next value 1 → 11",
+        "next value 1 → 31",
+        "next value 1 → 11",
+    ]
+    planned = "setval() to the value planned in one transaction with 5 other sequences"
+    assert [s for s in steps if s.endswith(planned)] == [f"[{n}] {planned}" for n in range(1, 7)]
+    assert [f.message for f in result.still_found] == []
+    assert int(result.exit_status) == 0
+
+
+def test_batches_on_two_connections_apply_every_plan_and_say_it_in_order(
+    conn: Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind(conn)
+    monkeypatch.setattr(apply, "BATCH", 2)  # three batches, over the two connections
+    with closing(KeptConnections()) as kept:
+        fix = plan_fix(dsn, codes=["SEQ001"], kept=kept)
+        steps: list[Step] = []
+
+        result = apply_fix(dsn, fix, log=steps.append, kept=kept)
+
+    assert [r.plan for r in result.results] == list(fix.plans)
+    assert [r.detail for r in result.results] == ["next value 1 → 11"] * 6
+    assert next_values(conn) == [11] * 6
+    assert sorted(s.plan for s in steps) == sorted([*range(1, 7)] * 2)  # set, then read again
+    assert result.after is not None
+    assert int(result.exit_status) == 0
+
+
+def test_a_failed_batch_on_two_connections_stops_those_not_started_and_says_what_moved(
+    conn: Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind(conn, maxvalue={"t3": 5})
+    monkeypatch.setattr(apply, "BATCH", 2)
+    with closing(KeptConnections()) as kept:
+        fix = plan_fix(dsn, codes=["SEQ001"], kept=kept)
+
+        result = apply_fix(dsn, fix, kept=kept)
+
+    outcomes = [r.outcome for r in result.results]
+    # The batch of t4 and t5 ran beside t3's, or did not start: either way, said as it is.
+    assert outcomes[:4] == [Outcome.APPLIED] * 3 + [Outcome.FAILED]
+    assert outcomes[4:] in ([Outcome.APPLIED] * 2, [Outcome.NOT_RUN] * 2)
+    moved = [11 if outcome is Outcome.APPLIED else 1 for outcome in outcomes]
+    assert next_values(conn) == moved
+    assert int(result.exit_status) == 2

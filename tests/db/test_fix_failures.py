@@ -197,11 +197,15 @@ def test_a_connection_lost_while_applying_still_says_what_was_applied(
     with psycopg.connect(server.dsn, autocommit=True) as admin, psycopg.connect(dsn) as holder:
         holder.execute("LOCK TABLE orders IN ACCESS SHARE MODE")  # the widening waits for it
         applying.start()
-        fixing = blocked_session(conn)
-        # As when the server restarts: the session ends, and no new one can start.
+        blocked_session(conn)
+        # As when the server restarts: fix's sessions end (the one applying, and the
+        # other it keeps for batches), and no new one can start.
         admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database))
         try:
-            conn.execute("SELECT pg_terminate_backend(%s)", [fixing])
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'seqdoctor' AND datname = current_database()"
+            )
             applying.join(30)
         finally:
             admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(database))

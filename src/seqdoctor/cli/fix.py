@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -221,7 +222,7 @@ def fix(
     declined); 2 a repair failed or did not take; 3 bad arguments, no
     connection, or the connection lost while applying.
     """
-    from seqdoctor.auditing import collector_paused  # noqa: PLC0415 - see check
+    from seqdoctor.auditing import KeptConnections, collector_paused  # noqa: PLC0415 - see check
     from seqdoctor.render.plan import (  # noqa: PLC0415 - see check
         PlanFormat,
         render_plan,
@@ -253,8 +254,10 @@ def fix(
         raise click.BadParameter("--format sql prints a script for psql: use it or --apply")
     # The collector stays paused till the result is written, as for check: the
     # plans, like the audit, are many small objects in no reference cycle.
-    with collector_paused():
-        planned = plan_fix(conninfo, **options)
+    # The audit's connections, kept for applying: their server processes have
+    # every table, index and sequence open already (a new one opens them again).
+    with collector_paused(), closing(KeptConnections()) as kept:
+        planned = plan_fix(conninfo, **options, kept=kept)
         if not apply_ or not any(p.applies for p in planned.plans):
             render_plan(planned, chosen, sys.stdout)
             ctx.exit(planned.exit_status)
@@ -269,6 +272,7 @@ def fix(
             planned,
             retries=Retries(retries),
             log=lambda step: click.echo(step_line(step), err=True),
+            kept=kept,
         )
         render_result(result, chosen, sys.stdout)
     ctx.exit(result.exit_status)

@@ -104,7 +104,8 @@ def plan(
                 sql.SQL(", ").join(table_sql(u) for u in _distinct_tables(judged))
             )
         )
-    advance = moving(sequence, judged, floor)
+    planned = planned_next(sequence, findings, judged) if floor is None else None
+    advance = moving(sequence, judged, floor, planned)
     statements.append(_setval(advance))
     return Plan(
         kind="advance",
@@ -139,11 +140,111 @@ def _held_back(findings: Sequence[Finding], judged: Sequence[ColumnUse]) -> str 
 
 
 def moving(
-    sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
+    sequence: SequenceState,
+    columns: Sequence[ColumnUse],
+    floor: int | None = None,
+    planned: int | None = None,
 ) -> Advance:
-    """*sequence* to move past the data in *columns* (and to *floor* at least, if given)."""
+    """*sequence* to move past the data in *columns* (and to *floor* at least, if given);
+    *planned*: the next value the audit's reads put it at (see :func:`planned_next`)."""
     row = sql.SQL(data_row(sequence, columns, floor).as_string())
-    return Advance(sequence, tuple(columns), floor, row)
+    return Advance(sequence, tuple(columns), floor, row, planned)
+
+
+def planned_next(
+    sequence: SequenceState, findings: Sequence[Finding], columns: Sequence[ColumnUse]
+) -> int | None:
+    """The first value of *sequence*'s progression past the data the audit read in every
+    one of *columns*; None when the audit's reads alone do not say it.
+
+    They say it when each column has a finding of this check read through an
+    index or by a scan (not guessed from the planner's statistics), on a
+    primary (a standby's position is a range), and the value is within the
+    sequence's limits: past them, ``setval()``'s own error must say why, which
+    the moving statement gives.
+
+    >>> from seqdoctor.catalog.model import SequenceState
+    >>> s = SequenceState(1, "public", "s", "int4", 1, 10, 1, 1000, False, 1, True, 1, False)
+    >>> from seqdoctor.checks.base import ColumnRef, Finding, Severity
+    >>> seen = Finding("SEQ001", "sequence-behind-data", Severity.CRITICAL, "",
+    ...                column=ColumnRef("public", "t", "id"),
+    ...                details={"column_max": 35, "column_min": 1, "evidence": "index"})
+    >>> from types import SimpleNamespace as Use
+    >>> planned_next(s, [seen], [Use(schema="public", table="t", column="id")])  # 1, 11, ...
+    41
+    """
+    following = sequence.next_value
+    if sequence.ahead_by or following is None or not columns:
+        return None
+    read = {
+        (f.column.schema, f.column.table, f.column.column): f.details
+        for f in findings
+        if f.column is not None and f.details.get("evidence") in ("index", "scan")
+    }
+    edges: list[int] = []
+    for use in columns:
+        details = read.get((use.schema, use.table, use.column))
+        edge = details and details.get("column_max" if sequence.ascending else "column_min")
+        if not isinstance(edge, int):
+            return None
+        edges.append(edge)
+    edge = max(edges) if sequence.ascending else min(edges)
+    step = sequence.increment_by
+    if (edge - following) * step < 0:
+        return None
+    planned = following + step * ((edge - following) // step + 1)
+    return planned if sequence.min_value <= planned <= sequence.max_value else None
+
+
+def first_statements(advances: Sequence[Advance]) -> bytes:
+    """A batch's first round: statements, one a sequence, in order, each setting it to the
+    next value its plan worked out (:attr:`Advance.planned`), reading no table, or,
+    where the plan has none, reading where it must go (as :func:`move_statements`).
+
+    A setting statement returns the same row as a moving one (the sequence's
+    oid, next value before, the step, the value set) when it set the
+    sequence, and none when the sequence is not as the audit read it: defined
+    otherwise (increment, limits), already at or past that value, or off the
+    progression it was on; the moving statement then reads where it must go.
+    The value set is checked as every move is: the rounds after read whether a
+    row holds it or a value past it, and move again those. As in every moving
+    statement, the position is read again inside ``setval()``.
+    """
+    return ";\n".join(
+        _MOVE_HEAD + advance.row.as_string() + _MOVE_TAIL
+        if advance.planned is None
+        else _planned(advance.sequence, advance.planned)
+        for advance in advances
+    ).encode()
+
+
+def _planned(sequence: SequenceState, planned: int) -> str:
+    step = sequence.increment_by
+    return _PLANNED.format(
+        oid=sequence.oid,
+        relation=sql.Identifier(sequence.schema, sequence.name).as_string(),
+        step=step,
+        low=sequence.min_value,
+        high=sequence.max_value,
+        planned=planned,
+        value=planned - step,
+        furthest="greatest" if step > 0 else "least",
+        sign=1 if step > 0 else -1,
+    )
+
+
+# A first_statements() statement setting a sequence to its planned value; every name in
+# it is quoted, every number an int.
+_PLANNED = """SELECT {oid}::oid, n.next_before, ({step})::int8,
+       pg_catalog.setval({oid}::oid::regclass, {furthest}(({value})::int8,
+           pg_catalog.pg_sequence_last_value({oid}::oid::regclass)))
+FROM {relation} AS d, pg_catalog.pg_sequence AS s, LATERAL (
+    SELECT CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
+                ELSE d.last_value END AS next_before) AS n
+WHERE d.tableoid = {oid}::oid AND s.seqrelid = {oid}::oid
+  AND s.seqincrement = ({step}) AND s.seqmin = ({low}) AND s.seqmax = ({high})
+  AND (({planned})::numeric - n.next_before) * ({sign}) > 0
+  AND pg_catalog.mod(({planned})::numeric - n.next_before, ({step})::numeric) = 0"""
 
 
 def setval_statement(

@@ -14,30 +14,38 @@ not. Running the same repairs again afterwards converges: every plan checks,
 inside its transaction, whether there is still something to do.
 
 Plans that only move a sequence forward (SEQ001 without ``--lock``; sync's
-moves) run up to :data:`BATCH` at a time instead, as the server floor
-does: one transaction, one message, a statement a sequence that reads where
-it must go and sets it there (:func:`~seqdoctor.repairs.advance.move_statements`,
-which reads the sequence's position again inside ``setval()``, so a value
-handed out in between is never taken back). The rules do not change: each
-sequence moves forward only, past every column it feeds, and again while rows
-land past it: each round after the first reads, for the sequences the round
-before moved, whether a row holds a value at or past the one it was given (a
-probe of each column's index, several times cheaper than the moving
-statement), and runs the moving statement again for those only. The
-statements run in order and none after an error: when one fails (a lock
-not granted, a timeout, a sequence past its limit or not the role's to set),
-the sequences of the batch are read back (``setval()`` is not undone by the
-rollback) so that those moved before it say so, and its plans run one at a
-time as above, with their retries: the one that failed fails
+moves) run up to :data:`BATCH` at a time instead: one transaction, one
+message, a statement a sequence, in order. A sequence whose plan worked out
+its next value from the audit's reads (:attr:`Advance.planned
+<seqdoctor.repairs.model.Advance.planned>`) is set to it without reading a
+table, if it is still as the audit read it; the others, and those, get the
+statement that reads where they must go and sets them there
+(:func:`~seqdoctor.repairs.advance.move_statements`). Both read the
+sequence's position again inside ``setval()``, so a value handed out in
+between is never taken back. The rules do not change: each sequence moves
+forward only, past every column it feeds, and again while rows land past
+it: each round after the first reads, for the sequences the round before
+moved, whether a row holds a value at or past the one it was given (a probe
+of each column's index), and runs the moving statement again for those
+only. The statements run in order and none after an error: when one fails
+(a lock not granted, a timeout, a sequence past its limit or not the role's
+to set), the sequences of the batch are read back (``setval()`` is not
+undone by the rollback) so that those moved before it say so, and its plans
+run one at a time as above, with their retries: the one that failed fails
 again on its own, in its turn, with its own error, which stops the plans
-after it.
+after it (those a first round set say so). Given more connections, the
+batches run on all of them at once (see :func:`_batches`).
 """
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Container, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -54,7 +62,7 @@ from seqdoctor.catalog.connection import (
 )
 from seqdoctor.catalog.reading import load_query
 from seqdoctor.errors import UsageError
-from seqdoctor.repairs.advance import landed_statements, move_statements
+from seqdoctor.repairs.advance import first_statements, landed_statements, move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
 
 Connection = psycopg.Connection[Any]
@@ -127,29 +135,36 @@ def apply_plans(
     options: RepairOptions | None = None,
     retries: Retries | None = None,
     log: Log | None = None,
+    *,
+    also: Sequence[Connection] = (),
 ) -> tuple[PlanResult, ...]:
     """Apply every plan that applies, in order; the result of each, applied or not.
 
     *conn* must not be inside a transaction; it is put in autocommit,
-    read-write mode for the duration and restored afterwards.
+    read-write mode for the duration and restored afterwards. So are the
+    connections in *also*, to the same database: the batches of plans that
+    only move sequences are spread over all of them at once (see
+    :func:`_batches`); every other plan runs on *conn*.
     """
     options = options or RepairOptions()
     retries = retries or Retries()
+    told = _one_at_a_time(log) if also else (log or _ignore)
     results: list[PlanResult] = []
-    with session(conn, writes=True, who="applying repairs"):
+    with ExitStack() as sessions:
+        for each in (conn, *also):
+            sessions.enter_context(session(each, writes=True, who="applying repairs"))
         position = 0
         while position < len(plans):
             plan, done = plans[position], len(results)
             if not plan.applies:
                 results.append(PlanResult(plan, Outcome.SKIPPED, plan.held_back or ""))
-            elif batch := _batch(plans, position):
-                applying = _Batch(
-                    conn, position + 1, batch, options=options, retries=retries, log=log or _ignore
+            elif moves := _moves_only(plans, position):
+                results += _batches(
+                    [conn, *also], position + 1, moves, options=options, retries=retries, log=told
                 )
-                results += applying.run()
             else:
                 applied = _apply(
-                    conn, position + 1, plan, options=options, retries=retries, log=log or _ignore
+                    conn, position + 1, plan, options=options, retries=retries, log=told
                 )
                 results.append(applied)
             position += len(results) - done
@@ -163,14 +178,73 @@ def _stopped(results: Sequence[PlanResult]) -> bool:
     return any(r.outcome in (Outcome.FAILED, Outcome.NOT_RUN) for r in results)
 
 
-def _batch(plans: Sequence[Plan], position: int) -> list[Plan]:
-    """The plans from *position* on that move a sequence only, BATCH at most; none for one."""
-    batch: list[Plan] = []
-    for plan in plans[position : position + BATCH]:
-        if not (plan.applies and plan.advance is not None):
-            break
-        batch.append(plan)
-    return batch if len(batch) > 1 else []
+def _moves_only(plans: Sequence[Plan], position: int) -> Sequence[Plan]:
+    """The plans from *position* on that apply and only move a sequence; none for one."""
+    end = position
+    while end < len(plans) and plans[end].applies and plans[end].advance is not None:
+        end += 1
+    return plans[position:end] if end - position > 1 else ()
+
+
+def _batches(
+    conns: Sequence[Connection],
+    first: int,
+    plans: Sequence[Plan],
+    *,
+    options: RepairOptions,
+    retries: Retries,
+    log: Log,
+) -> list[PlanResult]:
+    """*plans*, each moving a sequence only, applied BATCH at a time, each batch on
+    whichever of *conns* is free; their results in order (the first is plan *first*).
+
+    With one connection the batches run one after another, and none after one
+    that failed. With more they run side by side, each in its own
+    transactions (no two touch the same sequence, and reading a table's
+    max() takes only ACCESS SHARE): a failure stops the batches not yet
+    started, and the one already under way on another connection finishes,
+    its results said as they are.
+    """
+    idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+    for conn in conns:
+        idle.put(conn)
+    stop = threading.Event()
+
+    def run(start: int) -> list[PlanResult]:
+        batch = plans[start : start + BATCH]
+        if stop.is_set():
+            return [PlanResult(plan, Outcome.NOT_RUN, _NOT_RUN) for plan in batch]
+        conn = idle.get()
+        try:
+            if len(batch) == 1:
+                done = [
+                    _apply(conn, first + start, batch[0], options=options, retries=retries, log=log)
+                ]
+            else:
+                done = _Batch(
+                    conn, first + start, batch, options=options, retries=retries, log=log
+                ).run()
+        finally:
+            idle.put(conn)
+        if _stopped(done):
+            stop.set()
+        return done
+
+    with ThreadPoolExecutor(max_workers=len(conns)) as pool:
+        return [r for done in pool.map(run, range(0, len(plans), BATCH)) for r in done]
+
+
+def _one_at_a_time(log: Log | None) -> Log:
+    """*log*, called by one batch at a time: batches on several connections run in threads."""
+    if log is None:
+        return _ignore
+    lock = threading.Lock()
+
+    def logged(step: Step) -> None:
+        with lock:
+            log(step)
+
+    return logged
 
 
 def _ignore(step: Step) -> None:
@@ -212,6 +286,8 @@ def _apply(
 
     def done(outcome: Outcome, detail: str) -> PlanResult:
         seconds = time.monotonic() - started
+        if outcome is Outcome.FAILED and moved:  # a batch's round moved it before
+            detail = f"next value {moved[0][1]:,} → {moved[-1][2]:,}; then {detail}"
         return PlanResult(plan, outcome, detail, seconds, attempt, tuple(steps))
 
     while True:
@@ -288,7 +364,9 @@ class _Batch:
                     pending = self._settle_others(pending, self._landed(pending, round_number))
                     if not pending:
                         break
-                moved = self._round(pending, round_number)
+                    moved = self._round(pending, round_number)
+                else:
+                    moved = self._first_round(pending)
             except psycopg.Error as error:
                 if self.conn.broken:
                     return self._lost(pending, error)
@@ -304,11 +382,29 @@ class _Batch:
             self._alone(i)
         return [self.results[i] for i in range(len(self.plans))]
 
+    def _first_round(self, pending: Sequence[int]) -> set[int]:
+        """Set each sequence whose plan worked out its next value to it, and move the others
+        with the statement that reads their data, in order; then move with that statement
+        those the first found changed since the audit. Those whose sequence moved."""
+        statements = first_statements([self.advances[i] for i in pending])
+        moved = self._moves(pending, 1, statements, planned=True)
+        changed = [i for i in pending if self.advances[i].planned is not None and i not in moved]
+        if changed:
+            moved |= self._round(changed, 1)
+        return moved
+
     def _round(self, pending: Sequence[int], round_number: int) -> set[int]:
         """Move the *pending* plans' sequences in one transaction; those whose sequence moved."""
+        statements = move_statements([self.advances[i].row for i in pending])
+        return self._moves(pending, round_number, statements, planned=False)
+
+    def _moves(
+        self, pending: Sequence[int], round_number: int, statements: bytes, *, planned: bool
+    ) -> set[int]:
+        """Run moving *statements*, one for each of the *pending* plans, in one transaction;
+        those whose sequence moved. *planned*: those with a planned value were set to it."""
         timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
-        moves = move_statements([self.advances[i].row for i in pending])
-        message = timeouts.as_bytes(self.conn) + b";\n" + moves
+        message = timeouts.as_bytes(self.conn) + b";\n" + statements
         started = time.monotonic()
         rows: list[tuple[Any, ...]] = []
         with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
@@ -327,7 +423,10 @@ class _Batch:
             said = (
                 "next value {1:,} → {2:,}".format(*self.moved[i][-1]) if i in moved else "no rows"
             )
-            self._record(i, round_number, seconds, said)
+            done = "setval()"
+            if planned and self.advances[i].planned is not None:
+                done = "setval() to the value planned"
+            self._record(i, round_number, seconds, said, done=done)
         return moved
 
     def _landed(self, pending: Sequence[int], round_number: int) -> set[int]:
@@ -357,7 +456,7 @@ class _Batch:
         seconds = time.monotonic() - started
         for i in pending:
             if i not in landed:
-                self._record(i, round_number, seconds, "no rows", reading=True)
+                self._record(i, round_number, seconds, "no rows", done="data read again")
         return landed
 
     def _recover(self, pending: Sequence[int], round_number: int) -> None:
@@ -391,10 +490,9 @@ class _Batch:
                 self._record(i, round_number, seconds, f"next value {known:,} → {now:,}")
 
     def _record(
-        self, i: int, round_number: int, seconds: float, result: str, *, reading: bool = False
+        self, i: int, round_number: int, seconds: float, result: str, *, done: str = "setval()"
     ) -> None:
         again = f"round {round_number}: " if round_number > 1 else ""
-        done = "data read again" if reading else "setval()"
         what = f"{again}{done} in one transaction with {len(self.plans) - 1} other sequences"
         step = Step(self.first + i, 1, what, seconds, True, result)
         self.steps[i].append(step)
@@ -419,9 +517,13 @@ class _Batch:
         )
 
     def _alone(self, i: int) -> None:
-        """Plan *i* run on its own, after what the batch moved of it, unless one failed before."""
+        """Plan *i* run on its own, after what the batch moved of it, unless one failed before:
+        then it is not run, or, when the batch moved it already, it says so."""
         if _stopped(list(self.results.values())):
-            self.results[i] = PlanResult(self.plans[i], Outcome.NOT_RUN, _NOT_RUN)
+            if self.moved[i]:
+                self._done(i, settled=True, more=_NOT_READ_AGAIN)
+            else:
+                self.results[i] = PlanResult(self.plans[i], Outcome.NOT_RUN, _NOT_RUN)
             return
         self.results[i] = _apply(
             self.conn,
@@ -455,10 +557,11 @@ class _Batch:
 
 
 _NOT_RUN = "not run: an earlier plan failed"
+_NOT_READ_AGAIN = "; its data not read again for rows landing past it: an earlier plan failed"
 
 
 def _advance(plan: Plan) -> Advance:
-    if plan.advance is None:  # pragma: no cover - _batch() takes advance plans only
+    if plan.advance is None:  # pragma: no cover - _moves_only() takes advance plans only
         raise ValueError(f"{plan.title}: not a plan that only moves a sequence")
     return plan.advance
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from typing import Any
 
 import psycopg
 
-from seqdoctor.auditing import audit
+from seqdoctor.auditing import KeptConnections, audit
 from seqdoctor.catalog.connection import (
     Target,
     Timeouts,
@@ -128,11 +129,14 @@ def plan_fix(
     lock_timeout: float = 2.0,
     statement_timeout: float = 30.0,
     allow_seqscan: bool = False,
+    kept: KeptConnections | None = None,
 ) -> FixPlan:
     """Audit the database and plan the repairs of what it finds. Changes nothing.
 
     *codes* limits the repairs to findings of those checks (codes or names);
-    the filters are those of :func:`seqdoctor.audit`.
+    the filters are those of :func:`seqdoctor.audit`. With *kept* (and a
+    conninfo as *target*), the audit reads over connections left open for
+    :func:`apply_fix`, whose server processes have the tables open already.
     """
     asked = _asked(patterns(codes))
     select = tuple(sorted((asked or REPAIRABLE) | {NOT_CHECKED}))
@@ -150,9 +154,10 @@ def plan_fix(
         allow_seqscan=allow_seqscan,
         # Each table's write mark, for the re-check after applying (see apply_fix()).
         mark_changes=True,
+        kept=kept,
     )
     with ExitStack() as stack:
-        conn = opened(target, stack)
+        conn = _connections(target, stack, kept, 1)[0]
         try:
             with audit_session(conn):
                 context = read_context(conn, report, timeouts)
@@ -180,6 +185,7 @@ def apply_fix(
     *,
     retries: Retries | None = None,
     log: Log | None = None,
+    kept: KeptConnections | None = None,
 ) -> FixResult:
     """Apply the plans of *fix* that apply, then audit the tables they touched again.
 
@@ -192,21 +198,24 @@ def apply_fix(
     *target* should be the database *fix* was planned on. A connection lost
     on the way is opened again for the re-audit when *target* is a conninfo;
     when that fails too, the result says what was applied before, and why it
-    could not be checked again.
+    could not be checked again. With *kept* (and a conninfo), it applies and
+    checks again over those connections, two of them: the batches of moves
+    run on both at once (see :func:`~seqdoctor.repairs.apply.apply_plans`).
     """
     with ExitStack() as stack:
-        conn = opened(target, stack)
-        results = apply_plans(conn, fix.plans, fix.options, retries, log)
-        lost = conn.broken
+        conn, *also = _connections(target, stack, kept, APPLYING)
+        results = apply_plans(conn, fix.plans, fix.options, retries, log, also=also)
+        lost = any(each.broken for each in (conn, *also))
         applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
         if not applied:
             return FixResult(fix, results, None, (), (), connection_lost=lost)
         try:
-            if lost and isinstance(target, str):
+            if lost and isinstance(target, str) and kept is None:
                 conn = stack.enter_context(connect(target))
             touched = sorted({table for plan in applied for table in plan.tables})
             after = audit(
-                conn,
+                target if kept is not None and isinstance(target, str) else conn,
+                kept=kept,
                 tables=[f"{_glob(schema)}.{_glob(table)}" for schema, table in touched],
                 select=fix.select,
                 lock_timeout=fix.options.timeouts.lock,
@@ -223,6 +232,20 @@ def apply_fix(
     still = tuple(f for f in after.findings if _key(f) in before)
     comparisons = tuple(_compare(fix.report.snapshot, after, applied))
     return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
+
+
+# The connections apply_fix() uses when it is given connections to keep.
+APPLYING = 2
+
+
+def _connections(
+    target: Target, stack: ExitStack, kept: KeptConnections | None, count: int
+) -> list[psycopg.Connection[Any]]:
+    """*count* connections taken from *kept* (if given, with a conninfo: left open, and a
+    lost one replaced), else one opened for the *stack*'s duration."""
+    if kept is not None and isinstance(target, str):
+        return kept.take(target, count)
+    return [opened(target, stack)]
 
 
 def _earlier(snapshot: Snapshot, applied: Sequence[Plan]) -> Snapshot:

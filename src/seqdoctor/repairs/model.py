@@ -45,6 +45,9 @@ class Advance:
     floor: int | None
     # Its row of the statements that move it in a batch, composed once (see .advance).
     row: sql.SQL
+    # The next value the audit's reads put it at, when they alone say it (see
+    # advance.planned_next()): a batch's first round sets that, reading no table.
+    planned: int | None = None
 
 
 @dataclass(frozen=True)
