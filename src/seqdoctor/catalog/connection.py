@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -67,6 +68,7 @@ class Timeouts:
             raise UsageError("timeouts must be at least 0.001 seconds (0 would mean no limit)")
 
 
+@lru_cache(maxsize=16)  # the same for every plan of a fix: 10,000 after a copy
 def timeout_statements(timeouts: Timeouts) -> tuple[sql.Composed, ...]:
     """The first statements of a changing transaction, readable in a psql script: the
     timeouts, and the pinned search path, so that a psql user's own search_path

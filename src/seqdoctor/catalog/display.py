@@ -193,6 +193,12 @@ def _rewritten(text: str) -> str:
     return "".join(out)
 
 
+# Text with no comment, dollar quote or backslash, whose quoted names and strings hold
+# no line break or tab: its quotes are then its only enclosing tokens, matched in one
+# pass (atomic: nothing to backtrack into), where _ENCLOSING goes from one to the next.
+_QUOTES_ONLY = re.compile(r"""(?:[^"'\\$/-]++|"[^"\n\t\\]*+"|'[^'\n\t\\]*+'|/(?!\*)|-(?!-))*+""")
+
+
 def _laid_out(text: str) -> bool:
     """Whether *text*'s only unsafe characters are line breaks and tabs between tokens, or
     in comments and dollar quotes (which :func:`script_sql` leaves as they are).
@@ -202,6 +208,8 @@ def _laid_out(text: str) -> bool:
     """
     if any(unsafe(c) for c in set(text).difference(_LAYOUT)):
         return False
+    if _QUOTES_ONLY.fullmatch(text):
+        return True
     position = 0
     while match := _ENCLOSING.search(text, position):
         kind, position = match.lastgroup, match.end()
