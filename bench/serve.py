@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ from seqdoctor.render.prometheus import render
 from seqdoctor.report import Report
 
 RESULTS = Path(__file__).parent / "results" / "serve.md"
+SECTION = re.compile(r"^### ([\d,]+) tables")  # a size's section in RESULTS
 WRITTEN_SHARE = 100  # a round's writes touch one table in this many
 # A server sized for the database, as one holding 100,000 tables is: every round reads
 # every sequence's page (8 kB each, 800 MB at 100,000), which the default 128 MB of
@@ -248,14 +250,38 @@ def main() -> None:
         f"{args.sizes} --runs {args.runs}`).",
         "",
     ]
+    sections: dict[int, list[str]] = {}
     with EphemeralCluster(installation, SETTINGS) as cluster:
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"{size:,} tables", flush=True)
-            measured = measure(cluster, size, args.runs)
-            lines += measured
-            print("\n".join(measured), flush=True)
+            sections[size] = measure(cluster, size, args.runs)
+            print("\n".join(sections[size]), flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
+    RESULTS.write_text(merged(lines, sections))
+
+
+def merged(header: list[str], sections: dict[int, list[str]]) -> str:
+    """bench/results/serve.md with *header* and the sections of the sizes just measured,
+    each in place of the one it replaces; the other sizes' sections (measured by another
+    run: ``--sizes 100000`` apart from the smaller ones) and the text after them kept."""
+    old = RESULTS.read_text().splitlines() if RESULTS.exists() else []
+    kept: dict[int, list[str]] = {}
+    rest: list[str] = []
+    size: int | None = None
+    for line in old:
+        if heading := SECTION.match(line):
+            size = int(heading[1].replace(",", ""))
+            kept[size] = []
+        elif line.startswith("#"):
+            size = None  # a heading of the text after the sections
+        if size is not None:
+            kept[size].append(line)
+        elif kept:
+            rest.append(line)
+    for size, lines in sections.items():
+        kept[size] = lines
+    body = [line for size in sorted(kept) for line in kept[size]]
+    return "\n".join([*header, *body, *rest]).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from seqdoctor.catalog.model import (
     ServerInfo,
     Snapshot,
 )
-from seqdoctor.catalog.positions import PositionsRead
+from seqdoctor.catalog.positions import PositionsRead, oid_array
 from seqdoctor.catalog.reading import (
     Connection,
     ReadOptions,
@@ -134,7 +134,7 @@ Marked = tuple[dict[int, str], dict[int, tuple[int, int]]]
 def read_change_marks(conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts) -> Marked:
     """Each table's change mark, and its rows inserted and row estimate (list_table_changes.sql);
     none at all when they cannot be read (every column is read, the activity read apart)."""
-    oids = sorted({use.table_oid for use in uses})
+    oids = oid_array(sorted({use.table_oid for use in uses}))
     try:
         with read_only_transaction(conn, timeouts):
             rows = conn.execute(load_query("list_table_changes").encode(), {"oids": oids})
