@@ -51,7 +51,10 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     options: ReadOptions,
     idle: queue.SimpleQueue[Connection],
     list_sequences: Callable[[Connection], tuple[list[SequenceState], PositionsRead | None]],
-    positions_alone: Callable[[Connection, Sequence[SequenceState]], PositionsRead] | None,
+    positions_alone: Callable[
+        [queue.SimpleQueue[Connection], Sequence[SequenceState]], PositionsRead
+    ]
+    | None,
     beside: Callable[[Connection, ServerInfo, Inventory], Marked | None] = lambda *_: None,
 ) -> tuple[ServerInfo, Inventory, PositionsRead | None, Marked | None]:
     """Who we are, and the inventory: read, or carried from the earlier snapshot.
@@ -65,14 +68,17 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     mark: they are this snapshot's positions if the inventory is carried (no
     sequence was created, dropped or changed before the mark), else forgotten.
     An inventory carried, *conn* then reads what *beside* reads of it (the
-    tables' marks) while those positions are read: None when not.
+    tables' marks) while those positions are read (None when not), and then
+    joins in reading the positions left.
     """
     known = options.earlier.inventory if options.earlier is not None else None
     marked = None
+    free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=1) as pool:
         guess = None
         if positions_alone and more and known is not None and known.mark is not None:
-            guess = pool.submit(positions_alone, more[0], known.sequences)
+            free.put(more[0])
+            guess = pool.submit(positions_alone, free, known.sequences)
         # Taken before the inventory is read, on its own: whatever changes after it
         # moves the next round's mark, whether this inventory saw the change or not.
         mark = None
@@ -83,6 +89,7 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
             with read_only_transaction(conn, options.timeouts):
                 (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
             marked = beside(conn, server, carried)
+            free.put(conn)  # taken back below, once every position is read
         guessed = guess.result() if guess is not None else None
     if carried is not None:
         idle.put(conn)

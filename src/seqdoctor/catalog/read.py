@@ -81,10 +81,11 @@ def read_snapshot(
         idle.put(on)
         return sequences, read_positions(idle, len(connections), version, sequences, options)
 
-    def positions_alone(on: Connection, sequences: Sequence[SequenceState]) -> PositionsRead:
-        alone: queue.SimpleQueue[Connection] = queue.SimpleQueue()
-        alone.put(on)
-        return read_positions(alone, 1, version, list(sequences), options)
+    def positions_alone(
+        free: queue.SimpleQueue[Connection], sequences: Sequence[SequenceState]
+    ) -> PositionsRead:
+        # On the connections put in *free*: one at first, *conn* too once done.
+        return read_positions(free, len(connections), version, list(sequences), options)
 
     def marking(server: ServerInfo) -> bool:
         # A standby counts no write it replays: its marks would never move.
