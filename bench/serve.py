@@ -234,8 +234,8 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         ),
         "",
         f"The rounds with nothing in the catalog changed carried its inventory in "
-        f"{carried_inventory}/{3 * runs}. Load average (1 minute) {load_before:.1f} before "
-        f"these rounds, {load_after:.1f} after.",
+        f"{carried_inventory}/{3 * runs}. Medians of {runs} runs. Load average (1 minute) "
+        f"{load_before:.1f} before these rounds, {load_after:.1f} after.",
         "",
     ]
 
@@ -253,10 +253,11 @@ def main() -> None:
         f"({installation.source}), throwaway cluster on the same machine (Unix socket), "
         f"shared_buffers {SETTINGS['shared_buffers']}; "
         f"tables in schemas of {TABLES_PER_SCHEMA}. Rounds run in one process, as `serve` "
-        f"runs them, over connections kept open from one round to the next; median of "
-        f"{args.runs} runs.",
-        "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes "
-        f"{args.sizes} --runs {args.runs}`).",
+        "runs them, over connections kept open from one round to the next; medians of the "
+        "runs each size's section states.",
+        "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes 2000,10000 "
+        "--runs 5`, then `--sizes 100000 --runs 3`: each run writes the sections of its "
+        "sizes and keeps the others).",
         "",
     ]
     sections: dict[int, list[str]] = {}
