@@ -9,11 +9,12 @@ On one throwaway server (bench/generate.py's tables and planted problems), for e
    audit and its exposition, as ``serve`` runs them: the last round's snapshot and the
    target's Judge given to the audit) beside a full audit (``seqdoctor.audit()``, every
    table's max() read, every column judged), interleaved: a round with nothing written
-   since the last (every column's value and the catalog inventory carried, nothing judged
-   again but what moved); a round after rows were written to 1 % of the tables, one of
-   them an explicit id ahead of its sequence, which the round must find; a round after a
-   table was created (the catalog changed: the inventory read again, and the new table's
-   column found).
+   right after the full audit (whose reads evict sequences' pages from the server's
+   buffers), then another (every column's value and the catalog inventory carried,
+   nothing judged again but what moved); a round after rows were written to 1 % of the
+   tables, one of them an explicit id ahead of its sequence, which the round must find;
+   a round after a table was created (the catalog changed: the inventory read again, and
+   the new table's column found).
 
 It writes bench/results/serve.md. Usage::
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -42,6 +44,7 @@ from seqdoctor.render.prometheus import render
 from seqdoctor.report import Report
 
 RESULTS = Path(__file__).parent / "results" / "serve.md"
+SECTION = re.compile(r"^### ([\d,]+) tables")  # a size's section in RESULTS
 WRITTEN_SHARE = 100  # a round's writes touch one table in this many
 # A server sized for the database, as one holding 100,000 tables is: every round reads
 # every sequence's page (8 kB each, 800 MB at 100,000), which the default 128 MB of
@@ -136,6 +139,7 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     load_before = os.getloadavg()[0]
     full: list[float] = []
     # Per kind of round: (audit, exposition) seconds of each run.
+    after_full: list[tuple[float, float]] = []
     quiet: list[tuple[float, float]] = []
     written_rounds: list[tuple[float, float]] = []
     created: list[tuple[float, float]] = []
@@ -148,9 +152,10 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         began = time.monotonic()
         audit(dsn, statement_timeout=TIMEOUT)
         full.append(time.monotonic() - began)
-        report, audited, exposed = rounds.round()
-        quiet.append((audited, exposed))
-        carried_inventory += report.snapshot.inventory_carried
+        for measured in (after_full, quiet):  # nothing written since the last
+            report, audited, exposed = rounds.round()
+            measured.append((audited, exposed))
+            carried_inventory += report.snapshot.inventory_carried
         unwritten_reread = len(report.snapshot.extents) - len(report.snapshot.carried)
         ahead, written = write_some(dsn, run)
         report, audited, exposed = rounds.round()
@@ -206,6 +211,12 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         f"| full audit (`seqdoctor.audit()`, every table read and judged) | {median_full:.2f} "
         "| 100% | | | |",
         row(
+            "`serve` round, nothing written, right after a full audit",
+            after_full,
+            "where the full audit's reads of every table evict sequences' pages from the "
+            "server's buffers (at 100,000 tables), this round reads them back",
+        ),
+        row(
             "`serve` round, nothing written since the last",
             quiet,
             f"{unwritten_reread:,} columns read again",
@@ -223,8 +234,8 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         ),
         "",
         f"The rounds with nothing in the catalog changed carried its inventory in "
-        f"{carried_inventory}/{2 * runs}. Load average (1 minute) {load_before:.1f} before "
-        f"these rounds, {load_after:.1f} after.",
+        f"{carried_inventory}/{3 * runs}. Medians of {runs} runs. Load average (1 minute) "
+        f"{load_before:.1f} before these rounds, {load_after:.1f} after.",
         "",
     ]
 
@@ -242,20 +253,45 @@ def main() -> None:
         f"({installation.source}), throwaway cluster on the same machine (Unix socket), "
         f"shared_buffers {SETTINGS['shared_buffers']}; "
         f"tables in schemas of {TABLES_PER_SCHEMA}. Rounds run in one process, as `serve` "
-        f"runs them, over connections kept open from one round to the next; median of "
-        f"{args.runs} runs.",
-        "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes "
-        f"{args.sizes} --runs {args.runs}`).",
+        "runs them, over connections kept open from one round to the next; medians of the "
+        "runs each size's section states.",
+        "Reproduce: `make bench` (or `.venv/bin/python bench/serve.py --sizes 2000,10000 "
+        "--runs 5`, then `--sizes 100000 --runs 3`: each run writes the sections of its "
+        "sizes and keeps the others).",
         "",
     ]
+    sections: dict[int, list[str]] = {}
     with EphemeralCluster(installation, SETTINGS) as cluster:
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"{size:,} tables", flush=True)
-            measured = measure(cluster, size, args.runs)
-            lines += measured
-            print("\n".join(measured), flush=True)
+            sections[size] = measure(cluster, size, args.runs)
+            print("\n".join(sections[size]), flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
+    RESULTS.write_text(merged(lines, sections))
+
+
+def merged(header: list[str], sections: dict[int, list[str]]) -> str:
+    """bench/results/serve.md with *header* and the sections of the sizes just measured,
+    each in place of the one it replaces; the other sizes' sections (measured by another
+    run: ``--sizes 100000`` apart from the smaller ones) and the text after them kept."""
+    old = RESULTS.read_text().splitlines() if RESULTS.exists() else []
+    kept: dict[int, list[str]] = {}
+    rest: list[str] = []
+    size: int | None = None
+    for line in old:
+        if heading := SECTION.match(line):
+            size = int(heading[1].replace(",", ""))
+            kept[size] = []
+        elif line.startswith("#"):
+            size = None  # a heading of the text after the sections
+        if size is not None:
+            kept[size].append(line)
+        elif kept:
+            rest.append(line)
+    for size, lines in sections.items():
+        kept[size] = lines
+    body = [line for size in sorted(kept) for line in kept[size]]
+    return "\n".join([*header, *body, *rest]).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ must show staleness.
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -22,6 +24,7 @@ from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.errors import ConnectionFailed
+from seqdoctor.render.prometheus import render
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
 from tests.fix_db import Replicated
@@ -101,9 +104,25 @@ def findings(report: Report) -> list[tuple[object, ...]]:
     ]
 
 
+# The series that say when and how an audit ran, not what it found.
+HOW_IT_RAN = re.compile(
+    r"^seqdoctor_audit_(duration_seconds|timestamp_seconds|full_timestamp_seconds|columns_carried)"
+    r"\{.*\n",
+    re.MULTILINE,
+)
+
+
+def exposition(report: Report) -> str:
+    """What a scrape shows of *report* (every column), but when and how the audit ran."""
+    out = io.StringIO()
+    render(report, out, top=None)
+    return HOW_IT_RAN.sub("", out.getvalue())
+
+
 def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, bool]]:
     """Run the steps, one round after each; the steps whose round differed from a
-    full audit, and whether each round carried the inventory."""
+    full audit (its findings, or its exposition), and whether each round carried the
+    inventory."""
     role = sql.Identifier(conninfo_user(monitor))
     stale, carried = [], {}
     judge, kept = Judge(), KeptConnections()
@@ -118,7 +137,8 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
         settle(conn)
         report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge, kept=kept)
         carried[name] = report.snapshot.inventory_carried
-        if findings(report) != findings(audit(monitor)):
+        full = audit(monitor)
+        if findings(report) != findings(full) or exposition(report) != exposition(full):
             stale.append(name)
     kept.close()
     return stale, carried

@@ -18,6 +18,7 @@ from psycopg.rows import class_row
 
 from seqdoctor.catalog.connection import SET_TIMEOUTS, Timeouts
 from seqdoctor.catalog.model import Activity, Snapshot
+from seqdoctor.catalog.positions import oid_array
 from seqdoctor.catalog.reading import load_query
 
 Connection = psycopg.Connection[Any]
@@ -56,7 +57,9 @@ def read_activity(
                 conn.execute(SET_TIMEOUTS, timeouts.settings())
                 start_cursor.execute(load_query("get_statistics_start").encode())
                 if counted is None:
-                    tables_cursor.execute(load_query("list_table_changes").encode(), {"oids": oids})
+                    tables_cursor.execute(
+                        load_query("list_table_changes").encode(), {"oids": oid_array(oids)}
+                    )
                 conn.execute(b"COMMIT")
         except psycopg.Error:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:

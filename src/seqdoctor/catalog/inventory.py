@@ -25,7 +25,7 @@ from seqdoctor.catalog.model import (
     ServerInfo,
     Snapshot,
 )
-from seqdoctor.catalog.positions import PositionsRead
+from seqdoctor.catalog.positions import PositionsRead, oid_array
 from seqdoctor.catalog.reading import (
     Connection,
     ReadOptions,
@@ -51,8 +51,12 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     options: ReadOptions,
     idle: queue.SimpleQueue[Connection],
     list_sequences: Callable[[Connection], tuple[list[SequenceState], PositionsRead | None]],
-    positions_alone: Callable[[Connection, Sequence[SequenceState]], PositionsRead] | None,
-) -> tuple[ServerInfo, Inventory, PositionsRead | None]:
+    positions_alone: Callable[
+        [queue.SimpleQueue[Connection], Sequence[SequenceState]], PositionsRead
+    ]
+    | None,
+    beside: Callable[[Connection, ServerInfo, Inventory], Marked | None] = lambda *_: None,
+) -> tuple[ServerInfo, Inventory, PositionsRead | None, Marked | None]:
     """Who we are, and the inventory: read, or carried from the earlier snapshot.
 
     The sequences are listed by *list_sequences* on the first connection of
@@ -63,24 +67,33 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     of the earlier inventory's sequences while *conn* reads the catalog's
     mark: they are this snapshot's positions if the inventory is carried (no
     sequence was created, dropped or changed before the mark), else forgotten.
+    An inventory carried, *conn* then reads what *beside* reads of it (the
+    tables' marks) while those positions are read (None when not), and then
+    joins in reading the positions left.
     """
     known = options.earlier.inventory if options.earlier is not None else None
+    marked = None
+    free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=1) as pool:
         guess = None
         if positions_alone and more and known is not None and known.mark is not None:
-            guess = pool.submit(positions_alone, more[0], known.sequences)
+            free.put(more[0])
+            guess = pool.submit(positions_alone, free, known.sequences)
         # Taken before the inventory is read, on its own: whatever changes after it
         # moves the next round's mark, whether this inventory saw the change or not.
         mark = None
         if options.mark_changes or options.earlier:
             mark = _read_catalog_mark(conn, options)
         carried = _carried_inventory(options.earlier, mark, options.read_columns)
+        if carried is not None:
+            with read_only_transaction(conn, options.timeouts):
+                (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
+            marked = beside(conn, server, carried)
+            free.put(conn)  # taken back below, once every position is read
         guessed = guess.result() if guess is not None else None
     if carried is not None:
-        with read_only_transaction(conn, options.timeouts):
-            (server,) = fetch(conn, load_query("get_server_info"), ServerInfo)
         idle.put(conn)
-        return server, carried, guessed
+        return server, carried, guessed, marked
     with ThreadPoolExecutor(max_workers=1) as pool:
         listing = pool.submit(list_sequences, more[0]) if more else None
         with read_only_transaction(conn, options.timeouts):
@@ -92,7 +105,7 @@ def read_inventory(  # noqa: PLR0917 - read_snapshot()'s parts, one call site
     inventory = Inventory(
         mark, options.read_columns, tuple(sequences), tuple(uses), tuple(foreign_keys)
     )
-    return server, inventory, read
+    return server, inventory, read, None
 
 
 def _read_catalog_mark(conn: Connection, options: ReadOptions) -> str | None:
@@ -121,12 +134,14 @@ def _carried_inventory(
     return inventory
 
 
-def read_change_marks(
-    conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts
-) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
+# By table oid: its change mark, and its rows inserted and row estimate.
+Marked = tuple[dict[int, str], dict[int, tuple[int, int]]]
+
+
+def read_change_marks(conn: Connection, uses: Sequence[ColumnUse], timeouts: Timeouts) -> Marked:
     """Each table's change mark, and its rows inserted and row estimate (list_table_changes.sql);
     none at all when they cannot be read (every column is read, the activity read apart)."""
-    oids = sorted({use.table_oid for use in uses})
+    oids = oid_array(sorted({use.table_oid for use in uses}))
     try:
         with read_only_transaction(conn, timeouts):
             rows = conn.execute(load_query("list_table_changes").encode(), {"oids": oids})

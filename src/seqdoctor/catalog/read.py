@@ -21,6 +21,7 @@ from psycopg import errors
 
 from seqdoctor.catalog.connection import read_only_transaction
 from seqdoctor.catalog.inventory import (
+    Marked,
     filtered,
     read_change_marks,
     read_inventory,
@@ -28,7 +29,9 @@ from seqdoctor.catalog.inventory import (
     unchanged,
 )
 from seqdoctor.catalog.model import (
+    Inventory,
     SequenceState,
+    ServerInfo,
     Snapshot,
 )
 from seqdoctor.catalog.positions import (
@@ -78,13 +81,29 @@ def read_snapshot(
         idle.put(on)
         return sequences, read_positions(idle, len(connections), version, sequences, options)
 
-    def positions_alone(on: Connection, sequences: Sequence[SequenceState]) -> PositionsRead:
-        alone: queue.SimpleQueue[Connection] = queue.SimpleQueue()
-        alone.put(on)
-        return read_positions(alone, 1, version, list(sequences), options)
+    def positions_alone(
+        free: queue.SimpleQueue[Connection], sequences: Sequence[SequenceState]
+    ) -> PositionsRead:
+        # On the connections put in *free*: one at first, *conn* too once done.
+        return read_positions(free, len(connections), version, list(sequences), options)
 
-    server, inventory, read = read_inventory(
-        conn, more, options, idle, list_sequences, positions_alone if early else None
+    def marking(server: ServerInfo) -> bool:
+        # A standby counts no write it replays: its marks would never move.
+        return (
+            options.read_columns
+            and bool(options.mark_changes or options.earlier)
+            and (not server.in_recovery)
+        )
+
+    def tables_marked(on: Connection, server: ServerInfo, carried: Inventory) -> Marked | None:
+        """The marks of the carried inventory's tables, read while the positions are."""
+        if not marking(server):
+            return None
+        _, marked_uses = filtered(list(carried.sequences), list(carried.uses), options.filters)
+        return read_change_marks(on, marked_uses, options.timeouts)
+
+    server, inventory, read, marked = read_inventory(
+        conn, more, options, idle, list_sequences, positions_alone if early else None, tables_marked
     )
     sequences, uses = filtered(list(inventory.sequences), list(inventory.uses), options.filters)
     if read is None:
@@ -104,14 +123,20 @@ def read_snapshot(
     # since, is left out (and a sequence the columns did not see fed is
     # looked at again below).
     known = {s.oid for s in sequences}
+    listed = len(uses)
     uses = [u for u in uses if u.sequence_oid in known]
     columns = Probed()
     marks: dict[int, str] = {}
     counted: dict[int, tuple[int, int]] = {}
     if options.read_columns:
-        # A standby counts no write it replays: its marks would never move.
-        if (options.mark_changes or options.earlier) and not server.in_recovery:
-            marks, counted = read_change_marks(conn, uses, options.timeouts)
+        if marked is None and marking(server):
+            marked = read_change_marks(conn, uses, options.timeouts)
+        if marked is not None:
+            marks, counted = marked
+            if len(uses) != listed:  # the marks of the columns left out go with them
+                tables = {u.table_oid for u in uses}
+                marks = {oid: m for oid, m in marks.items() if oid in tables}
+                counted = {oid: c for oid, c in counted.items() if oid in tables}
         # On a standby, collisions are looked for from the primary's earliest position.
         columns = probe_columns(
             connections,

@@ -14,6 +14,11 @@ from typing import Any
 from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot, StatisticsSample, qualify
 from seqdoctor.errors import UsageError
 
+# The key under which a Snapshot.derived holds the derived values of the last snapshot of
+# the same database a checks/incremental.Judge judged (absent otherwise): a check may take
+# from it what it computed of objects the new snapshot still holds (the same objects).
+EARLIER = "seqdoctor.checks.earlier"
+
 
 class Severity(StrEnum):
     INFO = "info"

@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 
 from seqdoctor.catalog.model import ColumnUse, SequenceState, Snapshot
 from seqdoctor.checks import REGISTRY, in_order
-from seqdoctor.checks.base import Check, ColumnRef, Finding, SequenceRef, Settings, Unit
+from seqdoctor.checks.base import (
+    EARLIER,
+    Check,
+    ColumnRef,
+    Finding,
+    SequenceRef,
+    Settings,
+    Unit,
+)
 
 Key = tuple[int, int, int]
 # Per unit: what its findings were judged from, and its findings, one tuple per check.
@@ -44,14 +52,28 @@ class Judge:
         self._checks: tuple[str, ...] = ()
         self._pairs: dict[Key, Judged] = {}
         self._sequences: dict[int, Judged] = {}
+        # What the checks derived from the last snapshot (Snapshot.derived), which they
+        # find under EARLIER in the next one's.
+        self._derived: dict[str, Any] = {}
 
     def __call__(
         self, snapshot: Snapshot, settings: Settings, checks: Iterable[Check] = REGISTRY
     ) -> list[Finding]:
         checks = list(checks)
         if settings != self._settings or tuple(c.code for c in checks) != self._checks:
-            self._pairs, self._sequences = {}, {}
+            self._pairs, self._sequences, self._derived = {}, {}, {}
             self._settings, self._checks = settings, tuple(c.code for c in checks)
+        snapshot.derived[EARLIER] = self._derived
+        try:
+            found = self._judge(snapshot, settings, checks)
+        finally:
+            del snapshot.derived[EARLIER]  # one snapshot back, never a chain of them
+        self._derived = snapshot.derived
+        return found
+
+    def _judge(
+        self, snapshot: Snapshot, settings: Settings, checks: Sequence[Check]
+    ) -> list[Finding]:
         by_pair = [c for c in checks if c.judges_each is Unit.PAIR]
         by_sequence = [c for c in checks if c.judges_each is Unit.SEQUENCE]
         pairs = self._judge_pairs(snapshot, settings, by_pair)

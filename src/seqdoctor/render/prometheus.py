@@ -212,7 +212,7 @@ def add_report(
             if forecast.column
             else forecast.sequence.oid in sequences
         ):
-            _add_forecast(exposition, report, target, forecast)
+            _add_forecast(exposition, report, target, forecast, behind.get(id(forecast)))
     for sequence, use in report.snapshot.pairs:
         if top is not None and use.key not in columns:
             continue
@@ -309,8 +309,13 @@ def add_audit(
 
 
 def _add_forecast(
-    exposition: Exposition, report: Report, target: Sequence[str], forecast: Forecast
+    exposition: Exposition,
+    report: Report,
+    target: Sequence[str],
+    forecast: Forecast,
+    behind: int | None,
 ) -> None:
+    """The series of one column, or of a sequence; *behind*: the column's values_behind()."""
     sequence, use = forecast.sequence, forecast.column
     database = report.snapshot.server.database
     if use is None:
@@ -321,7 +326,6 @@ def _add_forecast(
     else:
         subsystem = "column"
         labels = (database, use.schema, use.table, use.column, sequence.schema, sequence.name)
-        behind = values_behind(report, forecast)
         if behind is not None:
             exposition.add("seqdoctor_column_values_behind", target, labels, behind)
     exposition.add(f"seqdoctor_{subsystem}_limit", target, labels, forecast.limit)
@@ -346,9 +350,10 @@ def values_behind(report: Report, forecast: Forecast) -> int | None:
     following = sequence.next_value
     if extent is None or following is None:
         return None
-    edge = extent.max_value if sequence.ascending else extent.min_value
-    if edge is None:
-        return 0  # an empty column
+    ascending = sequence.ascending
+    edge = extent.max_value if ascending else extent.min_value
+    if edge is None or (edge < following if ascending else edge > following):
+        return 0  # an empty column, or all its values before the next one: most columns
     return sequence.calls_left(edge)
 
 

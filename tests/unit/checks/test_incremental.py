@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import pytest
 
-from seqdoctor.catalog.model import ColumnKind, Reason, Snapshot, StatisticsSample, Unreadable
+from seqdoctor.catalog.model import (
+    ColumnKind,
+    ColumnUse,
+    Reason,
+    SequenceState,
+    Snapshot,
+    StatisticsSample,
+    Unreadable,
+)
 from seqdoctor.checks import REGISTRY, Check, Finding, Settings, run_checks
+from seqdoctor.checks import seq011_exhaustion_forecast as seq011
 from seqdoctor.checks.base import Unit
 from seqdoctor.checks.incremental import Judge
+from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from tests.unit.activity import DAY, NOW, with_activity
 from tests.unit.factories import column, foreign_key, holding, sequence, snapshot
 
@@ -158,3 +168,33 @@ def test_a_check_said_to_judge_each_pair_must_say_which() -> None:
     )
     with pytest.raises(ValueError, match="SEQ009 judges each pair"):
         Judge()(first(), Settings(), [about_nothing])
+
+
+def test_the_forecasts_of_each_judgement_are_those_of_its_snapshot_alone() -> None:
+    """A judgement takes the forecasts' parts of a sequence that did not change from the
+    last one (SEQ011): the forecasts, which the exposition shows, are those made afresh."""
+    judge, settings = Judge(), Settings()
+    judge(first(), settings)
+    for name, snap in changes(first()):
+        judge(snap, settings)
+        assert list(forecasts(snap)) == list(forecasts(replace(snap))), name
+
+
+def test_a_judgement_makes_again_only_the_forecasts_parts_of_what_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    parts = seq011._parts
+
+    def counted(sequence: SequenceState, uses: Iterable[ColumnUse]) -> object:
+        made.append(sequence.name)
+        return parts(sequence, uses)
+
+    monkeypatch.setattr(seq011, "_parts", counted)
+    judge, settings, snap = Judge(), Settings(), first()
+    judge(snap, settings)
+    made.clear()
+    moved = tuple(replace(s, last_value=101) if s == ORDERS_SEQ else s for s in snap.sequences)
+    judge(replace(snap, sequences=moved), settings)
+
+    assert made == ["orders_id_seq"]

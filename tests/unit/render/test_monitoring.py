@@ -14,9 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seqdoctor.checks import Settings, run_checks
+from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from seqdoctor.fleet import FleetReport, Target, TargetResult
 from seqdoctor.render import Format, render, render_fleet
-from seqdoctor.render.prometheus import METRICS
+from seqdoctor.render.prometheus import METRICS, values_behind
 from seqdoctor.report import Report
 from tests.unit.activity import DAY, NOW, with_activity
 from tests.unit.factories import column, holding, sequence, snapshot
@@ -160,3 +161,28 @@ def test_html_of_a_fleet_has_each_database() -> None:
     assert out.getvalue().count("<h2>db1:5432/shop</h2>") == 1
     assert "UNKNOWN: cannot connect" in out.getvalue()
     assert out.getvalue().count('<svg class="chart"') == 1
+
+
+@pytest.mark.parametrize(
+    ("increment", "last_value", "low", "high", "expected"),
+    [
+        (1, 100, 1, 99, 0),  # its values all before the next one
+        (1, 100, 1, 101, 1),  # the next value is held
+        (1, 100, 1, 110, 10),
+        (3, 100, 1, 102, 0),  # the next value, 103, is past the column's max
+        (3, 100, 1, 103, 1),
+        (-1, -100, -99, -2, 0),  # descending: its values all before the next one, -101
+        (-1, -100, -101, -2, 1),
+        (-1, -100, -110, -2, 10),
+    ],
+)
+def test_values_behind_counts_the_calls_up_to_the_columns_edge(
+    increment: int, last_value: int, low: int, high: int, expected: int
+) -> None:
+    seq = sequence(last_value=last_value, increment=increment)
+    use = column(fed_by=seq)
+    snap = snapshot(seq, use, extents={use: holding(low, high)})
+    report = replace(sample_report(), snapshot=snap)
+    (forecast,) = (f for f in forecasts(snap) if f.column is not None)
+
+    assert values_behind(report, forecast) == expected

@@ -35,17 +35,61 @@
 -- which takes an ACCESS SHARE lock on each of them: a partition held by a
 -- migration's lock would stall the read. A table with no leaf has no row: no
 -- mark, read every round. Counters are any role's to read.
-WITH RECURSIVE tree AS (
-    SELECT c.oid AS table_oid, c.oid AS relid, c.relkind, c.relfilenode, c.reltuples
+--
+-- Each table is looked up by its oid (LATERAL ... OFFSET 0 keeps the lookup an
+-- index scan, where the planner would hash the whole of pg_class: at 100,000
+-- tables, 500,000 rows), and a plain table's mark is made without the grouping
+-- a partitioned one needs: the same marks, in about half the time.
+WITH RECURSIVE listed AS (
+    SELECT t.oid AS table_oid, c.relkind, c.relfilenode, c.reltuples
     FROM unnest(%(oids)s::oid[]) AS t(oid)
-    JOIN pg_catalog.pg_class AS c ON c.oid = t.oid
+    CROSS JOIN LATERAL (
+        SELECT c.relkind, c.relfilenode, c.reltuples
+        FROM pg_catalog.pg_class AS c
+        WHERE c.oid OPERATOR(pg_catalog.=) t.oid
+        OFFSET 0
+    ) AS c
+),
+reset AS (
+    SELECT pg_catalog.pg_stat_get_db_stat_reset_time(
+        (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+    ) AS at
+),
+tree AS (
+    SELECT table_oid, table_oid AS relid, relkind, relfilenode, reltuples
+    FROM listed
+    WHERE relkind = 'p'
     UNION ALL
     SELECT tree.table_oid, c.oid, c.relkind, c.relfilenode, c.reltuples
     FROM tree
-    JOIN pg_catalog.pg_inherits AS i ON i.inhparent = tree.relid
-    JOIN pg_catalog.pg_class AS c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (
+        SELECT c.oid, c.relkind, c.relfilenode, c.reltuples
+        FROM pg_catalog.pg_inherits AS i
+        JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+        WHERE i.inhparent OPERATOR(pg_catalog.=) tree.relid
+        OFFSET 0
+    ) AS c
     WHERE tree.relkind = 'p'
 )
+SELECT
+    table_oid::int8 AS table_oid,
+    pg_catalog.concat_ws(
+        '/',
+        pg_catalog.concat_ws(
+            ':',
+            table_oid,
+            relfilenode,
+            pg_catalog.pg_stat_get_tuples_inserted(table_oid),
+            pg_catalog.pg_stat_get_tuples_updated(table_oid),
+            pg_catalog.pg_stat_get_tuples_deleted(table_oid)
+        ),
+        (SELECT at FROM reset)
+    ) AS mark,
+    pg_catalog.pg_stat_get_tuples_inserted(table_oid)::int8 AS rows_inserted,
+    (CASE WHEN reltuples >= 0 THEN reltuples ELSE -1 END)::int8 AS row_estimate
+FROM listed
+WHERE relkind <> 'p'
+UNION ALL
 SELECT
     table_oid::int8 AS table_oid,
     pg_catalog.concat_ws(
@@ -61,9 +105,7 @@ SELECT
             ),
             ',' ORDER BY relid
         ),
-        pg_catalog.pg_stat_get_db_stat_reset_time(
-            (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-        )
+        (SELECT at FROM reset)
     ) AS mark,
     sum(pg_catalog.pg_stat_get_tuples_inserted(relid))::int8 AS rows_inserted,
     CASE
