@@ -155,19 +155,17 @@ print(json.dumps({
 WHERE_THE_TIME_GOES = [
     "Where fix's time goes, beyond the floor's: the planning audit, read over two connections "
     "as `check`'s is (every sequence's position, every column's max() probed and, for the "
-    "columns behind, their first collision; a sequence never called, as after a copy with "
-    "explicit ids, read from its relation, one SELECT each before PostgreSQL 18, all in one "
-    "message; each table's write mark), whose inventory also gives the repairs the columns "
-    "each sequence feeds; applying, on a connection of its own whose server process opens "
-    "every table, index and sequence again (the floor's opens them once): 200 sequences a "
-    "transaction, one message, a statement a sequence that reads where it must go and sets it "
-    "there (planned in about three times the floor's plain setval()), then a round that only "
-    "reads whether a row landed past the values set (an index probe a column), moving again "
-    "those it finds; the re-check, which reads the positions again, keeps the catalog as read "
-    "when planning (setval() changes no catalog row, and the catalog's mark has not moved) "
-    "and carries the maxima of the tables not written since; building and printing 10,000 "
-    "plans with their SQL (about 19 MB, plain lines past 200) and the results; and the "
-    "interpreter's start-up.",
+    "columns behind, their first collision; each table's write mark), whose inventory also "
+    "gives the repairs the columns each sequence feeds; building and printing 10,000 plans "
+    "with their SQL (about 19 MB); applying, over the audit's two connections at once, kept "
+    "open for it (their server processes have every table, index and sequence open already): "
+    "200 sequences a transaction, one message, each sequence set to the next value its plan "
+    "worked out from the audit's reads if it is still as the audit read it (no table read), "
+    "then a round that reads whether a row landed at or past the value set (an index probe a "
+    "column), moving again with the statement that reads the data those it finds; the "
+    "re-check, which reads the positions again, keeps the catalog as read when planning "
+    "(setval() changes no catalog row, and the catalog's mark has not moved) and carries the "
+    "maxima of the tables not written since; the results; and the interpreter's start-up.",
     "",
 ]
 PHASES = ("plan audit", "render plan", "apply", "re-check", "render result")
