@@ -68,7 +68,8 @@ def _more(conninfo: str, count: int) -> list[psycopg.Connection[tuple[object, ..
 
 
 class KeptConnections:
-    """Connections to one database kept open from one audit to the next: ``serve``'s rounds.
+    """Connections to one database kept open from one audit to the next: ``serve``'s rounds,
+    and ``fix``'s planning audit, its applying and its re-check.
 
     A round over connections whose server processes read the same catalogs
     and sequences a minute before finds their caches warm: at 10,000 tables
@@ -79,7 +80,8 @@ class KeptConnections:
     connects afresh, so a connection lost between rounds costs one failed
     round, reported as such, never a healthy one.
 
-    For one audit at a time (an exporter keeps one per target); :meth:`close` ends them.
+    For one audit (or one fix) at a time (an exporter keeps one per target);
+    :meth:`close` ends them.
     """
 
     def __init__(self) -> None:
