@@ -340,3 +340,19 @@ def test_a_failed_batch_on_two_connections_stops_those_not_started_and_says_what
     moved = [11 if outcome is Outcome.APPLIED else 1 for outcome in outcomes]
     assert next_values(conn) == moved
     assert int(result.exit_status) == 2
+
+
+def test_an_interrupted_apply_starts_no_batch_after_it(
+    conn: Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind(conn)
+    monkeypatch.setattr(apply, "BATCH", 2)  # three batches
+    fix = plan_fix(dsn, codes=["SEQ001"])
+
+    def interrupted(step: Step) -> None:  # Ctrl-C, as the first batch logs its first step
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_fix(dsn, fix, log=interrupted)
+
+    assert next_values(conn) == [11, 11, 1, 1, 1, 1]  # the first batch's round 1 only

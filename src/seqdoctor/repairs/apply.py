@@ -203,7 +203,8 @@ def _batches(
     transactions (no two touch the same sequence, and reading a table's
     max() takes only ACCESS SHARE): a failure stops the batches not yet
     started, and the one already under way on another connection finishes,
-    its results said as they are.
+    its results said as they are. An interruption (Ctrl-C) or an error that is
+    no plan's starts no batch after it either, on any connection.
     """
     idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
     for conn in conns:
@@ -224,6 +225,9 @@ def _batches(
                 done = _Batch(
                     conn, first + start, batch, options=options, retries=retries, log=log
                 ).run()
+        except BaseException:  # not a plan's failure (those are results): nothing more starts
+            stop.set()
+            raise
         finally:
             idle.put(conn)
         if _stopped(done):
@@ -231,7 +235,13 @@ def _batches(
         return done
 
     with ThreadPoolExecutor(max_workers=len(conns)) as pool:
-        return [r for done in pool.map(run, range(0, len(plans), BATCH)) for r in done]
+        batches = [pool.submit(run, start) for start in range(0, len(plans), BATCH)]
+        try:
+            return [result for batch in batches for result in batch.result()]
+        except BaseException:
+            # Ctrl-C, or an error not a plan's: the batches under way end, no other starts.
+            stop.set()
+            raise
 
 
 def _one_at_a_time(log: Log | None) -> Log:
