@@ -18,8 +18,7 @@ from psycopg.rows import class_row
 
 from seqdoctor.catalog.connection import SET_TIMEOUTS, Timeouts
 from seqdoctor.catalog.model import Activity, Snapshot
-from seqdoctor.catalog.positions import oid_array
-from seqdoctor.catalog.reading import load_query
+from seqdoctor.catalog.reading import load_query, oid_array
 
 Connection = psycopg.Connection[Any]
 

