@@ -309,11 +309,23 @@ def test_batches_on_two_connections_apply_every_plan_and_say_it_in_order(
 ) -> None:
     behind(conn)
     monkeypatch.setattr(apply, "BATCH", 2)  # three batches, over the two connections
+    sessions: set[int] = set()  # the server processes the batches ran on
+
+    class Watched(apply._Batch):
+        def run(self) -> list[apply.PlanResult]:
+            sessions.add(self.conn.info.backend_pid)
+            return super().run()
+
+    monkeypatch.setattr(apply, "_Batch", Watched)
     with closing(KeptConnections()) as kept:
         fix = plan_fix(dsn, codes=["SEQ001"], kept=kept)
+        audited = {conn.info.backend_pid for conn in kept.take(dsn, 2)}
         steps: list[Step] = []
 
         result = apply_fix(dsn, fix, log=steps.append, kept=kept)
+
+    assert sessions == audited  # both of the audit's connections applied batches
+    assert len(sessions) == 2
 
     assert [r.plan for r in result.results] == list(fix.plans)
     assert [r.detail for r in result.results] == ["next value 1 → 11"] * 6
