@@ -25,6 +25,7 @@ sequence never moves backwards. The plans run through
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -271,6 +272,8 @@ class SyncResult:
     results: tuple[PlanResult, ...]
     after: Comparison | None  # the target audited again, against the same source positions
     recheck_error: str | None = None
+    # Wall time of the moves, the re-check aside (moves made together share their batch's time).
+    seconds: float = 0.0
 
     @property
     def still_behind(self) -> tuple[Pair, ...]:
@@ -392,11 +395,14 @@ def apply_sync(
     with the source positions the plan was made from."""
     with ExitStack() as stack:
         conn = opened(target, stack)
+        started = time.monotonic()
         results = apply_plans(conn, sync.plans, sync.options, retries, log)
+        seconds = time.monotonic() - started
         if conn.broken and isinstance(target, str):
             conn = stack.enter_context(connect(target))
         try:
             after = audit(conn, select=TARGET_CHECKS, **sync.audit_options)
         except (SeqdoctorError, psycopg.Error) as error:
-            return SyncResult(sync, results, None, f"could not check again: {error}")
-    return SyncResult(sync, results, compare(sync.source, after, sync.margin))
+            why = f"could not check again: {error}"
+            return SyncResult(sync, results, None, why, seconds=seconds)
+    return SyncResult(sync, results, compare(sync.source, after, sync.margin), seconds=seconds)

@@ -216,6 +216,7 @@ def sample_result() -> SyncResult:
             PlanResult(third, Outcome.FAILED, "permission denied for sequence", 0.001, 1),
         ),
         type(sync.comparison)(sync.comparison.pairs[-1:], (), ()),
+        seconds=0.0153,
     )
 
 

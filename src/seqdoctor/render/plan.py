@@ -243,10 +243,10 @@ def results_table(results: tuple[PlanResult, ...]) -> Table:
 
 def _write_result(result: FixResult, console: Console) -> None:
     applied = sum(r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED) for r in result.results)
-    seconds = sum(r.seconds for r in result.results)
     console.print(
         Text(
-            f"Applied {applied} of {plural(len(result.results), 'repair')} in {seconds:.2f} s",
+            f"Applied {applied} of {plural(len(result.results), 'repair')} "
+            f"in {result.seconds:.2f} s",
             style="bold",
         )
     )

@@ -178,9 +178,8 @@ def _closing(sync: SyncPlan, verify: bool, applying: bool) -> Text:
 
 
 def _write_result(result: SyncResult, console: Console) -> None:
-    seconds = sum(r.seconds for r in result.results)
     console.print(
-        Text(f"Ran {plural(len(result.results), 'move')} in {seconds:.2f} s", style="bold")
+        Text(f"Ran {plural(len(result.results), 'move')} in {result.seconds:.2f} s", style="bold")
     )
     if result.results:
         console.print(results_table(result.results))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -94,6 +95,9 @@ class FixResult:
     recheck_error: str | None = None
     # The connection was lost while applying: the plans after the one it broke were not run.
     connection_lost: bool = False
+    # Wall time of applying, the re-check aside: plans moved together share their batch's
+    # time, and batches run on two connections at once, so their times do not add up to it.
+    seconds: float = 0.0
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -204,11 +208,13 @@ def apply_fix(
     """
     with ExitStack() as stack:
         conn, *also = _connections(target, stack, kept, APPLYING)
+        started = time.monotonic()
         results = apply_plans(conn, fix.plans, fix.options, retries, log, also=also)
+        seconds = time.monotonic() - started
         lost = any(each.broken for each in (conn, *also))
         applied = [r.plan for r in results if r.outcome in (Outcome.APPLIED, Outcome.UNCHANGED)]
         if not applied:
-            return FixResult(fix, results, None, (), (), connection_lost=lost)
+            return FixResult(fix, results, None, (), (), connection_lost=lost, seconds=seconds)
         try:
             if lost and isinstance(target, str) and kept is None:
                 conn = stack.enter_context(connect(target))
@@ -225,13 +231,12 @@ def apply_fix(
             )
         except (SeqdoctorError, psycopg.Error) as error:
             reason = error_message(error) if isinstance(error, psycopg.Error) else str(error)
-            return FixResult(
-                fix, results, None, (), (), f"could not check again: {reason}", connection_lost=lost
-            )
+            why = f"could not check again: {reason}"
+            return FixResult(fix, results, None, (), (), why, connection_lost=lost, seconds=seconds)
     before = {_key(f) for plan in applied for f in plan.findings}
     still = tuple(f for f in after.findings if _key(f) in before)
     comparisons = tuple(_compare(fix.report.snapshot, after, applied))
-    return FixResult(fix, results, after, comparisons, still, connection_lost=lost)
+    return FixResult(fix, results, after, comparisons, still, connection_lost=lost, seconds=seconds)
 
 
 # The connections apply_fix() uses when it is given connections to keep.

@@ -85,6 +85,7 @@ def sample_result() -> FixResult:
             Comparison("public.customers_id_seq", "next value", "1", "41"),
         ),
         (),
+        seconds=0.0123,
     )
 
 
@@ -218,6 +219,18 @@ def test_many_repairs_are_plain_unwrapped_lines_with_the_same_content(
     row = ["1", "applied", *advance.title.split(), "next", "value", "1", "→", "41", "0.01", "s"]
     assert any(line.split() == row for line in table)
     assert "  public.customers_id_seq   next value   1        41" in table
+
+
+def test_the_time_applying_took_is_its_wall_time_not_the_sum_of_its_batched_plans() -> None:
+    # Plans moved in one batch each report the batch's time; batches run on two connections.
+    result = sample_result()
+    advance = result.results[0]
+    batched = tuple(replace(advance, seconds=0.5) for _ in range(3))
+    out = io.StringIO()
+
+    render_result(replace(result, results=batched, seconds=0.6), PlanFormat.TABLE, out)
+
+    assert out.getvalue().splitlines()[0] == "Applied 3 of 3 repairs in 0.60 s"
 
 
 def sql_of(text: str) -> list[list[str]]:
