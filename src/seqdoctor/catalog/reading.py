@@ -187,15 +187,20 @@ def spread(
         yield from zip(batches, pool.map(on_idle, batches), strict=True)
 
 
-def all_rows(conn: Connection, statements: sql.Composed) -> list[tuple[Any, ...]]:
+def all_rows(conn: Connection, statements: sql.Composable | str) -> list[tuple[Any, ...]]:
     """The rows of every statement in *statements*, sent as one message, in order.
 
     The server runs them one after another and none after an error, which
-    is raised as one statement's would be.
+    is raised as one statement's would be. Text is sent in the connection's
+    encoding, as composed statements are.
     """
     rows: list[tuple[Any, ...]] = []
+    if isinstance(statements, str):
+        message = statements.encode(conn.info.encoding)
+    else:
+        message = statements.as_bytes(conn)
     with psycopg.ClientCursor(conn) as cursor:
-        cursor.execute(statements.as_bytes(conn))
+        cursor.execute(message)
         rows += cursor.fetchall()
         while cursor.nextset():  # a result per statement
             rows += cursor.fetchall()

@@ -147,7 +147,7 @@ def moving(
 ) -> Advance:
     """*sequence* to move past the data in *columns* (and to *floor* at least, if given);
     *planned*: the next value the audit's reads put it at (see :func:`planned_next`)."""
-    row = sql.SQL(data_row(sequence, columns, floor).as_string())
+    row = sql.SQL(data_row(sequence, columns, floor))
     return Advance(sequence, tuple(columns), floor, row, planned)
 
 
@@ -249,7 +249,7 @@ WHERE d.tableoid = {oid}::oid AND s.seqrelid = {oid}::oid
 
 def setval_statement(
     sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
-) -> sql.Composed:
+) -> sql.SQL:
     """The statement that reads everything it needs and moves the sequence, in one go.
 
     It returns one row (sequence, next value before, next value after) when
@@ -259,13 +259,10 @@ def setval_statement(
     return _setval(moving(sequence, columns, floor))
 
 
-def _setval(advance: Advance) -> sql.Composed:
-    # Composed directly rather than SQL.format(), as data_row(): one a sequence.
-    name = name_literal(advance.sequence.schema, advance.sequence.name)
-    return sql.Composed([_SETVAL_HEAD, advance.row, _SETVAL_TARGET, name, _SETVAL_TAIL])
-
-
-_SETVAL_HEAD = sql.SQL("WITH data AS MATERIALIZED (\n")
+def _setval(advance: Advance) -> sql.SQL:
+    # Joined as text, as data_row(): one a sequence.
+    name = name_literal(advance.sequence.schema, advance.sequence.name).as_string()
+    return sql.SQL(_SETVAL_HEAD + advance.row.as_string() + _SETVAL_TARGET + name + _SETVAL_TAIL)
 
 
 def move_statements(rows: Sequence[sql.SQL]) -> bytes:
@@ -347,70 +344,70 @@ _FORWARD_ONLY = """(CASE
         WHEN step > 0 THEN greatest(next_after - step, pg_catalog.pg_sequence_last_value(seq))
         ELSE least(next_after - step, pg_catalog.pg_sequence_last_value(seq)) END)::int8"""
 
-_SETVAL_TARGET = sql.SQL(f"\n), {_TARGET.as_string()}\nSELECT ")
-_SETVAL_TAIL = sql.SQL(
+# The text of a plan's own statement (_setval()) around its names.
+_SETVAL_HEAD = "WITH data AS MATERIALIZED (\n"
+_SETVAL_TARGET = f"\n), {_TARGET.as_string()}\nSELECT "
+_SETVAL_TAIL = (
     " AS sequence, next_value AS next_before, next_after,\n"
     f"       pg_catalog.setval(seq, {_FORWARD_ONLY})\nFROM target"
 )
 
 # The text around each sequence's row in move_statements().
-_MOVE_HEAD = _SETVAL_HEAD.as_string()
+_MOVE_HEAD = _SETVAL_HEAD
 _MOVE_TAIL = f"""
 ), {_TARGET.as_string()}
 SELECT seq::oid, next_value AS next_before, step, pg_catalog.setval(seq, {_FORWARD_ONLY})
 FROM target"""
 
 
-def data_row(
-    sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None
-) -> sql.Composed:
-    """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge."""
-    # Composed directly rather than SQL.format(), which parses its template each
-    # time: this runs for every sequence behind, 10,000 after a copy.
-    name = name_literal(sequence.schema, sequence.name)
+def data_row(sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None) -> str:
+    """One sequence's row of the ``data`` CTE: its definition, its next value, its data's edge.
+
+    Every name in it is quoted by ``psycopg.sql`` and every number is its literal.
+    """
+    # Joined as text rather than composed: this runs for every sequence behind,
+    # 10,000 after a copy, and composing cost more than the rest of planning them.
+    relation = sql.Identifier(sequence.schema, sequence.name).as_string()
+    name = sql.Literal(relation).as_string()  # as name_literal()
     extreme = _MAX if sequence.ascending else _MIN
-    edges: list[sql.Composable] = []
+    edges: list[str] = []
     for use in columns:
-        column = sql.Identifier(use.column)
-        edges.append(
-            sql.Composed([extreme, column, _FROM, table_sql(use), _WHERE, column, _WITHIN_LIMITS])
-        )
+        column = sql.Identifier(use.column).as_string()
+        table = table_sql(use).as_string()
+        edges.append(f"{extreme}{column}) FROM {table} WHERE {column}{_WITHIN_LIMITS}")
     if floor is not None:
         # The first value at or past the floor is the first one past the value
         # just before it: the edges are values the sequence must get past.
         before = floor - 1 if sequence.ascending else floor + 1
-        edges.append(sql.Composed([sql.Literal(before), sql.SQL("::numeric")]))
-    return sql.Composed(
+        edges.append(f"{sql.Literal(before).as_string()}::numeric")
+    return "".join(
         [
-            sql.SQL("    SELECT "),
+            "    SELECT ",
             name,
             _ROW_DEFINITION,
             _GREATEST if sequence.ascending else _LEAST,
-            _EDGES.join(edges) if edges else sql.SQL("NULL::numeric"),
+            _EDGES.join(edges) if edges else "NULL::numeric",
             _ROW_FROM,
-            sql.Identifier(sequence.schema, sequence.name),
+            relation,
             _ROW_JOIN,
             name,
-            sql.SQL("::regclass"),
+            "::regclass",
         ]
     )
 
 
 # The text of data_row() around its names.
-_MAX, _MIN = sql.SQL("(SELECT max("), sql.SQL("(SELECT min(")
-_FROM, _WHERE = sql.SQL(") FROM "), sql.SQL(" WHERE ")
-_WITHIN_LIMITS = sql.SQL(" BETWEEN s.seqmin AND s.seqmax)")
-_ROW_DEFINITION = sql.SQL(
-    """::regclass AS seq, s.seqincrement AS step,
+_MAX, _MIN = "(SELECT max(", "(SELECT min("
+_WITHIN_LIMITS = " BETWEEN s.seqmin AND s.seqmax)"
+_ROW_DEFINITION = """::regclass AS seq, s.seqincrement AS step,
            s.seqmin AS low, s.seqmax AS high,
            CASE WHEN d.is_called THEN d.last_value::numeric + s.seqincrement
                 ELSE d.last_value END AS next_value,
            """
-)
-_GREATEST, _LEAST = sql.SQL("greatest(\n           "), sql.SQL("least(\n           ")
-_EDGES = sql.SQL(",\n           ")
-_ROW_FROM = sql.SQL(") AS edge\n    FROM ")
-_ROW_JOIN = sql.SQL(" AS d, pg_catalog.pg_sequence AS s\n    WHERE s.seqrelid = ")
+_GREATEST, _LEAST = "greatest(\n           ", "least(\n           "
+_EDGES = ",\n           "
+_ROW_FROM = ") AS edge\n    FROM "
+_ROW_JOIN = " AS d, pg_catalog.pg_sequence AS s\n    WHERE s.seqrelid = "
 
 
 def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
