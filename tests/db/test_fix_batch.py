@@ -23,9 +23,11 @@ import pytest
 from psycopg import sql
 
 from seqdoctor.auditing import KeptConnections
+from seqdoctor.catalog.model import SequenceState
 from seqdoctor.repairs import Outcome, Retries, apply, apply_fix, plan_fix
-from seqdoctor.repairs.advance import move_statements
+from seqdoctor.repairs.advance import first_statements, move_statements
 from seqdoctor.repairs.apply import Step
+from seqdoctor.repairs.model import Advance
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 FAST = Retries(retries=1, backoff=0.05)
@@ -368,3 +370,73 @@ def test_an_interrupted_apply_starts_no_batch_after_it(
         apply_fix(dsn, fix, log=interrupted)
 
     assert next_values(conn) == [11, 11, 1, 1, 1, 1]  # the first batch's round 1 only
+
+
+# The setting statement of a batch's first round, against the rule it follows: the
+# sequence is set to the value planned only while it is defined as audited, still before
+# that value and on the same progression. (increment, what happens between plan and apply)
+CHANGES = [
+    (increment, change)
+    for increment in (1, 3, -1, -3)
+    for change in (
+        "",
+        "SELECT nextval('s')",
+        "SELECT nextval('s') FROM generate_series(1, 4)",  # to the value just before planned
+        "SELECT nextval('s') FROM generate_series(1, 5)",  # handed out the value planned
+        "SELECT nextval('s') FROM generate_series(1, 9)",
+        "SELECT setval('s', 2 * {step} + 1)",  # off the progression (3 and -3), before planned
+        "SELECT setval('s', {start}, false)",
+        "ALTER SEQUENCE s INCREMENT BY {twice}",
+        "ALTER SEQUENCE s MAXVALUE 999",
+    )
+]
+
+
+def sequence_state(conn: Connection) -> SequenceState:
+    row = conn.execute(
+        "SELECT 's'::regclass::oid, s.seqstart, s.seqincrement, s.seqmin, s.seqmax,"
+        " d.last_value, d.is_called FROM s AS d, pg_sequence AS s WHERE s.seqrelid = 's'::regclass"
+    ).fetchone()
+    assert row is not None
+    oid, start, step, low, high, last, called = row
+    return SequenceState(
+        oid, "public", "s", "int8", start, step, low, high, False, 1, True, last, called
+    )
+
+
+@pytest.mark.parametrize(("increment", "change"), CHANGES)
+def test_a_first_round_sets_the_value_planned_only_on_a_sequence_as_audited(
+    conn: Connection, increment: int, change: str
+) -> None:
+    start = 10 * increment
+    conn.execute(
+        sql.SQL("CREATE SEQUENCE s INCREMENT BY {} MINVALUE -1000 MAXVALUE 1000 START {}").format(
+            increment, start
+        )
+    )
+    audited = sequence_state(conn)
+    planned = start + 5 * increment  # five values on, on its progression
+    if change:
+        conn.execute(change.format(step=increment, start=start, twice=2 * increment).encode())
+    now = sequence_state(conn)
+    assert now.next_value is not None
+    unchanged = (now.increment_by, now.min_value, now.max_value) == (
+        audited.increment_by,
+        audited.min_value,
+        audited.max_value,
+    )
+    before = (planned - now.next_value) * increment > 0
+    on_progression = (planned - now.next_value) % increment == 0
+    advance = Advance(audited, (), None, sql.SQL(""), planned)
+
+    with conn.transaction(), psycopg.ClientCursor(conn) as cursor:
+        cursor.execute(first_statements([advance]))
+        rows = cursor.fetchall()
+
+    after = sequence_state(conn)
+    if unchanged and before and on_progression:
+        assert rows == [(audited.oid, now.next_value, increment, planned - increment)]
+        assert after.next_value == planned
+    else:
+        assert rows == []
+        assert after.next_value == now.next_value
