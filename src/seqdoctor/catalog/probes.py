@@ -218,8 +218,14 @@ def _read_batch(
             high, low = ranges[use.key]
             extent = ColumnExtent(_number(high, math.ceil), _number(low, math.floor))
             result.extents[use.key] = extent
-            if _is_behind(positions[use.sequence_oid], extent):
-                behind.append((use, positions[use.sequence_oid]))
+            sequence = positions[use.sequence_oid]
+            if not _is_behind(sequence, extent):
+                continue
+            first = _collision_at_edge(use, sequence, extent)
+            if first is None:
+                behind.append((use, sequence))
+            else:
+                result.extents[use.key] = replace(extent, first_collision=first)
     if behind:
         _read_collisions(conn, behind, options, result)
     return result
@@ -385,6 +391,28 @@ def _is_behind(seq: SequenceState, extent: ColumnExtent) -> bool:
     if following is None or high is None or low is None:
         return False
     return high >= following if seq.ascending else low <= following
+
+
+def _collision_at_edge(use: ColumnUse, seq: SequenceState, extent: ColumnExtent) -> int | None:
+    """The first collision when the extent read says it, else None (it is read).
+
+    It does when the sequence steps by one and the integer column holds no
+    value before the sequence's next one, within its limit: the column's first
+    value in the sequence's direction is then the first it will hand out that
+    the column holds. That is the usual copy of rows with their ids: a sequence
+    still at 1 under ids from 1 up, which needs no index scan to say it.
+    """
+    edge = extent.min_value if seq.ascending else extent.max_value
+    following = seq.next_value
+    if abs(seq.increment_by) != 1 or use.type_name not in _INTEGERS:
+        return None
+    if edge is None or following is None:
+        return None
+    low, high = sorted((following, seq.limit))
+    return edge if low <= edge <= high else None
+
+
+_INTEGERS = frozenset({"int2", "int4", "int8"})
 
 
 def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> str:
