@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from seqdoctor.auditing import KeptConnections
 from seqdoctor.catalog.model import SequenceState
@@ -80,6 +81,27 @@ def test_a_batch_moves_every_sequence_and_logs_each(conn: Connection, dsn: str) 
     assert steps == [f"[{n}] next value 1 → 11" for n in range(1, 7)] + [
         f"[{n}] no rows" for n in range(1, 7)
     ]
+    assert int(result.exit_status) == 0
+
+
+def test_a_batch_is_sent_in_the_connections_encoding(conn: Connection, dsn: str) -> None:
+    # A client in LATIN1 (PGCLIENTENCODING, or a database made in it): names sent as
+    # UTF-8 named no such sequence, and every batch fell back to one plan at a time.
+    for table in ("café", "thé"):
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE {} (id serial PRIMARY KEY); INSERT INTO {} VALUES (1), (2)"
+            ).format(sql.Identifier(table), sql.Identifier(table))
+        )
+    latin = make_conninfo(dsn, client_encoding="LATIN1")
+    fix = plan_fix(latin, codes=["SEQ001"])
+    steps: list[str] = []
+
+    result = apply_fix(latin, fix, log=lambda step: steps.append(f"[{step.plan}] {step.what}"))
+
+    assert [r.detail for r in result.results] == ["next value 1 → 3"] * 2
+    together = "setval() to the value planned in one transaction with 1 other sequences"
+    assert steps[:2] == [f"[1] {together}", f"[2] {together}"]
     assert int(result.exit_status) == 0
 
 

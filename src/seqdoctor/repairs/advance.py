@@ -196,7 +196,7 @@ def planned_next(
     return planned if sequence.min_value <= planned <= sequence.max_value else None
 
 
-def first_statements(advances: Sequence[Advance]) -> bytes:
+def first_statements(advances: Sequence[Advance]) -> str:
     """A batch's first round: statements, one a sequence, in order, each setting it to the
     next value its plan worked out (:attr:`Advance.planned`), reading no table, or,
     where the plan has none, reading where it must go (as :func:`move_statements`).
@@ -215,7 +215,7 @@ def first_statements(advances: Sequence[Advance]) -> bytes:
         if advance.planned is None
         else _planned(advance.sequence, advance.planned)
         for advance in advances
-    ).encode()
+    )
 
 
 def _planned(sequence: SequenceState, planned: int) -> str:
@@ -270,7 +270,7 @@ def _setval(advance: Advance) -> sql.SQL:
     return sql.SQL(_SETVAL_HEAD + advance.row.as_string() + _SETVAL_TARGET + name + _SETVAL_TAIL)
 
 
-def move_statements(rows: Sequence[sql.SQL]) -> bytes:
+def move_statements(rows: Sequence[sql.SQL]) -> str:
     """Statements, one a sequence, each reading where its sequence must go and moving it.
 
     *rows* are the :attr:`Advance.row` of each sequence; the statements go to
@@ -288,10 +288,10 @@ def move_statements(rows: Sequence[sql.SQL]) -> bytes:
     it have moved, it and those after it have not.
     """
     # Joined as text, not composed: this runs for every sequence of every round.
-    return ";\n".join(_MOVE_HEAD + row.as_string() + _MOVE_TAIL for row in rows).encode()
+    return ";\n".join(_MOVE_HEAD + row.as_string() + _MOVE_TAIL for row in rows)
 
 
-def landed_statements(moved: Sequence[tuple[Advance, int]]) -> bytes:
+def landed_statements(moved: Sequence[tuple[Advance, int]]) -> str:
     """Statements, one a sequence, each returning its oid when a row holds a value at or
     past the next value it was given (at or before, descending), in a column it feeds.
 
@@ -320,7 +320,7 @@ def landed_statements(moved: Sequence[tuple[Advance, int]]) -> bytes:
             statements.append(
                 f"SELECT {advance.sequence.oid}::oid WHERE " + "\n   OR ".join(probes)
             )
-    return ";\n".join(statements).encode()
+    return ";\n".join(statements)
 
 
 # The text of landed_statements() around its names.

@@ -392,6 +392,12 @@ class _Batch:
             self._alone(i)
         return [self.results[i] for i in range(len(self.plans))]
 
+    def _message(self, statements: str) -> bytes:
+        """*statements* after the timeouts, in the connection's encoding (names in them may
+        be beyond ASCII, and a client may use LATIN1)."""
+        timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
+        return (timeouts.as_string(self.conn) + ";\n" + statements).encode(self.conn.info.encoding)
+
     def _first_round(self, pending: Sequence[int]) -> set[int]:
         """Set each sequence whose plan worked out its next value to it, and move the others
         with the statement that reads their data, in order; then move with that statement
@@ -409,12 +415,11 @@ class _Batch:
         return self._moves(pending, round_number, statements, planned=False)
 
     def _moves(
-        self, pending: Sequence[int], round_number: int, statements: bytes, *, planned: bool
+        self, pending: Sequence[int], round_number: int, statements: str, *, planned: bool
     ) -> set[int]:
         """Run moving *statements*, one for each of the *pending* plans, in one transaction;
         those whose sequence moved. *planned*: those with a planned value were set to it."""
-        timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
-        message = timeouts.as_bytes(self.conn) + b";\n" + statements
+        message = self._message(statements)
         started = time.monotonic()
         rows: list[tuple[Any, ...]] = []
         with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
@@ -451,8 +456,7 @@ class _Batch:
         statements = landed_statements(moved)
         if not statements:  # only floors to reach (sync), reached once and for all
             return set()
-        timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
-        message = timeouts.as_bytes(self.conn) + b";\n" + statements
+        message = self._message(statements)
         started = time.monotonic()
         oids: set[int] = set()
         with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
