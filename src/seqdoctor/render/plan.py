@@ -108,7 +108,7 @@ def _summary(fix: FixPlan) -> str:
     held = len(plans) - to_apply
     text = plural(len(plans), "repair")
     if plans:
-        text += f": {to_apply} to apply" + (f", {held} held back" if held else "")
+        text += f": {to_apply:,} to apply" + (f", {held:,} held back" if held else "")
     return text
 
 
