@@ -206,9 +206,9 @@ def fix(
 ) -> None:
     """Plan repairs for what the audit finds, and apply them with --apply.
 
-    Prints, for each finding it can repair, the SQL it would run, why, and
-    what it locks. Nothing changes without --apply, which asks first on a
-    terminal. Each repair runs in its own transaction under the lock and
+    Prints, for each finding it can repair, the SQL it would run (past 200
+    repairs, --format sql prints it), why, and what it locks. Nothing changes
+    without --apply, which asks first on a terminal. Each repair runs in its own transaction under the lock and
     statement timeouts, is tried again when its locks are not granted, and the
     first failure stops the run; running fix again picks up where it stopped.
     By default --apply runs only urgent repairs: of findings at warning or
