@@ -40,7 +40,7 @@ from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.ephemeral import EphemeralCluster
-from seqdoctor.render.prometheus import render
+from seqdoctor.render.prometheus import ColumnSeries, render
 from seqdoctor.report import Report
 
 RESULTS = Path(__file__).parent / "results" / "serve.md"
@@ -105,6 +105,7 @@ class Rounds:
 
     def __init__(self, dsn: str) -> None:
         self.dsn, self.judge, self.kept = dsn, Judge(), KeptConnections()
+        self.series = ColumnSeries()
         self.report: Report | None = None
         self.round()  # the first round: everything read and judged
 
@@ -122,7 +123,7 @@ class Rounds:
         )
         audited = time.monotonic()
         with collector_paused():  # as the exporter renders
-            render(report, io.StringIO(), top=10)
+            render(report, io.StringIO(), top=10, series=self.series)
         self.report = report
         return report, audited - began, time.monotonic() - audited
 

@@ -26,7 +26,7 @@ from seqdoctor.auditing import KeptConnections
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from seqdoctor.errors import ConnectionFailed
-from seqdoctor.render.prometheus import render
+from seqdoctor.render.prometheus import ColumnSeries, render
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
 from tests.fix_db import Replicated
@@ -114,10 +114,11 @@ HOW_IT_RAN = re.compile(
 )
 
 
-def exposition(report: Report) -> str:
-    """What a scrape shows of *report* (every column), but when and how the audit ran."""
+def exposition(report: Report, series: ColumnSeries | None = None) -> str:
+    """What a scrape shows of *report* (every column), but when and how the audit ran;
+    with the *series* of the columns kept from the last round's, as serve writes them."""
     out = io.StringIO()
-    render(report, out, top=None)
+    render(report, out, top=None, series=series)
     return HOW_IT_RAN.sub("", out.getvalue())
 
 
@@ -127,9 +128,10 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
     inventory."""
     role = sql.Identifier(conninfo_user(monitor))
     stale, carried = [], {}
-    judge, kept = Judge(), KeptConnections()
+    judge, kept, series = Judge(), KeptConnections(), ColumnSeries()
     report = audit(monitor, mark_changes=True, judge=judge, kept=kept)
     assert report.snapshot.inventory is not None
+    exposition(report, series)
     for name, statement, _ in STEPS:
         change = sql.SQL(statement).format(monitor=role).as_string(conn)
         if name in {"explicit id", "row deleted"}:
@@ -140,7 +142,7 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
         report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge, kept=kept)
         carried[name] = report.snapshot.inventory_carried
         full = audit(monitor)
-        if findings(report) != findings(full) or exposition(report) != exposition(full):
+        if findings(report) != findings(full) or exposition(report, series) != exposition(full):
             stale.append(name)
     kept.close()
     return stale, carried
@@ -206,7 +208,7 @@ def test_a_forecast_carried_while_the_clock_moves_is_a_full_audits_at_that_clock
     started = audit(monitor).snapshot.activity
     assert started is not None
     assert started.counted_since is not None
-    judge, report, made = Judge(), None, []
+    judge, series, report, made = Judge(), ColumnSeries(), None, []
     # Minutes after the statistics started: no rate can be estimated before an hour.
     for minutes in (10, 20, 120, 180):
         now = started.counted_since + timedelta(minutes=minutes)
@@ -217,7 +219,7 @@ def test_a_forecast_carried_while_the_clock_moves_is_a_full_audits_at_that_clock
 
         assert made[-1] == list(forecasts(full.snapshot))
         assert findings(report) == findings(full)
-        assert exposition(report) == exposition(full)
+        assert exposition(report, series) == exposition(full)
     first, second, estimated, later = made
 
     assert [f.rate for f in second] == [None] * len(second)
