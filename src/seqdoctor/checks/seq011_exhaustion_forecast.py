@@ -286,6 +286,8 @@ class _Made:
 
 
 _MADE = f"{__name__}.made"
+# The sequences and columns of a snapshot none of whose forecasts has a rate.
+_UNDATED = f"{__name__}.undated"
 
 
 def _forecasts(snapshot: Snapshot) -> list[Forecast]:
@@ -298,7 +300,15 @@ def _forecasts(snapshot: Snapshot) -> list[Forecast]:
     now = activity.now if activity else None
     # Whether any sequence's rate can be estimated from its tables' inserts.
     estimates = _counted_since(snapshot, activity) is not None
-    earlier: dict[int, _Made] = snapshot.derived.get(EARLIER, {}).get(_MADE, {})
+    last = snapshot.derived.get(EARLIER, {})
+    if not estimates and not (activity is not None and activity.history):
+        # No rate at all: the forecasts are those of the earlier snapshot if it had the
+        # same sequences (states) and columns, and no rate either: compared at once.
+        inputs = snapshot.derived[_UNDATED] = (snapshot.sequences, snapshot.uses)
+        if __name__ in last and last.get(_UNDATED) == inputs:
+            snapshot.derived[_MADE] = last[_MADE]
+            return list(last[__name__])
+    earlier: dict[int, _Made] = last.get(_MADE, {})
     made: dict[int, _Made] = {}
     found: list[Forecast] = []
     for sequence in snapshot.sequences:

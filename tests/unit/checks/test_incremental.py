@@ -170,14 +170,24 @@ def test_a_check_said_to_judge_each_pair_must_say_which() -> None:
         Judge()(first(), Settings(), [about_nothing])
 
 
-def test_the_forecasts_of_each_judgement_are_those_of_its_snapshot_alone() -> None:
+def no_history(snap: Snapshot) -> Snapshot:
+    """*snap* with no position recorded: no forecast has a rate (the statistics are new)."""
+    assert snap.activity is not None
+    return replace(snap, activity=replace(snap.activity, history={}))
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["history", "no rate"])
+def test_the_forecasts_of_each_judgement_are_those_of_its_snapshot_alone(recorded: bool) -> None:
     """A judgement takes the forecasts' parts of a sequence that did not change from the
-    last one (SEQ011): the forecasts, which the exposition shows, are those made afresh."""
+    last one (SEQ011), and with no rate at all the forecasts whole: the forecasts, which
+    the exposition shows, are those made afresh."""
     judge, settings = Judge(), Settings()
-    judge(first(), settings)
-    for name, snap in changes(first()):
+    start = first() if recorded else no_history(first())
+    judge(start, settings)
+    for name, snap in changes(start):
         judge(snap, settings)
         assert list(forecasts(snap)) == list(forecasts(replace(snap))), name
+        assert recorded or all(f.rate is None for f in forecasts(snap))
 
 
 def test_a_judgement_makes_again_only_the_forecasts_parts_of_what_changed(
@@ -254,6 +264,31 @@ def test_a_finding_that_ties_with_another_sorts_them_all_again() -> None:
     assert snap.activity is not None
     later = replace(snap, activity=replace(snap.activity, now=NOW + DAY))
     for state in (snap, later, snap):
+        assert signature(judge(state, settings, checks)) == signature(
+            run_checks(state, settings, checks)
+        )
+
+
+def test_a_judgement_a_check_stopped_leaves_the_memory_as_it_was() -> None:
+    """Nothing of a judgement that raised is kept: the next judges what changed since the
+    last complete one, not since the one that stopped."""
+    stop = [False]
+    seq900 = REGISTRY.get("SEQ900")
+
+    def stopping(snap: Snapshot, settings: Settings) -> Iterable[Finding]:
+        if stop[0]:
+            raise RuntimeError("stopped")
+        return seq900.run(snap, settings)
+
+    checks = [replace(c, run=stopping) if c is seq900 else c for c in REGISTRY]
+    judge, settings, snap = Judge(), Settings(), first()
+    judge(snap, settings, checks)
+    behind = moved(snap, "orders_id_seq", last_value=20)
+    stop[0] = True
+    with pytest.raises(RuntimeError, match="stopped"):
+        judge(behind, settings, checks)
+    stop[0] = False
+    for state in (behind, snap):
         assert signature(judge(state, settings, checks)) == signature(
             run_checks(state, settings, checks)
         )
