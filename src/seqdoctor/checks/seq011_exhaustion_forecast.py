@@ -71,6 +71,7 @@ from seqdoctor.checks.base import (
     number,
     percent,
     plural,
+    same_objects,
 )
 from seqdoctor.checks.seq002_column_near_overflow import column_range, range_name
 
@@ -303,9 +304,10 @@ def _forecasts(snapshot: Snapshot) -> list[Forecast]:
     last = snapshot.derived.get(EARLIER, {})
     if not estimates and not (activity is not None and activity.history):
         # No rate at all: the forecasts are those of the earlier snapshot if it had the
-        # same sequences (states) and columns, and no rate either: compared at once.
+        # same sequences (states) and columns, and no rate either.
         inputs = snapshot.derived[_UNDATED] = (snapshot.sequences, snapshot.uses)
-        if __name__ in last and last.get(_UNDATED) == inputs:
+        before = last.get(_UNDATED)
+        if __name__ in last and before and all(map(same_objects, inputs, before)):
             snapshot.derived[_MADE] = last[_MADE]
             return list(last[__name__])
     earlier: dict[int, _Made] = last.get(_MADE, {})

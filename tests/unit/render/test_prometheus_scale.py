@@ -132,10 +132,11 @@ def written(report: Report, series: ColumnSeries) -> str:
 
 def test_the_series_of_unchanged_columns_are_given_again_and_never_stale() -> None:
     """serve keeps the columns' series from one round to the next: the same, not made
-    again, where they are made of the same; made again from anything that changed."""
+    again, where they are made of the same objects; made again from anything else."""
     series, report = ColumnSeries(), tenant_report(50)
     first = series(report, DEFAULT_TOP)
-    same = replace(report, snapshot=replace(report.snapshot), checked_at=NOW + timedelta(hours=1))
+    same = replace(report, checked_at=NOW + timedelta(hours=1), duration_seconds=2.0)
+    equal = replace(report, snapshot=replace(report.snapshot))  # new objects, equal
     snap = report.snapshot
     written_to = next(use for use in snap.uses if use.table == "t1")
     extents = {**snap.extents, written_to.key: holding(1, 2**30)}
@@ -147,6 +148,7 @@ def test_the_series_of_unchanged_columns_are_given_again_and_never_stale() -> No
 
     assert series(same, DEFAULT_TOP) is first
     assert series(same, None) is not first
+    assert series(equal, DEFAULT_TOP) == first
     for changed in (behind, moved, report):
         assert written(changed, series) == written(changed, ColumnSeries())
     assert written(behind, series) != written(report, series)
