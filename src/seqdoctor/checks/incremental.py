@@ -99,7 +99,10 @@ class Judge:
         else:
             pairs, changed_pairs = self._judge_pairs(snapshot, settings, by_pair)
         sequences, changed_sequences = self._judge_sequences(snapshot, settings, by_sequence)
-        whole = [f for c in checks if c.judges_each is None for f in c.run(snapshot, settings)]
+        by_check = [
+            list(c.run(snapshot, settings)) if c.judges_each is None else [] for c in checks
+        ]
+        whole = [f for found in by_check for f in found]
         if whole == self._whole:
             whole = self._whole  # the same objects, which the last call's findings hold
         found = self._merged(pairs, changed_pairs, sequences, changed_sequences, whole)
@@ -108,7 +111,7 @@ class Judge:
             gathered: list[Finding] = []
             at = {c.code: i for i, c in enumerate(by_pair)}
             at.update((c.code, i) for i, c in enumerate(by_sequence))
-            for check in checks:
+            for check, whole_found in zip(checks, by_check, strict=True):
                 if check.judges_each is Unit.PAIR:
                     for _, pair_found in pairs.values():
                         gathered += pair_found[at[check.code]]
@@ -116,7 +119,7 @@ class Judge:
                     for _, sequence_found in sequences.values():
                         gathered += sequence_found[at[check.code]]
                 else:
-                    gathered += (f for f in whole if f.code == check.code)
+                    gathered += whole_found
             found = in_order(gathered)
         # Once all is judged: a check that raised leaves the memory as it was.
         self._pairs, self._sequences, self._whole, self._found = pairs, sequences, whole, found
