@@ -7,8 +7,9 @@ On one throwaway server (bench/generate.py's tables and planted problems), for e
    others) and with ``--metrics all`` (every column, as every scrape was before);
 2. the time of a round in a running process (what each round of ``serve`` costs, its
    audit and its exposition, as ``serve`` runs them: the last round's snapshot and the
-   target's Judge given to the audit) beside a full audit (``seqdoctor.audit()``, every
-   table's max() read, every column judged), interleaved: a round with nothing written
+   target's Judge given to the audit, its column series kept for the exposition) beside
+   a full audit (``seqdoctor.audit()``, every table's max() read, every column judged),
+   interleaved: a round with nothing written
    right after the full audit (whose reads evict sequences' pages from the server's
    buffers), then another (every column's value and the catalog inventory carried,
    nothing judged again but what moved); a round after rows were written to 1 % of the
@@ -40,7 +41,7 @@ from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.ephemeral import EphemeralCluster
-from seqdoctor.render.prometheus import render
+from seqdoctor.render.prometheus import ColumnSeries, render
 from seqdoctor.report import Report
 
 RESULTS = Path(__file__).parent / "results" / "serve.md"
@@ -101,10 +102,12 @@ def write_some(dsn: str, run: int) -> tuple[str, int]:
 
 class Rounds:
     """``serve``'s rounds over one database as it runs them: an audit given the last
-    round's snapshot, the target's Judge and its kept connections, then the exposition."""
+    round's snapshot, the target's Judge and its kept connections, then the exposition
+    with the target's column series kept from the last round's."""
 
     def __init__(self, dsn: str) -> None:
         self.dsn, self.judge, self.kept = dsn, Judge(), KeptConnections()
+        self.series = ColumnSeries()
         self.report: Report | None = None
         self.round()  # the first round: everything read and judged
 
@@ -122,7 +125,7 @@ class Rounds:
         )
         audited = time.monotonic()
         with collector_paused():  # as the exporter renders
-            render(report, io.StringIO(), top=10)
+            render(report, io.StringIO(), top=10, series=self.series)
         self.report = report
         return report, audited - began, time.monotonic() - audited
 

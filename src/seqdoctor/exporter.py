@@ -51,6 +51,7 @@ from seqdoctor.fleet import (
 )
 from seqdoctor.render.prometheus import (
     DEFAULT_TOP,
+    ColumnSeries,
     Exposition,
     add_audit,
     add_report,
@@ -109,6 +110,8 @@ class TargetState:
     judge: Judge = field(default_factory=Judge)
     # Open from one round to the next: their server processes' caches stay warm.
     connections: KeptConnections = field(default_factory=KeptConnections)
+    # The series of its columns, given again where they are made of the same.
+    series: ColumnSeries = field(default_factory=ColumnSeries)
 
 
 @dataclass
@@ -294,6 +297,7 @@ class Exporter:
                     success=bool(state.succeeded),
                     top=self.top,
                     full_at=state.full_at,
+                    series=state.series,
                 )
             elif state.succeeded is False:
                 add_audit(exposition, name, database_of(state.target), success=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -23,8 +24,9 @@ import seqdoctor.catalog.read
 from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections
 from seqdoctor.checks.incremental import Judge
+from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from seqdoctor.errors import ConnectionFailed
-from seqdoctor.render.prometheus import render
+from seqdoctor.render.prometheus import ColumnSeries, render
 from seqdoctor.report import Report
 from tests.db.test_exporter import plant
 from tests.fix_db import Replicated
@@ -112,10 +114,11 @@ HOW_IT_RAN = re.compile(
 )
 
 
-def exposition(report: Report) -> str:
-    """What a scrape shows of *report* (every column), but when and how the audit ran."""
+def exposition(report: Report, series: ColumnSeries | None = None) -> str:
+    """What a scrape shows of *report* (every column), but when and how the audit ran;
+    with the *series* of the columns kept from the last round's, as serve writes them."""
     out = io.StringIO()
-    render(report, out, top=None)
+    render(report, out, top=None, series=series)
     return HOW_IT_RAN.sub("", out.getvalue())
 
 
@@ -125,9 +128,10 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
     inventory."""
     role = sql.Identifier(conninfo_user(monitor))
     stale, carried = [], {}
-    judge, kept = Judge(), KeptConnections()
+    judge, kept, series = Judge(), KeptConnections(), ColumnSeries()
     report = audit(monitor, mark_changes=True, judge=judge, kept=kept)
     assert report.snapshot.inventory is not None
+    exposition(report, series)
     for name, statement, _ in STEPS:
         change = sql.SQL(statement).format(monitor=role).as_string(conn)
         if name in {"explicit id", "row deleted"}:
@@ -138,7 +142,7 @@ def stale_rounds(conn: Connection, monitor: str) -> tuple[list[str], dict[str, b
         report = audit(monitor, mark_changes=True, earlier=report.snapshot, judge=judge, kept=kept)
         carried[name] = report.snapshot.inventory_carried
         full = audit(monitor)
-        if findings(report) != findings(full) or exposition(report) != exposition(full):
+        if findings(report) != findings(full) or exposition(report, series) != exposition(full):
             stale.append(name)
     kept.close()
     return stale, carried
@@ -192,6 +196,39 @@ def test_a_change_counted_late_is_read_by_the_round_after_its_count(
     assert not counted.snapshot.inventory_carried
     assert findings(counted) == findings(audit(monitor))
     assert again.snapshot.inventory_carried
+
+
+def test_a_forecast_carried_while_the_clock_moves_is_a_full_audits_at_that_clock(
+    monitor: str,
+) -> None:
+    """A forecast with no rate and no position recorded holds nothing of the clock: the
+    next round keeps it whole, the same object, until the clock is far enough past the
+    statistics' start for its tables' inserts to give a rate, from when each round's is
+    made at its own clock; each as a full audit's at that clock."""
+    started = audit(monitor).snapshot.activity
+    assert started is not None
+    assert started.counted_since is not None
+    judge, series, report, made = Judge(), ColumnSeries(), None, []
+    # Minutes after the statistics started: no rate can be estimated before an hour.
+    for minutes in (10, 20, 120, 180):
+        now = started.counted_since + timedelta(minutes=minutes)
+        earlier = report.snapshot if report else None
+        report = audit(monitor, mark_changes=True, earlier=earlier, judge=judge, now=now)
+        full = audit(monitor, now=now)
+        made.append(list(forecasts(report.snapshot)))
+
+        assert made[-1] == list(forecasts(full.snapshot))
+        assert findings(report) == findings(full)
+        assert exposition(report, series) == exposition(full)
+    first, second, estimated, later = made
+
+    assert [f.rate for f in second] == [None] * len(second)
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    # The sequences feeding a table; "spare" feeds none, and has no rate at any clock.
+    rated = {f.sequence.name for f in estimated if f.rate is not None}
+    assert rated == {"a_id_seq", "b_id_seq", "c_id_seq"}
+    at = {f.now for f in later if f.rate is not None}
+    assert at == {started.counted_since + timedelta(minutes=180)}
 
 
 def test_a_statistics_reset_reads_the_inventory_again(conn: Connection, monitor: str) -> None:

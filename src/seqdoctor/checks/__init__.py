@@ -35,6 +35,7 @@ __all__ = [
     "Registry",
     "Settings",
     "Severity",
+    "finding_order",
     "in_order",
     "run_checks",
 ]
@@ -102,10 +103,10 @@ def run_checks(
 
 def in_order(findings: Iterable[Finding]) -> list[Finding]:
     """*findings* most severe first, then by object (stable: ties keep their order)."""
-    return sorted(findings, key=_finding_order)
+    return sorted(findings, key=finding_order)
 
 
-def _finding_order(finding: Finding) -> tuple[int, str, tuple[str, ...], tuple[str, ...]]:
+def finding_order(finding: Finding) -> tuple[int, str, tuple[str, ...], tuple[str, ...]]:
     column, sequence = finding.column, finding.sequence
     return (
         -finding.severity.rank,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Mapping
+import operator
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from enum import StrEnum
@@ -204,3 +205,24 @@ def statistics_details(samples: Iterable[StatisticsSample]) -> list[dict[str, An
         }
         for sample in samples
     ]
+
+
+def same_objects(new: Collection[Any], old: Collection[Any]) -> bool:
+    """*new* holds the very objects *old* holds, in the same order (a mapping: its keys and
+    its values): told at once, never comparing values. Comparing by value a snapshot's
+    objects read again, equal to the last ones (after the catalog changed), took seconds
+    at 100,000 tables; what serve's rounds carry is the same objects.
+
+    >>> a, b = [1000], [1000]
+    >>> same_objects((a, b), (a, b)), same_objects((a, b), (a, [1000]))
+    (True, False)
+    >>> same_objects({1: a}, {1: a}), same_objects({1: a}, {1: b})
+    (True, False)
+    """
+    if new is old:
+        return True
+    if len(new) != len(old) or not all(map(operator.is_, new, old)):
+        return False
+    if isinstance(new, Mapping) and isinstance(old, Mapping):
+        return all(map(operator.is_, new.values(), old.values()))
+    return True

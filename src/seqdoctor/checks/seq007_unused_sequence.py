@@ -36,8 +36,11 @@ from seqdoctor.checks.base import Check, Finding, Settings, Severity
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
+    # A set of the sequences fed rather than uses_of() each sequence: it runs every round
+    # of serve, over 95,000 sequences at 100,000 tables.
+    fed = {use.sequence_oid for use in snapshot.uses}
     for sequence in snapshot.sequences:
-        if snapshot.uses_of(sequence):
+        if sequence.oid in fed:
             continue
         yield CHECK.finding(
             f"sequence {sequence.qualified} feeds no column "

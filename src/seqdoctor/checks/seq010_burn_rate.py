@@ -87,9 +87,13 @@ def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
     if activity is None:
         return
     for sequence in snapshot.sequences:
-        uses = snapshot.uses_of(sequence)
+        if sequence.cycle:
+            continue
         used = values_used(sequence)
-        if not uses or sequence.cycle or used is None or used < MIN_VALUES:
+        if used is None or used < MIN_VALUES:
+            continue  # most sequences: their columns not even looked up
+        uses = snapshot.uses_of(sequence)
+        if not uses:
             continue
         tables = {use.table_oid: qualify(use.schema, use.table) for use in uses}
         estimates = [activity.row_estimates.get(oid, -1) for oid in tables]

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -71,6 +71,7 @@ from seqdoctor.checks.base import (
     number,
     percent,
     plural,
+    same_objects,
 )
 from seqdoctor.checks.seq002_column_near_overflow import column_range, range_name
 
@@ -120,9 +121,13 @@ class Forecast:
     used_ratio: float
     values_left: int  # nextval() calls that still succeed
     wraps: bool  # a CYCLE sequence that wraps around before any limit: never runs out
-    now: datetime | None  # the audit's clock; None when the activity was not read
+    # The audit's clock, which a date counts from; None when the activity was not read, or
+    # with no rate and no position recorded: a forecast with nothing to count holds nothing
+    # of the clock, so that serve's rounds carry it whole (see _forecasts()).
+    now: datetime | None
     rate: Rate | None  # None: no history and no estimate, or the activity was not read
-    # The positions the rate was fitted to, or would have been: recorded ones, then the current.
+    # The positions the rate was fitted to, or would have been: recorded ones, then the
+    # current; none when *now* is None.
     history: tuple[Position, ...] = ()
 
     @property
@@ -220,17 +225,20 @@ def _since_last_reset(points: list[Position], sequence: SequenceState) -> list[P
     return kept
 
 
-def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -> Rate | None:
+def _counted_since(snapshot: Snapshot, activity: Activity | None) -> datetime | None:
+    """When the insert counters an estimate counts started; None when no rate can be
+    estimated from them: too recently, or on a standby, whose counters count its own
+    inserts (none, whatever the primary's)."""
+    if activity is None or snapshot.server.in_recovery:
+        return None
     since = activity.counted_since
-    if since is None or activity.now - since < MIN_SPAN:
-        return None
-    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
-    if not tables:
-        return None
-    if snapshot.server.in_recovery:
-        return None  # a standby's counters count its own inserts: none, whatever the primary's
+    return since if since is not None and activity.now - since >= MIN_SPAN else None
 
-    if not tables <= activity.rows_inserted.keys():
+
+def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -> Rate | None:
+    since = _counted_since(snapshot, activity)
+    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
+    if since is None or not tables or not tables <= activity.rows_inserted.keys():
         return None
     rows = sum(activity.rows_inserted[oid] for oid in tables)
     return Rate(
@@ -265,33 +273,68 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
 # A forecast's figures that its sequence's state and its column alone make, not the clock:
 # the column (None: the sequence's own limit), limit, limited_by, used_ratio, values_left, wraps.
 _Part = tuple[ColumnUse | None, int, str, float, int, bool]
-# By sequence oid, the state and columns the parts were made of, and the parts.
-_Parts = dict[int, tuple[SequenceState, tuple[ColumnUse, ...], tuple[_Part, ...]]]
-_PARTS = f"{__name__}.parts"
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """What the forecasts of one sequence were made of in one snapshot, kept for the next."""
+
+    sequence: SequenceState
+    uses: tuple[ColumnUse, ...]
+    parts: tuple[_Part, ...]
+    # Its forecasts when they have no rate and no position recorded: nothing of the clock.
+    undated: tuple[Forecast, ...] | None = None
+
+
+_MADE = f"{__name__}.made"
+# The sequences and columns of a snapshot none of whose forecasts has a rate.
+_UNDATED = f"{__name__}.undated"
 
 
 def _forecasts(snapshot: Snapshot) -> list[Forecast]:
-    """Every forecast; the parts that do not depend on the clock taken from the earlier
-    snapshot (``EARLIER``) for a sequence of the same state (the same object: read.py keeps
-    a sequence that did not move) feeding the same columns: at 100,000 tables, making them
-    again took about a third of the forecasts' time in each round of ``serve``."""
-    now = snapshot.activity.now if snapshot.activity else None
-    earlier: _Parts = snapshot.derived.get(EARLIER, {}).get(_PARTS, {})
-    made: _Parts = {}
+    """Every forecast, taking from the earlier snapshot (``EARLIER``) what a sequence of the
+    same state (the same object: read.py keeps a sequence that did not move) feeding the
+    same columns made there: the parts that do not depend on the clock, and, with no rate
+    and no position recorded, its forecasts whole. At 100,000 tables, making them again
+    took most of the checks' time in each round of ``serve``."""
+    activity = snapshot.activity
+    now = activity.now if activity else None
+    # Whether any sequence's rate can be estimated from its tables' inserts.
+    estimates = _counted_since(snapshot, activity) is not None
+    last = snapshot.derived.get(EARLIER, {})
+    if not estimates and not (activity is not None and activity.history):
+        # No rate at all: the forecasts are those of the earlier snapshot if it had the
+        # same sequences (states) and columns, and no rate either.
+        inputs = snapshot.derived[_UNDATED] = (snapshot.sequences, snapshot.uses)
+        before = last.get(_UNDATED)
+        if __name__ in last and before and all(map(same_objects, inputs, before)):
+            snapshot.derived[_MADE] = last[_MADE]
+            return list(last[__name__])
+    earlier: dict[int, _Made] = last.get(_MADE, {})
+    made: dict[int, _Made] = {}
     found: list[Forecast] = []
     for sequence in snapshot.sequences:
         if not sequence.position_known:
             continue
         uses = snapshot.uses_of(sequence)
         before = earlier.get(sequence.oid)
-        if before is not None and before[0] is sequence and before[1] == uses:
-            made[sequence.oid] = before
+        if before is None or before.sequence is not sequence or before.uses != uses:
+            before = _Made(sequence, uses, _parts(sequence, uses))
+        recorded = activity is not None and bool(activity.history.get(sequence.oid))
+        rate: Rate | None = None
+        history: tuple[Position, ...] = ()
+        if recorded or estimates:
+            history = tuple(history_of(sequence, snapshot))
+            rate = _rate(sequence, snapshot, history)
+        if rate is None and not recorded:
+            if before.undated is None:
+                undated = tuple(Forecast(sequence, *part, None, None) for part in before.parts)
+                before = replace(before, undated=undated)
+            found += before.undated or ()
         else:
-            made[sequence.oid] = before = (sequence, uses, _parts(sequence, uses))
-        history = tuple(history_of(sequence, snapshot))
-        rate = _rate(sequence, snapshot, history)
-        found += (Forecast(sequence, *part, now, rate, history) for part in before[2])
-    snapshot.derived[_PARTS] = made
+            found += (Forecast(sequence, *part, now, rate, history) for part in before.parts)
+        made[sequence.oid] = before
+    snapshot.derived[_MADE] = made
     return found
 
 

@@ -16,9 +16,9 @@ from seqdoctor.catalog.model import (
     StatisticsSample,
     Unreadable,
 )
-from seqdoctor.checks import REGISTRY, Check, Finding, Settings, run_checks
+from seqdoctor.checks import REGISTRY, Check, Finding, Settings, incremental, run_checks
 from seqdoctor.checks import seq011_exhaustion_forecast as seq011
-from seqdoctor.checks.base import Unit
+from seqdoctor.checks.base import ColumnRef, Unit
 from seqdoctor.checks.incremental import Judge
 from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from tests.unit.activity import DAY, NOW, with_activity
@@ -56,16 +56,16 @@ def first() -> Snapshot:
     )
 
 
+def moved(snap: Snapshot, name: str, **position: object) -> Snapshot:
+    """*snap* with the sequence *name* changed as *position* says."""
+    return replace(
+        snap,
+        sequences=tuple(replace(s, **position) if s.name == name else s for s in snap.sequences),
+    )
+
+
 def changes(snap: Snapshot) -> Iterator[tuple[str, Snapshot]]:
     """Snapshots of the same database after one change each, cumulated."""
-
-    def moved(snap: Snapshot, name: str, **position: object) -> Snapshot:
-        return replace(
-            snap,
-            sequences=tuple(
-                replace(s, **position) if s.name == name else s for s in snap.sequences
-            ),
-        )
 
     snap = replace(snap, sequences=tuple(replace(s) for s in snap.sequences))  # equal, not the same
     yield "nothing (equal objects)", snap
@@ -170,14 +170,24 @@ def test_a_check_said_to_judge_each_pair_must_say_which() -> None:
         Judge()(first(), Settings(), [about_nothing])
 
 
-def test_the_forecasts_of_each_judgement_are_those_of_its_snapshot_alone() -> None:
+def no_history(snap: Snapshot) -> Snapshot:
+    """*snap* with no position recorded: no forecast has a rate (the statistics are new)."""
+    assert snap.activity is not None
+    return replace(snap, activity=replace(snap.activity, history={}))
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["history", "no rate"])
+def test_the_forecasts_of_each_judgement_are_those_of_its_snapshot_alone(recorded: bool) -> None:
     """A judgement takes the forecasts' parts of a sequence that did not change from the
-    last one (SEQ011): the forecasts, which the exposition shows, are those made afresh."""
+    last one (SEQ011), and with no rate at all the forecasts whole: the forecasts, which
+    the exposition shows, are those made afresh."""
     judge, settings = Judge(), Settings()
-    judge(first(), settings)
-    for name, snap in changes(first()):
+    start = first() if recorded else no_history(first())
+    judge(start, settings)
+    for name, snap in changes(start):
         judge(snap, settings)
         assert list(forecasts(snap)) == list(forecasts(replace(snap))), name
+        assert recorded or all(f.rate is None for f in forecasts(snap))
 
 
 def test_a_judgement_makes_again_only_the_forecasts_parts_of_what_changed(
@@ -198,3 +208,87 @@ def test_a_judgement_makes_again_only_the_forecasts_parts_of_what_changed(
     judge(replace(snap, sequences=moved), settings)
 
     assert made == ["orders_id_seq"]
+
+
+def test_findings_kept_in_order_from_the_last_judgement_are_run_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the units are the same, the last judgement's findings in order are kept,
+    those of the units whose findings changed taken out and their new ones put in at
+    their places: never sorted again, and a finding whose cause is fixed is gone."""
+    sorts: list[int] = []
+    in_order = incremental.in_order
+
+    def counted(findings: Iterable[Finding]) -> list[Finding]:
+        found = in_order(findings)
+        sorts.append(len(found))
+        return found
+
+    monkeypatch.setattr(incremental, "in_order", counted)
+    judge, settings, snap = Judge(), Settings(), first()
+    judge(snap, settings)
+    behind = moved(snap, "orders_id_seq", last_value=20)
+    behind = replace(
+        behind, extents={**snap.extents, ORDERS.key: holding(1, 100, first_collision=21)}
+    )
+    ahead = replace(moved(behind, "orders_id_seq", last_value=200), extents=snap.extents)
+    assert ahead.activity is not None
+    later = replace(ahead, activity=replace(ahead.activity, now=NOW + DAY))
+    for name, state in (
+        ("nothing", snap),
+        ("behind its column", behind),
+        ("fixed", ahead),
+        ("a day later", later),
+    ):
+        sorts.clear()
+        assert signature(judge(state, settings)) == signature(run_checks(state, settings)), name
+        assert sorts == [], name
+    behind_found = {f.code for f in judge(behind, settings) if f.column == ColumnRef.of(ORDERS)}
+    assert "SEQ001" in behind_found
+    assert "SEQ001" not in {f.code for f in judge(ahead, settings)}
+
+
+def test_a_finding_that_ties_with_another_sorts_them_all_again() -> None:
+    """Two findings in the same place in the order are in the order they were gathered in,
+    which only gathering them all again gives."""
+
+    def tied(snap: Snapshot, settings: Settings) -> Iterator[Finding]:
+        assert snap.activity is not None
+        day = snap.activity.now.toordinal()
+        check = REGISTRY.get("SEQ900")
+        found = [check.finding(f"{what} on day {day}") for what in ("one", "two")]
+        yield from found if day % 2 else reversed(found)
+
+    checks = [*REGISTRY, replace(REGISTRY.get("SEQ900"), code="SEQ999", run=tied)]
+    judge, settings, snap = Judge(), Settings(), first()
+    assert snap.activity is not None
+    later = replace(snap, activity=replace(snap.activity, now=NOW + DAY))
+    for state in (snap, later, snap):
+        assert signature(judge(state, settings, checks)) == signature(
+            run_checks(state, settings, checks)
+        )
+
+
+def test_a_judgement_a_check_stopped_leaves_the_memory_as_it_was() -> None:
+    """Nothing of a judgement that raised is kept: the next judges what changed since the
+    last complete one, not since the one that stopped."""
+    stop = [False]
+    seq900 = REGISTRY.get("SEQ900")
+
+    def stopping(snap: Snapshot, settings: Settings) -> Iterable[Finding]:
+        if stop[0]:
+            raise RuntimeError("stopped")
+        return seq900.run(snap, settings)
+
+    checks = [replace(c, run=stopping) if c is seq900 else c for c in REGISTRY]
+    judge, settings, snap = Judge(), Settings(), first()
+    judge(snap, settings, checks)
+    behind = moved(snap, "orders_id_seq", last_value=20)
+    stop[0] = True
+    with pytest.raises(RuntimeError, match="stopped"):
+        judge(behind, settings, checks)
+    stop[0] = False
+    for state in (behind, snap):
+        assert signature(judge(state, settings, checks)) == signature(
+            run_checks(state, settings, checks)
+        )

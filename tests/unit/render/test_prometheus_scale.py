@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seqdoctor.checks import Settings, run_checks
-from seqdoctor.render.prometheus import DEFAULT_TOP, render
+from seqdoctor.render.prometheus import DEFAULT_TOP, ColumnSeries, render
 from seqdoctor.report import Report
 from tests.unit.activity import NOW
 from tests.unit.factories import column, holding, sequence, snapshot
@@ -120,3 +122,33 @@ def test_a_database_whose_positions_could_not_be_read_has_no_fullest_column() ->
     assert "seqdoctor_database_max_used_ratio" not in found
     assert "seqdoctor_database_min_values_left" not in found
     assert found["seqdoctor_database_columns"][0]["value"] == "1.0"
+
+
+def written(report: Report, series: ColumnSeries) -> str:
+    out = io.StringIO()
+    render(report, out, series=series)
+    return out.getvalue()
+
+
+def test_the_series_of_unchanged_columns_are_given_again_and_never_stale() -> None:
+    """serve keeps the columns' series from one round to the next: the same, not made
+    again, where they are made of the same objects; made again from anything else."""
+    series, report = ColumnSeries(), tenant_report(50)
+    first = series(report, DEFAULT_TOP)
+    same = replace(report, checked_at=NOW + timedelta(hours=1), duration_seconds=2.0)
+    equal = replace(report, snapshot=replace(report.snapshot))  # new objects, equal
+    snap = report.snapshot
+    written_to = next(use for use in snap.uses if use.table == "t1")
+    extents = {**snap.extents, written_to.key: holding(1, 2**30)}
+    behind = replace(report, snapshot=replace(snap, extents=extents))
+    sequences = tuple(
+        replace(s, last_value=10) if s.name == "full_id_seq" else s for s in snap.sequences
+    )
+    moved = replace(report, snapshot=replace(snap, sequences=sequences))
+
+    assert series(same, DEFAULT_TOP) is first
+    assert series(same, None) is not first
+    assert series(equal, DEFAULT_TOP) == first
+    for changed in (behind, moved, report):
+        assert written(changed, series) == written(changed, ColumnSeries())
+    assert written(behind, series) != written(report, series)
