@@ -208,14 +208,14 @@ def fix(
 
     Prints, for each finding it can repair, the SQL it would run (past 200
     repairs, --format sql prints it), why, and what it locks. Nothing changes
-    without --apply, which asks first on a terminal. Each repair runs in its own transaction under the lock and
-    statement timeouts, is tried again when its locks are not granted, and the
-    first failure stops the run; running fix again picks up where it stopped.
-    By default --apply runs only urgent repairs: of findings at warning or
-    critical, and a table rewrite only when a column it changes is running
-    out; the others (SEQ004 ...) are shown and run when asked for with
-    --code. Table rewrites over --rewrite-threshold, and repairs that are a
-    design decision, are only shown.
+    without --apply, which asks first on a terminal. Each repair runs in its
+    own transaction under the lock and statement timeouts, is tried again when
+    its locks are not granted, and the first failure stops the run; running
+    fix again picks up where it stopped. By default --apply runs only urgent
+    repairs: of findings at warning or critical, and a table rewrite only when
+    a column it changes is running out; the others (SEQ004 ...) are shown and
+    run when asked for with --code. Table rewrites over --rewrite-threshold,
+    and repairs that are a design decision, are only shown.
 
     Exit status: 0 nothing to repair (info findings aside), or every repair
     applied and checked again; 1 repairs waiting (not applied, held back, or
