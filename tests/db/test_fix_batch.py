@@ -28,7 +28,7 @@ from seqdoctor.catalog.model import SequenceState
 from seqdoctor.repairs import Outcome, Retries, apply, apply_fix, plan_fix
 from seqdoctor.repairs.advance import first_statements, move_statements
 from seqdoctor.repairs.apply import Step
-from seqdoctor.repairs.model import Advance
+from seqdoctor.repairs.model import Advance, Deferred
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 FAST = Retries(retries=1, backoff=0.05)
@@ -449,7 +449,7 @@ def test_a_first_round_sets_the_value_planned_only_on_a_sequence_as_audited(
     )
     before = (planned - now.next_value) * increment > 0
     on_progression = (planned - now.next_value) % increment == 0
-    advance = Advance(audited, (), None, sql.SQL(""), planned)
+    advance = Advance(audited, (), None, Deferred(lambda: sql.SQL("")), planned)
 
     with conn.transaction(), psycopg.ClientCursor(conn) as cursor:
         cursor.execute(first_statements([advance]))

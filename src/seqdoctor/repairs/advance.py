@@ -51,6 +51,7 @@ from seqdoctor.checks import Finding
 from seqdoctor.repairs.model import (
     SETTLE_ROUNDS,
     Advance,
+    Deferred,
     Plan,
     RepairOptions,
     Safety,
@@ -97,7 +98,7 @@ def plan(
             "none on the tables beyond reading max() (ACCESS SHARE); setval() changes the "
             "sequence in place",
         )
-    statements: list[Statement] = []
+    statements: list[Statement | Deferred] = []
     if options.lock and judged:
         statements.append(
             sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
@@ -147,7 +148,7 @@ def moving(
 ) -> Advance:
     """*sequence* to move past the data in *columns* (and to *floor* at least, if given);
     *planned*: the next value the audit's reads put it at (see :func:`planned_next`)."""
-    row = sql.SQL(data_row(sequence, columns, floor))
+    row = Deferred(lambda: sql.SQL(data_row(sequence, columns, floor)))
     return Advance(sequence, tuple(columns), floor, row, planned)
 
 
@@ -254,7 +255,7 @@ WHERE d.tableoid = {oid}::oid
 
 def setval_statement(
     sequence: SequenceState, columns: Sequence[ColumnUse], floor: int | None = None
-) -> sql.SQL:
+) -> Deferred:
     """The statement that reads everything it needs and moves the sequence, in one go.
 
     It returns one row (sequence, next value before, next value after) when
@@ -264,13 +265,19 @@ def setval_statement(
     return _setval(moving(sequence, columns, floor))
 
 
-def _setval(advance: Advance) -> sql.SQL:
-    # Joined as text, as data_row(): one a sequence.
-    name = name_literal(advance.sequence.schema, advance.sequence.name).as_string()
-    return sql.SQL(_SETVAL_HEAD + advance.row.as_string() + _SETVAL_TARGET + name + _SETVAL_TAIL)
+def _setval(advance: Advance) -> Deferred:
+    """The plan's own statement, composed when printed or run (see :class:`Deferred`)."""
+
+    def compose() -> sql.SQL:
+        # Joined as text, as data_row(): one a sequence.
+        name = name_literal(advance.sequence.schema, advance.sequence.name).as_string()
+        row = advance.row.as_string()
+        return sql.SQL(_SETVAL_HEAD + row + _SETVAL_TARGET + name + _SETVAL_TAIL)
+
+    return Deferred(compose)
 
 
-def move_statements(rows: Sequence[sql.SQL]) -> str:
+def move_statements(rows: Sequence[Deferred]) -> str:
     """Statements, one a sequence, each reading where its sequence must go and moving it.
 
     *rows* are the :attr:`Advance.row` of each sequence; the statements go to

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
+from typing import Any
 
 from psycopg import sql
+from psycopg.abc import AdaptContext
 
 from seqdoctor.catalog.connection import Timeouts, timeout_statements
 from seqdoctor.catalog.dependents import ColumnDependents
@@ -22,6 +25,37 @@ from seqdoctor.checks import Finding
 from seqdoctor.errors import UsageError
 
 GIGABYTE = 1024**3
+
+
+class Deferred(sql.Composable):
+    """A statement composed the first time it is written out, then kept.
+
+    fix plans thousands of sequence moves at once, and ``--apply`` sets most
+    of them with a statement of their batch (see :attr:`Advance.planned`),
+    never with their own: composing each plan's own statement, a third of
+    planning it, waits until the statement is printed or run.
+    """
+
+    def __init__(self, compose: Callable[[], sql.Composable]) -> None:
+        super().__init__(compose)
+
+    @cached_property
+    def composed(self) -> sql.Composable:
+        composed: sql.Composable = self._obj()
+        return composed
+
+    def as_bytes(self, context: AdaptContext | None = None) -> bytes:
+        return self.composed.as_bytes(context)
+
+    def as_string(self, context: AdaptContext | None = None) -> str:
+        return self.composed.as_string(context)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Deferred) and self.composed == other.composed
+
+    __hash__ = None  # type: ignore[assignment]  # as every Composable's: equal by content
+
+
 # What a plan executes: statements psycopg can run as they are.
 Statement = sql.SQL | sql.Composed
 # How many times a settling plan runs at most (see Plan.settle).
@@ -43,8 +77,9 @@ class Advance:
     sequence: SequenceState
     columns: tuple[ColumnUse, ...]
     floor: int | None
-    # Its row of the statements that move it in a batch, composed once (see .advance).
-    row: sql.SQL
+    # Its row of the statements that move it in a batch, composed once, when first
+    # needed (see .advance): a batch sets most sequences with no row.
+    row: Deferred
     # The next value the audit's reads put it at, when they alone say it (see
     # advance.planned_next()): a batch's first round sets that, reading no table.
     planned: int | None = None
@@ -58,7 +93,7 @@ class Plan:
     title: str
     reason: str
     safety: Safety
-    statements: tuple[Statement, ...]
+    statements: tuple[Statement | Deferred, ...]
     locks: tuple[str, ...]
     findings: tuple[Finding, ...]  # what it repairs
     tables: tuple[tuple[str, str], ...] = ()  # (schema, table) it reads or changes
@@ -110,7 +145,7 @@ class RepairContext:
     dependents: Mapping[int, ColumnDependents] = field(default_factory=dict)
 
 
-def transaction(plan: Plan, timeouts: Timeouts) -> tuple[Statement, ...]:
+def transaction(plan: Plan, timeouts: Timeouts) -> tuple[Statement | Deferred, ...]:
     """The statements of *plan* as one transaction runs them, after BEGIN and before COMMIT."""
     # timeout_statements() pins the search path too: view and rule definitions
     # were read under it (every name qualified) and are created again under it,
