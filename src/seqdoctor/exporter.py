@@ -74,9 +74,19 @@ def parse_listen(listen: str) -> tuple[str, int]:
     (('127.0.0.1', 10230), ('::1', 0), ('', 10230))
     """
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    if not sep or not _digits(port) or int(port) > 65535:
         raise UsageError(f"--listen wants HOST:PORT, not {listen!r}")
     return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _digits(text: str) -> bool:
+    """*text* is ASCII digits: str.isdigit() also takes "¹", which int() refuses, and "٣",
+    which int() reads as 3.
+
+    >>> _digits("10230"), _digits("\u00b9"), _digits("\u0663"), _digits("")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
 
 
 def parse_metrics(metrics: str) -> int | None:
@@ -88,7 +98,7 @@ def parse_metrics(metrics: str) -> int | None:
     """
     if metrics == "all":
         return None
-    if not metrics.isdigit():
+    if not _digits(metrics):
         raise UsageError(f"--metrics wants a number of columns or 'all', not {metrics!r}")
     return int(metrics)
 

@@ -15,6 +15,9 @@ from seqdoctor.fleet import Target
     [
         (["--metrics", "some"], "--metrics wants a number of columns or 'all', not 'some'"),
         (["--metrics", "-1"], "--metrics wants a number of columns or 'all', not '-1'"),
+        # Digits to str.isdigit(), not to int(): the fuzz test's hypothesis found the first.
+        (["--metrics", "\u00b9"], "--metrics wants a number of columns or 'all'"),
+        (["--listen", ":\u00b9"], "--listen wants HOST:PORT"),
         (["--full-every", "-5"], "--full-every"),
         (["--full-every", "nan"], "--full-every"),
     ],
@@ -22,7 +25,7 @@ from seqdoctor.fleet import Target
 def test_bad_serve_options_are_one_line_and_exit_3(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(["serve", *argv, "--listen", "127.0.0.1:0", "host=127.0.0.1 port=1"])
+    status = main(["serve", "--listen", "127.0.0.1:0", *argv, "host=127.0.0.1 port=1"])
     err = capsys.readouterr().err
 
     assert status == 3
