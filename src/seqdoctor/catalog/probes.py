@@ -404,15 +404,12 @@ def _collision_at_edge(use: ColumnUse, seq: SequenceState, extent: ColumnExtent)
     """
     edge = extent.min_value if seq.ascending else extent.max_value
     following = seq.next_value
-    if abs(seq.increment_by) != 1 or use.type_name not in _INTEGERS:
+    if abs(seq.increment_by) != 1 or use.type_range is None:  # an integer column
         return None
     if edge is None or following is None:
         return None
     low, high = sorted((following, seq.limit))
     return edge if low <= edge <= high else None
-
-
-_INTEGERS = frozenset({"int2", "int4", "int8"})
 
 
 def _collisions_query(behind: Sequence[tuple[ColumnUse, SequenceState]]) -> str:

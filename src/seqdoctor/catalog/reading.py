@@ -201,10 +201,10 @@ def all_rows(conn: Connection, statements: sql.Composable | str) -> list[tuple[A
         message = statements.as_bytes(conn)
     with psycopg.ClientCursor(conn) as cursor:
         cursor.execute(message)
-        rows += cursor.fetchall()
-        while cursor.nextset():  # a result per statement
-            rows += cursor.fetchall()
-    return rows
+        while True:  # a result per statement; a SET's holds no rows
+            rows += cursor.fetchall() if cursor.description else []
+            if not cursor.nextset():
+                return rows
 
 
 def failed(error: psycopg.Error, what: str, **where: Any) -> Unreadable:

@@ -380,7 +380,7 @@ def data_row(sequence: SequenceState, columns: Sequence[ColumnUse], floor: int |
     # Joined as text rather than composed: this runs for every sequence behind,
     # 10,000 after a copy, and composing cost more than the rest of planning them.
     relation = sql.Identifier(sequence.schema, sequence.name).as_string()
-    name = sql.Literal(relation).as_string()  # as name_literal()
+    name = name_literal(sequence.schema, sequence.name).as_string()
     extreme = _MAX if sequence.ascending else _MIN
     edges: list[str] = []
     for use in columns:

@@ -60,7 +60,7 @@ from seqdoctor.catalog.connection import (
     timeout_statements,
     transaction_block,
 )
-from seqdoctor.catalog.reading import load_query
+from seqdoctor.catalog.reading import all_rows, load_query, oid_array
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.advance import first_statements, landed_statements, move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
@@ -392,11 +392,12 @@ class _Batch:
             self._alone(i)
         return [self.results[i] for i in range(len(self.plans))]
 
-    def _message(self, statements: str) -> bytes:
-        """*statements* after the timeouts, in the connection's encoding (names in them may
-        be beyond ASCII, and a client may use LATIN1)."""
+    def _run(self, statements: str) -> list[tuple[Any, ...]]:
+        """The rows of *statements*, run after the timeouts in one transaction, one message
+        (:func:`~seqdoctor.catalog.reading.all_rows`: in the connection's encoding)."""
         timeouts = sql.SQL(";\n").join(timeout_statements(self.options.timeouts))
-        return (timeouts.as_string(self.conn) + ";\n" + statements).encode(self.conn.info.encoding)
+        with transaction_block(self.conn):
+            return all_rows(self.conn, timeouts.as_string(self.conn) + ";\n" + statements)
 
     def _first_round(self, pending: Sequence[int]) -> set[int]:
         """Set each sequence whose plan worked out its next value to it, and move the others
@@ -419,15 +420,8 @@ class _Batch:
     ) -> set[int]:
         """Run moving *statements*, one for each of the *pending* plans, in one transaction;
         those whose sequence moved. *planned*: those with a planned value were set to it."""
-        message = self._message(statements)
         started = time.monotonic()
-        rows: list[tuple[Any, ...]] = []
-        with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
-            cursor.execute(message)
-            while True:  # the SETs' results, then a result per sequence
-                rows += cursor.fetchall() if cursor.description else []
-                if not cursor.nextset():
-                    break
+        rows = self._run(statements)
         seconds = time.monotonic() - started
         # Rows are (sequence, next value before, step, the value set).
         for oid, before, step, set_to in rows:
@@ -456,17 +450,8 @@ class _Batch:
         statements = landed_statements(moved)
         if not statements:  # only floors to reach (sync), reached once and for all
             return set()
-        message = self._message(statements)
         started = time.monotonic()
-        oids: set[int] = set()
-        with transaction_block(self.conn), psycopg.ClientCursor(self.conn) as cursor:
-            cursor.execute(message)
-            while True:  # the SETs' results, then a result per sequence
-                if cursor.description:
-                    oids.update(row[0] for row in cursor.fetchall())
-                if not cursor.nextset():
-                    break
-        landed = {self.index[oid] for oid in oids}
+        landed = {self.index[oid] for (oid,) in self._run(statements)}
         seconds = time.monotonic() - started
         for i in pending:
             if i not in landed:
@@ -488,7 +473,8 @@ class _Batch:
         started = time.monotonic()
         try:
             with read_only_transaction(self.conn, self.options.timeouts):
-                rows = self.conn.execute(query.encode(), {"oids": [s.oid for s in sequences]})
+                oids = oid_array(s.oid for s in sequences)
+                rows = self.conn.execute(query.encode(), {"oids": oids})
                 positions = {oid: (last, called) for oid, last, called in rows.fetchall()}
         except psycopg.Error:
             return
