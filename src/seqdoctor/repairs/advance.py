@@ -89,20 +89,21 @@ def plan(
     judged = [u for u in fed if u.comparable and u.relkind != "f"]
     names = ", ".join(u.qualified for u in judged)
     direction = "forward" if sequence.ascending else "down (it descends)"
+    tables = _distinct_tables(judged)
     locks = (
-        f"SHARE ROW EXCLUSIVE on {_tables(judged)} until it commits: inserts, updates and "
-        "deletes wait for an instant, reads go on",
+        "none on the tables beyond reading max() (ACCESS SHARE); setval() changes the "
+        "sequence in place",
     )
-    if not (options.lock and judged):
-        locks = (
-            "none on the tables beyond reading max() (ACCESS SHARE); setval() changes the "
-            "sequence in place",
-        )
     statements: list[Statement | Deferred] = []
     if options.lock and judged:
+        named = ", ".join(qualify(u.schema, u.table) for u in tables)
+        locks = (
+            f"SHARE ROW EXCLUSIVE on {named} until it commits: inserts, updates and deletes "
+            "wait for an instant, reads go on",
+        )
         statements.append(
             sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
-                sql.SQL(", ").join(table_sql(u) for u in _distinct_tables(judged))
+                sql.SQL(", ").join(table_sql(u) for u in tables)
             )
         )
     planned = planned_next(sequence, findings, judged) if floor is None else None
@@ -120,7 +121,7 @@ def plan(
         statements=tuple(statements),
         locks=locks,
         findings=findings,
-        tables=tuple((u.schema, u.table) for u in _distinct_tables(judged)),
+        tables=tuple((u.schema, u.table) for u in tables),
         notes=tuple(_notes(fed, options)),
         held_back=_held_back(findings, judged),
         moves=True,
@@ -428,10 +429,6 @@ def _distinct_tables(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
     for use in uses:
         seen.setdefault(use.table_oid, use)
     return sorted(seen.values(), key=lambda u: (u.schema, u.table))
-
-
-def _tables(uses: Iterable[ColumnUse]) -> str:
-    return ", ".join(qualify(u.schema, u.table) for u in _distinct_tables(uses))
 
 
 def _notes(fed: Sequence[ColumnUse], options: RepairOptions) -> Iterator[str]:

@@ -29,6 +29,7 @@ from seqdoctor.catalog.connection import (
 from seqdoctor.catalog.filters import patterns
 from seqdoctor.catalog.model import Snapshot, qualify
 from seqdoctor.checks import REGISTRY, Finding
+from seqdoctor.checks.base import ColumnRef, SequenceRef
 from seqdoctor.errors import ExitStatus, SeqdoctorError, UsageError
 from seqdoctor.repairs.apply import Log, Outcome, PlanResult, Retries, apply_plans
 from seqdoctor.repairs.context import read_context
@@ -278,8 +279,8 @@ def _glob(name: str) -> str:
     return "".join(f"[{c}]" if c in "[*?" else c for c in name)
 
 
-def _key(finding: Finding) -> tuple[str, str, str]:
-    return (finding.code, str(finding.sequence or ""), str(finding.column or ""))
+def _key(finding: Finding) -> tuple[str, SequenceRef | None, ColumnRef | None]:
+    return (finding.code, finding.sequence, finding.column)
 
 
 def _compare(before: Snapshot, after: Report, plans: Sequence[Plan]) -> Iterator[Comparison]:
@@ -302,18 +303,20 @@ def _compare(before: Snapshot, after: Report, plans: Sequence[Plan]) -> Iterator
         still = [*left, *(["not checked"] if name in unjudged_after else [])]
         yield Comparison(name, "findings", ", ".join(then), ", ".join(still) or "none")
     touched = {table for plan in plans for table in plan.tables}
-    sequences = {str(f.sequence) for plan in plans for f in plan.findings if f.sequence}
-    new_sequences = {s.qualified: s for s in after.snapshot.sequences}
+    sequences = {f.sequence for plan in plans for f in plan.findings if f.sequence}
+    new_sequences = {SequenceRef.of(s): s for s in after.snapshot.sequences}
     for old in before.sequences:
-        new = new_sequences.get(old.qualified)
-        if old.qualified in sequences and new is not None:
-            for aspect, was, now in (
-                ("type", old.data_type, new.data_type),
-                ("next value", _value(old.next_value), _value(new.next_value)),
-                ("limit", _value(old.limit), _value(new.limit)),
-            ):
-                if was != now:
-                    yield Comparison(old.qualified, aspect, was, now)
+        new = new_sequences.get(ref) if (ref := SequenceRef.of(old)) in sequences else None
+        if new is None:
+            continue
+        if old.data_type != new.data_type:
+            yield Comparison(old.qualified, "type", old.data_type, new.data_type)
+        for aspect, was, now in (
+            ("next value", old.next_value, new.next_value),
+            ("limit", old.limit, new.limit),
+        ):
+            if was != now:
+                yield Comparison(old.qualified, aspect, _value(was), _value(now))
     new_types = dict(_column_types(after.snapshot))
     for column, old_type in dict(_column_types(before)).items():
         new_type = new_types.get(column)
