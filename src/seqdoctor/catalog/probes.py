@@ -42,6 +42,7 @@ from seqdoctor.catalog.reading import (
     in_batches,
     load_query,
     spread,
+    spread_owned,
 )
 
 
@@ -123,14 +124,14 @@ def probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct r
         return _read_statistics(conn, batch, options.timeouts)
 
     done = 0
-    batches = list(in_batches(probe, options.batch_size))
-    for batch, result in spread(idle, len(connections), batches, read):
+    owned = spread_owned(connections, probe, _sequence_of, options.batch_size, read)
+    for batch, result in owned:
         total.extents.update(result.extents)
         total.vanished |= result.vanished
         unreadable += result.unreadable
         done += len(batch)
         options.report_progress("columns", done, len(probe))
-    _collide_carried(idle, len(connections), collide, options, total)
+    _collide_carried(connections, collide, options, total)
     unreadable += total.unreadable
     unread = [use for use, _ in unindexed]
     for _, found in spread(
@@ -149,8 +150,7 @@ def probe_columns(  # noqa: PLR0917 - one call site, every argument a distinct r
 
 
 def _collide_carried(
-    idle: queue.SimpleQueue[Connection],
-    workers: int,
+    connections: Sequence[Connection],
     collide: Sequence[tuple[ColumnUse, SequenceState]],
     options: ReadOptions,
     total: Probed,
@@ -163,8 +163,8 @@ def _collide_carried(
         _read_collisions(conn, batch, options, result)
         return result
 
-    batches = list(in_batches(collide, options.batch_size))
-    for pairs, result in spread(idle, workers, batches, read):
+    owned = spread_owned(connections, collide, _sequence_of_pair, options.batch_size, read)
+    for pairs, result in owned:
         total.vanished |= result.vanished
         total.unreadable += result.unreadable
         for use, _ in pairs:
@@ -173,6 +173,14 @@ def _collide_carried(
             else:  # gone, or unreadable now
                 total.carried.discard(use.key)
                 del total.extents[use.key]
+
+
+def _sequence_of(use: ColumnUse) -> int:
+    return use.sequence_oid
+
+
+def _sequence_of_pair(pair: tuple[ColumnUse, SequenceState]) -> int:
+    return pair[1].oid
 
 
 def _unmoved(earlier: Snapshot | None, sequence: SequenceState) -> bool:

@@ -13,11 +13,13 @@ import dataclasses
 import queue
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from importlib import resources
+from itertools import zip_longest
 from typing import Any, TypeVar
 
 import psycopg
@@ -185,6 +187,53 @@ def spread(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         yield from zip(batches, pool.map(on_idle, batches), strict=True)
+
+
+def owner(sequence_oid: int, count: int) -> int:
+    """Which of *count* connections reads the columns a sequence feeds, and moves it: always
+    the same one for the same sequence, so that ``fix``, applying over the connections its
+    audit read with, finds the sequence's tables and indexes open in that server process
+    (a backend opening a relation for the first time takes about three times as long as
+    afterwards: at 10,000 sequences, 1.2 s of the server's time in applying).
+
+    A multiplicative hash of the oid: tables made one after another take oids at a fixed
+    stride, which a remainder alone could send all to one connection.
+
+    >>> [owner(oid, 2) for oid in range(16384, 16440, 7)]
+    [1, 0, 1, 1, 0, 1, 1, 0]
+    """
+    return ((sequence_oid * 0x9E3779B1) & 0xFFFFFFFF) * count >> 32
+
+
+def spread_owned(
+    connections: Sequence[Connection],
+    items: Sequence[Item],
+    sequence_of: Callable[[Item], int],
+    size: int,
+    read: Callable[[Connection, Sequence[Item]], Result],
+) -> Iterator[tuple[Sequence[Item], Result]]:
+    """Each item read on the connection that :func:`owner` gives its sequence, *size* at a
+    time, one thread a connection; the results in the order the batches take turns.
+
+    An error raised by one batch is raised here; the batches not yet started are not.
+    """
+    shares: list[list[Item]] = [[] for _ in connections]
+    for item in items:
+        shares[owner(sequence_of(item), len(connections))].append(item)
+    with ExitStack() as stack:
+        pools = [stack.enter_context(ThreadPoolExecutor(max_workers=1)) for _ in connections]
+        queued: list[tuple[Sequence[Item], Future[Result]]] = [
+            (batch, pool.submit(read, conn, batch))
+            for turn in zip_longest(*(in_batches(share, size) for share in shares))
+            for batch, pool, conn in zip(turn, pools, connections, strict=True)
+            if batch is not None
+        ]
+        try:
+            for batch, done in queued:
+                yield batch, done.result()
+        finally:
+            for _, future in queued:
+                future.cancel()
 
 
 def all_rows(conn: Connection, statements: sql.Composable | str) -> list[tuple[Any, ...]]:

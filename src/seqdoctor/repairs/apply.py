@@ -39,7 +39,6 @@ batches run on all of them at once (see :func:`_batches`).
 
 from __future__ import annotations
 
-import queue
 import random
 import threading
 import time
@@ -60,7 +59,7 @@ from seqdoctor.catalog.connection import (
     timeout_statements,
     transaction_block,
 )
-from seqdoctor.catalog.reading import all_rows, load_query, oid_array
+from seqdoctor.catalog.reading import all_rows, in_batches, load_query, oid_array, owner
 from seqdoctor.errors import UsageError
 from seqdoctor.repairs.advance import first_statements, landed_statements, move_statements
 from seqdoctor.repairs.model import SETTLE_ROUNDS, Advance, Plan, RepairOptions, transaction
@@ -195,53 +194,73 @@ def _batches(
     retries: Retries,
     log: Log,
 ) -> list[PlanResult]:
-    """*plans*, each moving a sequence only, applied BATCH at a time, each batch on
-    whichever of *conns* is free; their results in order (the first is plan *first*).
+    """*plans*, each moving a sequence only, applied BATCH at a time; their results in
+    order (the first is plan *first*).
 
-    With one connection the batches run one after another, and none after one
-    that failed. With more they run side by side, each in its own
-    transactions (no two touch the same sequence, and reading a table's
-    max() takes only ACCESS SHARE): a failure stops the batches not yet
-    started, and the one already under way on another connection finishes,
-    its results said as they are. An interruption (Ctrl-C) or an error that is
-    no plan's starts no batch after it either, on any connection.
+    Each sequence is moved on the connection that read its columns when it was
+    audited over the same connections (:func:`~seqdoctor.catalog.reading.owner`),
+    whose server process has its tables, indexes and sequence open already. With
+    one connection the batches run one after another, and none after one that
+    failed. With more, each runs its own batches, in order, side by side with
+    the others, each batch in its own transactions (no two touch the same
+    sequence, and reading a table's max() takes only ACCESS SHARE): a failure
+    stops the batches not yet started, on every connection, and the one already
+    under way on another finishes, its results said as they are. An
+    interruption (Ctrl-C) or an error that is no plan's starts no batch after
+    it either, on any connection.
     """
-    idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
-    for conn in conns:
-        idle.put(conn)
+    shares: list[list[int]] = [[] for _ in conns]
+    for i, plan in enumerate(plans):
+        shares[owner(_advance(plan).sequence.oid, len(conns))].append(i)
+    results: dict[int, PlanResult] = {}
     stop = threading.Event()
 
-    def run(start: int) -> list[PlanResult]:
-        batch = plans[start : start + BATCH]
-        if stop.is_set():
-            return [PlanResult(plan, Outcome.NOT_RUN, _NOT_RUN) for plan in batch]
-        conn = idle.get()
-        try:
-            if len(batch) == 1:
-                done = [
-                    _apply(conn, first + start, batch[0], options=options, retries=retries, log=log)
-                ]
-            else:
-                done = _Batch(
-                    conn, first + start, batch, options=options, retries=retries, log=log
-                ).run()
-        except BaseException:  # not a plan's failure (those are results): nothing more starts
-            stop.set()
-            raise
-        finally:
-            idle.put(conn)
-        if _stopped(done):
-            stop.set()
-        return done
+    def run(conn: Connection, share: Sequence[int]) -> None:
+        for batch in in_batches(share, BATCH):
+            if stop.is_set():
+                for i in batch:
+                    results[i] = PlanResult(plans[i], Outcome.NOT_RUN, _NOT_RUN)
+                continue
+            numbers = [first + i for i in batch]
+            try:
+                if len(batch) == 1:
+                    done = [
+                        _apply(
+                            conn,
+                            numbers[0],
+                            plans[batch[0]],
+                            options=options,
+                            retries=retries,
+                            log=log,
+                        )
+                    ]
+                else:
+                    done = _Batch(
+                        conn,
+                        numbers,
+                        [plans[i] for i in batch],
+                        options=options,
+                        retries=retries,
+                        log=log,
+                    ).run()
+            except BaseException:  # not a plan's failure (those are results): nothing more starts
+                stop.set()
+                raise
+            for i, result in zip(batch, done, strict=True):
+                results[i] = result
+            if _stopped(done):
+                stop.set()
 
     with ThreadPoolExecutor(max_workers=len(conns)) as pool:
-        batches = [pool.submit(run, start) for start in range(0, len(plans), BATCH)]
+        running = [pool.submit(run, conn, share) for conn, share in zip(conns, shares, strict=True)]
         try:
-            return [result for batch in batches for result in batch.result()]
+            for each in running:
+                each.result()
         except BaseException:
             # Ctrl-C, or an error not a plan's: the batches under way end, no other starts.
             stop.set()
             raise
+    return [results[i] for i in range(len(plans))]
 
 
 def _one_at_a_time(log: Log | None) -> Log:
@@ -348,14 +367,15 @@ class _Batch:
     def __init__(
         self,
         conn: Connection,
-        first: int,
+        numbers: Sequence[int],
         plans: Sequence[Plan],
         *,
         options: RepairOptions,
         retries: Retries,
         log: Log,
     ) -> None:
-        self.conn, self.first, self.plans = conn, first, plans
+        # *numbers*: each plan's position among all the plans applied, from 1, as the log says.
+        self.conn, self.numbers, self.plans = conn, numbers, plans
         self.options, self.retries, self.log = options, retries, log
         self.started = time.monotonic()
         # Per plan: the moves its rounds made (sequence, next before, next after), its steps.
@@ -494,7 +514,7 @@ class _Batch:
     ) -> None:
         again = f"round {round_number}: " if round_number > 1 else ""
         what = f"{again}{done} in one transaction with {len(self.plans) - 1} other sequences"
-        step = Step(self.first + i, 1, what, seconds, True, result)
+        step = Step(self.numbers[i], 1, what, seconds, True, result)
         self.steps[i].append(step)
         self.log(step)
 
@@ -527,7 +547,7 @@ class _Batch:
             return
         self.results[i] = _apply(
             self.conn,
-            self.first + i,
+            self.numbers[i],
             self.plans[i],
             options=self.options,
             retries=self.retries,
