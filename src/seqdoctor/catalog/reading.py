@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import queue
+import threading
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -220,20 +221,44 @@ def spread_owned(
     shares: list[list[Item]] = [[] for _ in connections]
     for item in items:
         shares[owner(sequence_of(item), len(connections))].append(item)
+    failed = threading.Event()
+
+    def read_unless_failed(conn: Connection, batch: Sequence[Item]) -> Result:
+        if failed.is_set():
+            raise _NotRead
+        try:
+            return read(conn, batch)
+        except BaseException:
+            failed.set()  # seen by the next batch of every connection
+            raise
+
     with ExitStack() as stack:
         pools = [stack.enter_context(ThreadPoolExecutor(max_workers=1)) for _ in connections]
         queued: list[tuple[Sequence[Item], Future[Result]]] = [
-            (batch, pool.submit(read, conn, batch))
+            (batch, pool.submit(read_unless_failed, conn, batch))
             for turn in zip_longest(*(in_batches(share, size) for share in shares))
             for batch, pool, conn in zip(turn, pools, connections, strict=True)
             if batch is not None
         ]
         try:
             for batch, done in queued:
-                yield batch, done.result()
+                try:
+                    result = done.result()
+                except _NotRead:
+                    # A batch later in turn, on another connection, failed first: its error.
+                    raise next(
+                        error
+                        for _, future in queued
+                        if (error := future.exception()) and not isinstance(error, _NotRead)
+                    ) from None
+                yield batch, result
         finally:
             for _, future in queued:
                 future.cancel()
+
+
+class _NotRead(Exception):
+    """A batch of :func:`spread_owned` not read: one before it failed."""
 
 
 def all_rows(conn: Connection, statements: sql.Composable | str) -> list[tuple[Any, ...]]:
