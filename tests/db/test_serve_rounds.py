@@ -285,7 +285,7 @@ def test_rounds_past_the_hour_are_full_audits_at_their_clock(
         earlier = report.snapshot if report else None
         report = audit(monitor, mark_changes=True, earlier=earlier, judge=judge, now=now)
         full = audit(monitor, now=now)
-        if earlier is not None and outlook(report.snapshot).reaches is outlook(earlier).reaches:
+        if earlier is not None and outlook(report.snapshot).undated is outlook(earlier).undated:
             carried.append(minutes)
         near[minutes] = [f.column.table for f in report.findings if f.code == "SEQ011" and f.column]
 

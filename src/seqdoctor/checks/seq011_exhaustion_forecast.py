@@ -378,12 +378,12 @@ class Outlook:
         self._all: tuple[Forecast, ...] | None = None
         # Every forecast with no rate and no clock: the same objects from one snapshot to
         # the next for a sequence whose state and columns stay the same; and the least lead.
-        self.reaches: tuple[Forecast, ...]
+        self.undated: tuple[Forecast, ...]
         self._lead: float
         if last is not None:
-            self.reaches, self._lead = last.reaches, last._lead
+            self.undated, self._lead = last.undated, last._lead
         else:
-            self.reaches = tuple(f for m in made.values() for f in m.undated)
+            self.undated = tuple(f for m in made.values() for f in m.undated)
             self._lead = min((m.lead for m in made.values()), default=math.inf)
         self._span = (activity.now - since) / DAY if activity and since else 0.0
 

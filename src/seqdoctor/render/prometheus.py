@@ -236,13 +236,13 @@ class ColumnSeries:
         found = outlook(snapshot)
         # Everything _Columns reads: the same objects as last time (the forecasts apart from
         # the clock hold the sequences' states and the columns), and equal settings.
-        inputs = (found.reaches, snapshot.extents, snapshot.uses, snapshot.sequences)
+        inputs = (found.undated, snapshot.extents, snapshot.uses, snapshot.sequences)
         settings = (snapshot.server.database, report.settings, top)
         last, columns = self._inputs, self._columns
         if not (
             columns and last and all(map(same_objects, inputs, last[0])) and settings == last[1]
         ):
-            columns = self._columns = _Columns(report, found.reaches, top)
+            columns = self._columns = _Columns(report, found.undated, top)
             self._inputs = (inputs, settings)
         return columns.series(report, found)
 
@@ -254,11 +254,11 @@ def _key(forecast: Forecast) -> tuple[int, tuple[int, int, int] | None]:
 
 class _Columns:
     """What the series of one database's columns and sequences are made of apart from the
-    clock, from *reaches*: every forecast with no rate (seq011's ``Outlook.reaches``)."""
+    clock, from *undated*: every forecast with no rate (seq011's ``Outlook.undated``)."""
 
-    def __init__(self, report: Report, reaches: Sequence[Forecast], top: int | None) -> None:
+    def __init__(self, report: Report, undated: Sequence[Forecast], top: int | None) -> None:
         self.top = top
-        judged = judged_of(reaches)
+        judged = judged_of(undated)
         self.behind = {_key(f): values_behind(report, f) for f in judged}
         self.aggregates: list[Series] = []
         _add_aggregates(_adding(self.aggregates), report, judged, self.behind)

@@ -420,4 +420,4 @@ def test_a_judgement_at_a_later_clock_makes_only_the_forecasts_near_running_out(
 
     assert estimated == [100]
     assert [f.column.table for f in found if f.code == "SEQ011" and f.column] == ["near"]
-    assert outlook(later).reaches is outlook(first).reaches
+    assert outlook(later).undated is outlook(first).undated
