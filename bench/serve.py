@@ -15,7 +15,11 @@ On one throwaway server (bench/generate.py's tables and planted problems), for e
    nothing judged again but what moved); a round after rows were written to 1 % of the
    tables, one of them an explicit id ahead of its sequence, which the round must find;
    a round after a table was created (the catalog changed: the inventory read again, and
-   the new table's column found).
+   the new table's column found);
+3. the same on a server whose statistics started over an hour ago, where every sequence
+   feeding a table has a rate estimated from its tables' inserts, which the clock moves:
+   the benchmark's server is new, so these full audits and rounds are given a clock
+   (``audit(now=...)``) two hours past the statistics' start, a minute later each time.
 
 It writes bench/results/serve.md. Usage::
 
@@ -26,10 +30,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import re
 import statistics
 import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -40,6 +47,7 @@ from scale import machine, pick_installation
 from seqdoctor import audit
 from seqdoctor.auditing import KeptConnections, collector_paused
 from seqdoctor.checks.incremental import Judge
+from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from seqdoctor.ephemeral import EphemeralCluster
 from seqdoctor.render.prometheus import ColumnSeries, render
 from seqdoctor.report import Report
@@ -54,6 +62,9 @@ SETTINGS = {"shared_buffers": "1GB"}
 # Seconds a catalog statement may take: at 100,000 tables on a loaded machine, listing the
 # columns can take longer than audit()'s default 30.
 TIMEOUT = 300.0
+# How long after the statistics' start the clock of the audits "past the hour" is set: an
+# estimated rate needs an hour (SEQ011's MIN_SPAN).
+PAST_THE_HOUR = timedelta(hours=2)
 
 
 def scrape(report: Report, top: int | None) -> tuple[int, int]:
@@ -105,9 +116,10 @@ class Rounds:
     round's snapshot, the target's Judge and its kept connections, then the exposition
     with the target's column series kept from the last round's."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, clock: Callable[[], datetime | None] = lambda: None) -> None:
         self.dsn, self.judge, self.kept = dsn, Judge(), KeptConnections()
         self.series = ColumnSeries()
+        self.clock = clock  # each round's audit's clock (None: the time)
         self.report: Report | None = None
         self.round()  # the first round: everything read and judged
 
@@ -122,12 +134,39 @@ class Rounds:
             earlier=earlier,
             judge=self.judge,
             kept=self.kept,
+            now=self.clock(),
         )
         audited = time.monotonic()
         with collector_paused():  # as the exporter renders
             render(report, io.StringIO(), top=10, series=self.series)
         self.report = report
         return report, audited - began, time.monotonic() - audited
+
+
+class PastTheHour:
+    """Full audits and ``serve``'s rounds on a server whose statistics started over an hour
+    ago: at the clock of *clock_from* (a report of the database), PAST_THE_HOUR after
+    the statistics' start it read, a minute later each time."""
+
+    def __init__(self, dsn: str, clock_from: Report) -> None:
+        activity = clock_from.snapshot.activity
+        assert activity is not None
+        assert activity.counted_since is not None
+        start, minutes = activity.counted_since + PAST_THE_HOUR, itertools.count()
+        self.rounds = Rounds(dsn, lambda: start + next(minutes) * timedelta(minutes=1))
+        self.full: list[float] = []  # seconds of each full audit
+        self.quiet: list[tuple[float, float]] = []  # of each round's audit and exposition
+        self.estimated = 0  # forecasts with an estimated rate in the last round
+
+    def measure(self) -> None:
+        """A full audit, then a round with nothing written since the last."""
+        began = time.monotonic()
+        audit(self.rounds.dsn, statement_timeout=TIMEOUT, now=self.rounds.clock())
+        self.full.append(time.monotonic() - began)
+        self.rounds.round()  # what was written since their last round
+        report, audited, exposed = self.rounds.round()
+        self.quiet.append((audited, exposed))
+        self.estimated = sum(1 for f in forecasts(report.snapshot) if f.rate is not None)
 
 
 def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
@@ -138,7 +177,7 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     started = time.monotonic()
     planted = generate(dsn, size)
     print(f"  generated {size:,} tables in {time.monotonic() - started:.0f} s", flush=True)
-    audit(dsn, statement_timeout=TIMEOUT)  # imports and caches what the first audit loads
+    first = audit(dsn, statement_timeout=TIMEOUT)  # imports and caches what audits load
     load_before = os.getloadavg()[0]
     full: list[float] = []
     # Per kind of round: (audit, exposition) seconds of each run.
@@ -147,6 +186,7 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     written_rounds: list[tuple[float, float]] = []
     created: list[tuple[float, float]] = []
     rounds = Rounds(dsn)
+    past = PastTheHour(dsn, first)
     found = 0
     reread, unwritten_reread = 0, 0
     carried_inventory, new_found = 0, 0
@@ -171,6 +211,7 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
         }
         found += ahead in behind
         carried_inventory += report.snapshot.inventory_carried
+        past.measure()
     for run in range(runs):
         table = f"serve_new_{run}"
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -189,12 +230,14 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
     columns = len(report.snapshot.uses)
     median_full = statistics.median(full)
 
-    def row(what: str, seconds: list[tuple[float, float]], note: str = "") -> str:
+    def row(
+        what: str, seconds: list[tuple[float, float]], note: str = "", of: float = median_full
+    ) -> str:
         median = statistics.median(a + e for a, e in seconds)
         audited = statistics.median(a for a, _ in seconds)
         exposed = statistics.median(e for _, e in seconds)
         return (
-            f"| {what} | {median:.2f} | {median / median_full:.0%} | {audited:.2f} | "
+            f"| {what} | {median:.2f} | {median / of:.0%} | {audited:.2f} | "
             f"{exposed:.2f} | {note} |"
         )
 
@@ -234,6 +277,16 @@ def measure(cluster: EphemeralCluster, size: int, runs: int) -> list[str]:
             "`serve` round after a table was created (the catalog changed)",
             created,
             f"inventory read again and the new table's column listed in {new_found}/{runs} rounds",
+        ),
+        f"| full audit, statistics started over an hour ago | {statistics.median(past.full):.2f} "
+        "| 100% | | | every audit's clock two hours past the statistics' start, a minute "
+        "later each time (`audit(now=...)`): the server is new |",
+        row(
+            "`serve` round, nothing written, statistics started over an hour ago",
+            past.quiet,
+            f"{past.estimated:,} forecasts with a rate estimated from the inserts; of the full "
+            "audit above",
+            statistics.median(past.full),
         ),
         "",
         f"The rounds with nothing in the catalog changed carried its inventory in "

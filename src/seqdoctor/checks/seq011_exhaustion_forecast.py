@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -110,7 +110,7 @@ class Rate:
         )
 
 
-@dataclass(frozen=True, slots=True)  # slots: 20,000 made every round of serve
+@dataclass(frozen=True, slots=True)  # slots: 20,000 made by an audit of 10,000 tables
 class Forecast:
     """When one column (or a sequence feeding none) runs out, at its sequence's rate."""
 
@@ -123,7 +123,7 @@ class Forecast:
     wraps: bool  # a CYCLE sequence that wraps around before any limit: never runs out
     # The audit's clock, which a date counts from; None when the activity was not read, or
     # with no rate and no position recorded: a forecast with nothing to count holds nothing
-    # of the clock, so that serve's rounds carry it whole (see _forecasts()).
+    # of the clock, so that serve's rounds carry it whole (see Outlook).
     now: datetime | None
     rate: Rate | None  # None: no history and no estimate, or the activity was not read
     # The positions the rate was fitted to, or would have been: recorded ones, then the
@@ -144,7 +144,10 @@ class Forecast:
         """Days until the last value is handed out; None when it never will at this rate."""
         if not self.running_out or self.rate is None:
             return None
-        return float(self.values_left / self.rate.per_day)
+        # float(values_left / per_day), correctly rounded as that is, without making a Fraction
+        # (thousands every round of serve): per_day is over 0, so its numerator is.
+        per_day = self.rate.per_day
+        return self.values_left * per_day.denominator / per_day.numerator
 
     @property
     def exhausted_at(self) -> datetime | None:
@@ -190,13 +193,18 @@ def history_of(sequence: SequenceState, snapshot: Snapshot) -> list[Position]:
     activity = snapshot.activity
     if activity is None or sequence.last_value is None or sequence.is_called is None:
         return []
-    current = Position(
-        activity.now, handed_out(sequence.last_value, sequence.is_called, sequence.increment_by)
-    )
+    current = _current(sequence, activity.now)
     recorded = activity.history.get(sequence.oid)
     if not recorded:
         return [current]  # most sequences without a history: nothing to sort
     return _since_last_reset([*recorded, current], sequence)
+
+
+def _current(sequence: SequenceState, now: datetime) -> Position:
+    """Where *sequence*, whose position is known, stands at *now*."""
+    assert sequence.last_value is not None
+    assert sequence.is_called is not None
+    return Position(now, handed_out(sequence.last_value, sequence.is_called, sequence.increment_by))
 
 
 def _rate(sequence: SequenceState, snapshot: Snapshot, points: Sequence[Position]) -> Rate | None:
@@ -211,7 +219,9 @@ def _rate(sequence: SequenceState, snapshot: Snapshot, points: Sequence[Position
         if slope is not None:
             per_day = slope * (DAY // MICROSECOND) / sequence.increment_by
             return Rate(per_day, Basis.HISTORY, first.at, points[-1].at, samples=len(points))
-    return _estimate(sequence, snapshot, activity)
+    since = _counted_since(snapshot, activity)
+    rows = _rows_inserted(snapshot.uses_of(sequence), activity)
+    return None if since is None or rows is None else _estimate(rows, since, activity)
 
 
 def _since_last_reset(points: list[Position], sequence: SequenceState) -> list[Position]:
@@ -235,12 +245,17 @@ def _counted_since(snapshot: Snapshot, activity: Activity | None) -> datetime | 
     return since if since is not None and activity.now - since >= MIN_SPAN else None
 
 
-def _estimate(sequence: SequenceState, snapshot: Snapshot, activity: Activity) -> Rate | None:
-    since = _counted_since(snapshot, activity)
-    tables = {use.table_oid for use in snapshot.uses_of(sequence)}
-    if since is None or not tables or not tables <= activity.rows_inserted.keys():
+def _rows_inserted(uses: Iterable[ColumnUse], activity: Activity) -> int | None:
+    """The rows inserted into the tables of *uses* since the counters started; None when
+    there is no table, or one whose counters were not read."""
+    tables = {use.table_oid for use in uses}
+    if not tables or not tables <= activity.rows_inserted.keys():
         return None
-    rows = sum(activity.rows_inserted[oid] for oid in tables)
+    return sum(activity.rows_inserted[oid] for oid in tables)
+
+
+def _estimate(rows: int, since: datetime, activity: Activity) -> Rate:
+    """The rate of *rows* inserted since *since*, at the activity's clock."""
     return Rate(
         Fraction(rows * (DAY // MICROSECOND), (activity.now - since) // MICROSECOND),
         Basis.ESTIMATE,
@@ -257,85 +272,217 @@ def forecasts(snapshot: Snapshot, *, moving_only: bool = False) -> Iterator[Fore
 
     With *moving_only*, only for the sequences handing out values: the others
     have no date to give.
-
-    Computed once per snapshot (``Snapshot.derived``): this check and the
-    Prometheus exposition of the same audit share them, which at 100,000
-    tables saves seconds a round of ``serve``.
     """
-    found: tuple[Forecast, ...] | None = snapshot.derived.get(__name__)
-    if found is None:
-        found = snapshot.derived[__name__] = tuple(_forecasts(snapshot))
+    found = outlook(snapshot).forecasts()
     if not moving_only:
         return iter(found)
     return (f for f in found if f.rate is not None and f.rate.per_day > 0)
 
 
+def outlook(snapshot: Snapshot) -> Outlook:
+    """The forecasts of *snapshot*, made when asked for (see :class:`Outlook`).
+
+    Made once per snapshot (``Snapshot.derived``): this check and the
+    Prometheus exposition of the same audit share them.
+    """
+    found: Outlook | None = snapshot.derived.get(__name__)
+    if found is None:
+        found = snapshot.derived[__name__] = _outlook(snapshot)
+    return found
+
+
 # A forecast's figures that its sequence's state and its column alone make, not the clock:
 # the column (None: the sequence's own limit), limit, limited_by, used_ratio, values_left, wraps.
 _Part = tuple[ColumnUse | None, int, str, float, int, bool]
+# How far over a bound a sequence's lead may be and still be taken as within it: the lead
+# and the span since the counters started are rounded floats, whose product may be a few
+# parts in 10**16 off the exact days left that a forecast's are rounded from.
+_ROUNDING = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
 class _Made:
-    """What the forecasts of one sequence were made of in one snapshot, kept for the next."""
+    """What the forecasts of one sequence are made of apart from the clock, kept from one
+    snapshot to the next while its state (the same object: read.py keeps a sequence that
+    did not move), its columns and its tables' inserts stay the same."""
 
     sequence: SequenceState
     uses: tuple[ColumnUse, ...]
     parts: tuple[_Part, ...]
-    # Its forecasts when they have no rate and no position recorded: nothing of the clock.
-    undated: tuple[Forecast, ...] | None = None
+    # Its forecasts with no rate and no clock: all it has when no position is recorded and
+    # no rate estimated.
+    undated: tuple[Forecast, ...]
+    # For a rate estimated from its tables' inserts (no position recorded): the rows
+    # inserted since the counters started, and the lead: the days left of its soonest
+    # forecast per day since then, at any clock (see Outlook). None and inf: no estimate.
+    rows: int | None = None
+    lead: float = math.inf
 
 
-_MADE = f"{__name__}.made"
-# The sequences and columns of a snapshot none of whose forecasts has a rate.
-_UNDATED = f"{__name__}.undated"
+def _made(sequence: SequenceState, uses: tuple[ColumnUse, ...], rows: int | None) -> _Made:
+    """What the forecasts of *sequence* feeding *uses* are made of, its tables' *rows* given."""
+    parts = _parts(sequence, uses)
+    undated = tuple(Forecast(sequence, *part, None, None) for part in parts)
+    return _Made(sequence, uses, parts, undated, rows, _lead(parts, rows))
 
 
-def _forecasts(snapshot: Snapshot) -> list[Forecast]:
-    """Every forecast, taking from the earlier snapshot (``EARLIER``) what a sequence of the
-    same state (the same object: read.py keeps a sequence that did not move) feeding the
-    same columns made there: the parts that do not depend on the clock, and, with no rate
-    and no position recorded, its forecasts whole. At 100,000 tables, making them again
-    took most of the checks' time in each round of ``serve``."""
+def _lead(parts: Iterable[_Part], rows: int | None) -> float:
+    """The days left of the soonest of *parts* per day since the counters started, at a rate
+    of *rows* inserted since then: its values left over *rows* (inf: none runs out).
+
+    At such a rate, a forecast's days left are values_left / per_day, with per_day
+    = rows / (days since the counters started): values_left / rows times those days.
+
+    >>> _lead([(None, 100, "sequence", 0.5, 50, False)], 10), _lead([], 10), _lead([], 0)
+    (5.0, inf, inf)
+    """
+    left = [values_left for _, _, _, _, values_left, wraps in parts if not wraps]
+    return min(left) / rows if rows and left else math.inf
+
+
+class Outlook:
+    """The forecasts of one snapshot, each sequence's made at the snapshot's clock when
+    first asked for, and which of them may run out within some days, told without
+    making the others.
+
+    On a server whose statistics started over an hour ago, every sequence feeding a
+    table has a rate estimated from its tables' inserts, which depends on the clock:
+    making every forecast, and judging its date, again in every round of ``serve`` took
+    most of the checks' and the exposition's time in a round with nothing written (at
+    10,000 tables, a round took a fifth of a full audit; bench/results/serve.md).
+    But such a forecast's days left are its values left over the rows inserted, times
+    the days since the counters started: while its sequence's state, its columns and
+    its tables' inserts stay the same, they grow with the clock, in proportion, and the
+    sequence's soonest stays its soonest (its lead, :func:`_lead`). So the lead, kept
+    from one snapshot to the next, says at any clock which sequences may have a forecast
+    within some days (:meth:`within`), or the soonest of all (:meth:`soonest`); only theirs
+    are made, with the arithmetic every forecast is made with. Forecasts from a recorded
+    history (whose last position is the current one, at the clock) are made with the
+    outlook, every time.
+    """
+
+    def __init__(
+        self,
+        made: dict[int, _Made],
+        activity: Activity | None,
+        since: datetime | None,
+        recorded: dict[int, tuple[Forecast, ...]],
+        last: Outlook | None = None,
+    ) -> None:
+        # By sequence oid, in the snapshot's order. *last*: an earlier snapshot's outlook
+        # made of the same, whose forecasts with no clock and least lead are taken.
+        self._made = made
+        self._activity, self._since = activity, since
+        self._recorded = frozenset(recorded)
+        self._dated = recorded  # by sequence oid: its forecasts at this clock, once made
+        self._all: tuple[Forecast, ...] | None = None
+        # Every forecast with no rate and no clock: the same objects from one snapshot to
+        # the next for a sequence whose state and columns stay the same; and the least lead.
+        self.undated: tuple[Forecast, ...]
+        self._lead: float
+        if last is not None:
+            self.undated, self._lead = last.undated, last._lead
+        else:
+            self.undated = tuple(f for m in made.values() for f in m.undated)
+            self._lead = min((m.lead for m in made.values()), default=math.inf)
+        self._span = (activity.now - since) / DAY if activity and since else 0.0
+
+    def forecasts(self) -> tuple[Forecast, ...]:
+        """Every forecast, in the snapshot's order of sequences."""
+        if self._all is None:
+            self._all = tuple(f for made in self._made.values() for f in self._of(made))
+        return self._all
+
+    def of_sequences(self, oids: Container[int]) -> list[Forecast]:
+        """The forecasts of the sequences *oids* names, in order."""
+        made = self._made.values()
+        return [f for one in made if one.sequence.oid in oids for f in self._of(one)]
+
+    def within(self, days: float) -> list[Forecast]:
+        """The forecasts of every sequence one of whose forecasts may run out within *days*,
+        in order (those from a history among them): every other forecast runs out later."""
+        return self._leading(days / self._span if self._span else -1.0)
+
+    def soonest(self) -> list[Forecast]:
+        """The forecasts of every sequence one of whose forecasts may be the first of all to
+        run out (those from a history among them), in order."""
+        return self._leading(self._lead if self._lead < math.inf else -1.0)
+
+    def _leading(self, lead: float) -> list[Forecast]:
+        """The forecasts of the sequences recorded and of those whose lead is at most *lead*,
+        or so close to it that the rounding of either may hide which is the lower."""
+        bound = lead * (1 + _ROUNDING)
+        recorded = self._recorded
+        return [
+            forecast
+            for made in self._made.values()
+            if made.lead <= bound or made.sequence.oid in recorded
+            for forecast in self._of(made)
+        ]
+
+    def _of(self, made: _Made) -> tuple[Forecast, ...]:
+        """The forecasts of one sequence, at this clock."""
+        found = self._dated.get(made.sequence.oid)
+        if found is None:
+            activity, since = self._activity, self._since
+            if made.rows is None or activity is None or since is None:
+                found = made.undated  # nothing of the clock
+            else:
+                sequence, now = made.sequence, activity.now
+                rate, history = _estimate(made.rows, since, activity), (_current(sequence, now),)
+                found = tuple(Forecast(sequence, *part, now, rate, history) for part in made.parts)
+            self._dated[made.sequence.oid] = found
+        return found
+
+
+def _outlook(snapshot: Snapshot) -> Outlook:
+    """The outlook of *snapshot*, taking from the earlier snapshot's (``EARLIER``) what a
+    sequence of the same state feeding the same columns made there (its forecasts' parts
+    that do not depend on the clock, its forecasts with none, its lead), and all of it when
+    the sequences, the columns and the tables' inserts are the same and no position is
+    recorded. At 100,000 tables, making them again took most of the checks' time in
+    each round of ``serve``."""
     activity = snapshot.activity
     now = activity.now if activity else None
-    # Whether any sequence's rate can be estimated from its tables' inserts.
-    estimates = _counted_since(snapshot, activity) is not None
-    last = snapshot.derived.get(EARLIER, {})
-    if not estimates and not (activity is not None and activity.history):
-        # No rate at all: the forecasts are those of the earlier snapshot if it had the
-        # same sequences (states) and columns, and no rate either.
-        inputs = snapshot.derived[_UNDATED] = (snapshot.sequences, snapshot.uses)
-        before = last.get(_UNDATED)
-        if __name__ in last and before and all(map(same_objects, inputs, before)):
-            snapshot.derived[_MADE] = last[_MADE]
-            return list(last[__name__])
-    earlier: dict[int, _Made] = last.get(_MADE, {})
+    since = _counted_since(snapshot, activity)  # None: no rate can be estimated
+    last: Outlook | None = snapshot.derived.get(EARLIER, {}).get(__name__)
+    # What every sequence's forecasts apart from the clock are made of.
+    inputs = (snapshot.sequences, snapshot.uses)
+    inserted = activity.rows_inserted if activity is not None and since is not None else None
+    snapshot.derived[_INPUTS] = (inputs, inserted)
+    if last is not None and not (activity and activity.history) and not last._recorded:
+        before = snapshot.derived[EARLIER].get(_INPUTS)
+        if before and all(map(same_objects, inputs, before[0])) and inserted == before[1]:
+            return Outlook(last._made, activity, since, {}, last)
+    earlier = last._made if last is not None else {}
     made: dict[int, _Made] = {}
-    found: list[Forecast] = []
+    recorded: dict[int, tuple[Forecast, ...]] = {}
     for sequence in snapshot.sequences:
         if not sequence.position_known:
             continue
         uses = snapshot.uses_of(sequence)
+        points = activity.history.get(sequence.oid) if activity is not None else None
+        rows = None
+        if activity is not None and since is not None and not points:
+            rows = _rows_inserted(uses, activity)
         before = earlier.get(sequence.oid)
         if before is None or before.sequence is not sequence or before.uses != uses:
-            before = _Made(sequence, uses, _parts(sequence, uses))
-        recorded = activity is not None and bool(activity.history.get(sequence.oid))
-        rate: Rate | None = None
-        history: tuple[Position, ...] = ()
-        if recorded or estimates:
+            before = _made(sequence, uses, rows)
+        elif before.rows != rows:
+            before = replace(before, rows=rows, lead=_lead(before.parts, rows))
+        if points:
             history = tuple(history_of(sequence, snapshot))
             rate = _rate(sequence, snapshot, history)
-        if rate is None and not recorded:
-            if before.undated is None:
-                undated = tuple(Forecast(sequence, *part, None, None) for part in before.parts)
-                before = replace(before, undated=undated)
-            found += before.undated or ()
-        else:
-            found += (Forecast(sequence, *part, now, rate, history) for part in before.parts)
+            recorded[sequence.oid] = tuple(
+                Forecast(sequence, *part, now, rate, history) for part in before.parts
+            )
         made[sequence.oid] = before
-    snapshot.derived[_MADE] = made
-    return found
+    return Outlook(made, activity, since, recorded)
+
+
+# What the outlook of a snapshot was made of: its sequences and columns, and the rows
+# inserted into its tables when rates are estimated from them.
+_INPUTS = f"{__name__}.inputs"
 
 
 def _parts(sequence: SequenceState, uses: Iterable[ColumnUse]) -> tuple[_Part, ...]:
@@ -393,7 +540,8 @@ def severity_of(forecast: Forecast, settings: Settings) -> Severity | None:
 
 
 def run(snapshot: Snapshot, settings: Settings) -> Iterator[Finding]:
-    for forecast in judged(snapshot, moving_only=True):
+    # Only those that may run out within the warning days: no other is a finding.
+    for forecast in judged_of(outlook(snapshot).within(settings.warning_days)):
         severity = severity_of(forecast, settings)
         rate, days, when = forecast.rate, forecast.days_left, forecast.exhausted_at
         if severity is None or rate is None or days is None or when is None:

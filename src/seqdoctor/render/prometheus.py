@@ -18,6 +18,7 @@ writes them for every column, as before.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
@@ -26,10 +27,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from seqdoctor._version import __version__
+from seqdoctor.catalog.model import ColumnUse, SequenceState
 from seqdoctor.catalog.redact import dbname
 from seqdoctor.checks import REGISTRY, Settings, Severity
 from seqdoctor.checks.base import same_objects
-from seqdoctor.checks.seq011_exhaustion_forecast import Forecast, forecasts, judged_of
+from seqdoctor.checks.seq011_exhaustion_forecast import Basis, Forecast, Outlook, judged_of, outlook
 from seqdoctor.fleet import FleetReport, Target
 from seqdoctor.report import Report
 
@@ -213,59 +215,122 @@ Add = Callable[[str, tuple[str, ...], float], None]
 
 class ColumnSeries:
     """The series :func:`add_report` writes of one database's columns and sequences (what
-    they add up to, and each one shown), kept from one report to the next.
+    they add up to, and each one shown), what of them does not depend on the clock kept
+    from one report to the next.
 
     ``serve``'s rounds give one per target: where the series are made of the same
     objects as the last ones (carried from round to round: told at once, never
-    compared by value) and the same settings, the last ones are given again. At
-    100,000 tables, making them took a fifth of a round. Not for two threads at once.
+    compared by value) and the same settings, what the last ones were made of apart
+    from the clock is taken again (:class:`_Columns`), and only what the clock moves is
+    made: the forecasts that may run out within the warning days (which may be past
+    that threshold), the soonest, and those shown (see seq011's ``Outlook``). At
+    100,000 tables, making them all took a fifth of a round. Not for two threads at once.
     """
 
     def __init__(self) -> None:
         self._inputs: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
-        self._series: list[Series] = []
+        self._columns: _Columns | None = None
 
     def __call__(self, report: Report, top: int | None) -> list[Series]:
         snapshot = report.snapshot
-        found = list(forecasts(snapshot))
-        # Everything _column_series() reads: the same objects as last time (the forecasts
-        # hold the sequences' states and the columns, and a forecast with a rate the clock:
-        # a new one every round), and equal settings.
-        inputs = (found, snapshot.extents, snapshot.uses, snapshot.sequences)
+        found = outlook(snapshot)
+        # Everything _Columns reads: the same objects as last time (the forecasts apart from
+        # the clock hold the sequences' states and the columns), and equal settings.
+        inputs = (found.undated, snapshot.extents, snapshot.uses, snapshot.sequences)
         settings = (snapshot.server.database, report.settings, top)
-        last = self._inputs
-        if not (last and all(map(same_objects, inputs, last[0])) and settings == last[1]):
-            self._series = _column_series(report, found, top)
+        last, columns = self._inputs, self._columns
+        if not (
+            columns and last and all(map(same_objects, inputs, last[0])) and settings == last[1]
+        ):
+            columns = self._columns = _Columns(report, found.undated, top)
             self._inputs = (inputs, settings)
-        return self._series
+        return columns.series(report, found)
 
 
-def _column_series(report: Report, found: Sequence[Forecast], top: int | None) -> list[Series]:
-    series: list[Series] = []
+def _key(forecast: Forecast) -> tuple[int, tuple[int, int, int] | None]:
+    """Which forecast it is, at any clock: its sequence's, and its column's."""
+    return forecast.sequence.oid, forecast.column.key if forecast.column else None
+
+
+class _Columns:
+    """What the series of one database's columns and sequences are made of apart from the
+    clock, from *undated*: every forecast with no rate (seq011's ``Outlook.undated``)."""
+
+    def __init__(self, report: Report, undated: Sequence[Forecast], top: int | None) -> None:
+        self.top = top
+        judged = judged_of(undated)
+        self.behind = {_key(f): values_behind(report, f) for f in judged}
+        self.aggregates: list[Series] = []
+        _add_aggregates(_adding(self.aggregates), report, judged, self.behind)
+        # Past a threshold whatever the clock; the others, fullest first (stable: catalog
+        # order breaks ties). Judged once: at 100,000 columns that counts.
+        self.past: list[Forecast] = []
+        self.others: list[Forecast] = []
+        for forecast in judged:
+            if _past_threshold(forecast, self.behind[_key(forecast)], report.settings):
+                self.past.append(forecast)
+            else:
+                self.others.append(forecast)
+        self.others.sort(key=lambda f: f.used_ratio, reverse=True)
+        self.judged = judged
+        # Where each column is in the snapshot's, for the columns shown (all: in that order).
+        uses = report.snapshot.uses if top is not None else ()
+        self.order = {use.key: at for at, use in enumerate(uses)}
+        # The last series given, and the forecasts they were made of.
+        self._last: tuple[tuple[list[Forecast], ...], list[Series]] | None = None
+
+    def series(self, report: Report, found: Outlook) -> list[Series]:
+        """The series at the clock of *report* (whose outlook is *found*): the last ones given
+        again when made of the same forecasts (none with a rate among them)."""
+        settings = report.settings
+        soonest = judged_of(found.soonest())
+        # The forecasts within the warning days, which no other can be at this clock.
+        near = [
+            f
+            for f in judged_of(found.within(settings.warning_days))
+            if _past_threshold(f, self.behind[_key(f)], settings)
+        ]
+        if self.top is None:
+            shown = self.judged
+        else:
+            past = {_key(f) for f in near}
+            others = (f for f in self.others if _key(f) not in past)
+            shown = [*self.past, *near, *itertools.islice(others, self.top)]
+        columns = {f.column.key for f in shown if f.column is not None}
+        dated = [
+            f
+            for f in found.of_sequences({f.sequence.oid for f in shown})
+            if f.column is None or f.column.key in columns
+        ]
+        made_of = (soonest, dated)
+        if self._last is not None and all(map(same_objects, made_of, self._last[0])):
+            return self._last[1]
+        series = list(self.aggregates)
+        add = _adding(series)
+        database = report.snapshot.server.database
+        _add_soonest(add, database, soonest)
+        for forecast in dated:
+            _add_forecast(add, database, forecast, self.behind.get(_key(forecast)))
+        # In the order of the columns, a column shown with its sequence.
+        if self.top is None:
+            pairs: Iterable[tuple[SequenceState, ColumnUse]] = report.snapshot.pairs
+        else:
+            shown_pairs = ((f.sequence, f.column) for f in dated if f.column is not None)
+            pairs = sorted(shown_pairs, key=lambda pair: self.order[pair[1].key])
+        for sequence, use in pairs:
+            labels = (database, use.schema, use.table, use.column, sequence.schema, sequence.name)
+            add("seqdoctor_column_guard_info", (*labels, use.guard or "none"), 1)
+        self._last = (made_of, series)
+        return series
+
+
+def _adding(series: list[Series]) -> Add:
+    """An :data:`Add` that puts each series at the end of *series*."""
 
     def add(name: str, labels: tuple[str, ...], value: float) -> None:
         series.append((name, labels, value))
 
-    database = report.snapshot.server.database
-    judged = judged_of(found)
-    behind = {id(f): values_behind(report, f) for f in judged}
-    _add_aggregates(add, report, judged, behind)
-    shown = judged if top is None else _shown(judged, behind, report.settings, top)
-    columns = {f.column.key for f in shown if f.column is not None}
-    sequences = {f.sequence.oid for f in shown}
-    for forecast in found:
-        if (
-            forecast.column.key in columns
-            if forecast.column
-            else forecast.sequence.oid in sequences
-        ):
-            _add_forecast(add, database, forecast, behind.get(id(forecast)))
-    for sequence, use in report.snapshot.pairs:
-        if top is not None and use.key not in columns:
-            continue
-        labels = (database, use.schema, use.table, use.column, sequence.schema, sequence.name)
-        add("seqdoctor_column_guard_info", (*labels, use.guard or "none"), 1)
-    return series
+    return add
 
 
 def _past_threshold(forecast: Forecast, behind: int | None, settings: Settings) -> bool:
@@ -279,28 +344,14 @@ def _past_threshold(forecast: Forecast, behind: int | None, settings: Settings) 
     )
 
 
-def _shown(
-    judged: Sequence[Forecast], behind: Mapping[int, int | None], settings: Settings, top: int
-) -> list[Forecast]:
-    """The forecasts past a threshold, and the *top* fullest of the others."""
-    past: list[Forecast] = []
-    others: list[Forecast] = []
-    for forecast in judged:  # each judged once: at 100,000 columns that counts every round
-        if _past_threshold(forecast, behind[id(forecast)], settings):
-            past.append(forecast)
-        else:
-            others.append(forecast)
-    others.sort(key=lambda f: f.used_ratio, reverse=True)  # stable: catalog order breaks ties
-    return [*past, *others[:top]]
-
-
 def _add_aggregates(
     add: Add,
     report: Report,
     judged: Sequence[Forecast],
-    behind: Mapping[int, int | None],
+    behind: Mapping[tuple[int, tuple[int, int, int] | None], int | None],
 ) -> None:
-    """What a database's columns add up to: a fixed number of series, however many there are."""
+    """What a database's columns add up to, but their soonest exhaustion (the clock's): a
+    fixed number of series, however many there are."""
     snapshot, settings = report.snapshot, report.settings
     database = (snapshot.server.database,)
     add("seqdoctor_database_sequences", database, len(snapshot.sequences))
@@ -316,30 +367,28 @@ def _add_aggregates(
     ):
         over = sum(1 for f in judged if f.used_ratio >= ratio)
         add("seqdoctor_database_columns_over_threshold", (*database, threshold), over)
-    count = sum(1 for f in judged if behind[id(f)])
+    count = sum(1 for f in judged if behind[_key(f)])
     add("seqdoctor_database_columns_behind", database, count)
-    for basis, soonest in _soonest(judged).items():
-        days, when = soonest.days_left, soonest.exhausted_at
-        # _soonest() keeps only forecasts with both.
-        assert days is not None
-        assert when is not None
-        labels = (*database, basis)
-        add("seqdoctor_database_time_to_exhaustion_seconds", labels, days * 86_400)
-        add("seqdoctor_database_exhaustion_timestamp_seconds", labels, when.timestamp())
 
 
-def _soonest(judged: Iterable[Forecast]) -> dict[str, Forecast]:
-    """The first forecast to run out, by the basis of its rate (history, estimate)."""
-    soonest: dict[str, Forecast] = {}
+def _add_soonest(add: Add, database: str, judged: Iterable[Forecast]) -> None:
+    """The first of *judged* to run out, by the basis of its rate (history, estimate)."""
+    soonest: dict[Basis, Forecast] = {}
     for forecast in judged:
         days, rate = forecast.days_left, forecast.rate
         if days is None or rate is None or forecast.exhausted_at is None:
             continue
-        basis = str(rate.basis)
-        first = soonest.get(basis)
+        first = soonest.get(rate.basis)
         if first is None or days < (first.days_left or 0.0):
-            soonest[basis] = forecast
-    return soonest
+            soonest[rate.basis] = forecast
+    for basis in Basis:  # in a fixed order, whichever of them comes first in *judged*
+        if (first := soonest.get(basis)) is not None:
+            days, when = first.days_left, first.exhausted_at
+            assert days is not None  # kept only with both
+            assert when is not None
+            labels = (database, str(basis))
+            add("seqdoctor_database_time_to_exhaustion_seconds", labels, days * 86_400)
+            add("seqdoctor_database_exhaustion_timestamp_seconds", labels, when.timestamp())
 
 
 def add_audit(

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
 
+from seqdoctor.catalog.model import Activity, ColumnUse, SequenceState, Snapshot
 from seqdoctor.checks import Settings, Severity
+from seqdoctor.checks import seq011_exhaustion_forecast as seq011
 from seqdoctor.checks.base import ColumnRef
+from seqdoctor.checks.incremental import Judge
 from seqdoctor.checks.seq011_exhaustion_forecast import (
     CHECK,
     Basis,
+    Forecast,
+    Rate,
     by_days_left,
     forecasts,
     judged,
+    judged_of,
     least_squares_slope,
+    outlook,
     rate_of,
 )
 from tests.unit.activity import DAY, NOW, with_activity
@@ -297,3 +307,117 @@ def test_a_forecast_keeps_the_positions_it_had_too_few_of() -> None:
 
     assert forecast.rate is None
     assert [(p.at, p.value) for p in forecast.history] == [*seconds, (NOW, 1_000)]
+
+
+def many_rates(seed: int) -> Snapshot:
+    """Sequences of every kind with rates estimated from their tables' inserts (some with
+    none: no row, a table not counted, a sequence feeding none, one that cycles), and a
+    few with a history; the counters started a day before NOW."""
+    pick = random.Random(seed)
+    objects: list[SequenceState | ColumnUse] = []
+    inserted: dict[ColumnUse, int] = {}
+    history = {}
+    for i in range(60):
+        type_name = pick.choice(["int2", "int4", "int8"])
+        high = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}[type_name]
+        descending = pick.random() < 0.2
+        seq = sequence(
+            f"s{i}",
+            type_name=type_name,
+            increment=-1 if descending else 1,
+            cycle=pick.random() < 0.1,
+            last_value=(-1 if descending else 1) * pick.randint(1, high // pick.choice([2, 9, 99])),
+        )
+        objects.append(seq)
+        for table in range(pick.choice([0, 1, 1, 1, 2])):
+            use = column(f"t{i}_{table}", fed_by=seq, type_name=pick.choice([type_name, "int8"]))
+            objects.append(use)
+            if pick.random() < 0.95:
+                inserted[use] = pick.choice([0, 1, 7, 1_000, 10**6, 10**9])
+        if pick.random() < 0.1:
+            history[seq] = [(NOW - 2 * DAY, 1), (NOW - DAY, pick.randint(2, 100))]
+    return with_activity(
+        snapshot(*objects), rows_inserted=inserted, history=history, counted_since=NOW - DAY
+    )
+
+
+def first_by_basis(found: Iterable[Forecast]) -> dict[Basis, Forecast]:
+    """The first of *found* to run out by basis, as every forecast tells it (a date at all)."""
+    first: dict[Basis, Forecast] = {}
+    for forecast in found:
+        days, rate = forecast.days_left, forecast.rate
+        if days is None or rate is None or forecast.exhausted_at is None:
+            continue
+        before = first.get(rate.basis)
+        if before is None or days < (before.days_left or 0.0):
+            first[rate.basis] = forecast
+    return first
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_outlook_tells_which_forecasts_run_out_within_days_as_every_forecast_does(
+    seed: int,
+) -> None:
+    """Within any days, at any clock, in a judgement kept from the last clock's or not:
+    the forecasts the outlook gives hold all those of every forecast that run out within
+    them, and the first to run out by basis."""
+    start = many_rates(seed)
+    assert start.activity is not None
+    clocks = [replace(start.activity, now=NOW + h * HOUR) for h in (1, 2, 5, 24 * 3, 24 * 400, 3)]
+    # Then one table's inserts counted again, the sequences the same.
+    inserted = dict(start.activity.rows_inserted)
+    inserted[min(inserted)] += 5
+    judge, settings = Judge(), Settings()
+    for activity in [*clocks, replace(clocks[-1], rows_inserted=inserted)]:
+        snap = replace(start, activity=activity)
+        judge(snap, settings)  # the outlook taken from the last clock's
+        fresh = replace(snap)
+        for made in (snap, fresh):
+            every = judged(made)
+            assert every == judged(fresh)
+            found = outlook(made)
+            # Each forecast's own days left, the edge of the forecasts within them, among them.
+            dated = {f.days_left for f in every if f.days_left is not None}
+            for days in sorted({0.0, 1.0, 30.0, 90.0, 10_000.0} | dated):
+                within = judged_of(found.within(days))
+                assert [f for f in within if (f.days_left or math.inf) <= days] == [
+                    f for f in every if (f.days_left or math.inf) <= days
+                ], (activity.now, days)
+            assert first_by_basis(judged_of(found.soonest())) == first_by_basis(every)
+        assert {f.rate.basis for f in every if f.rate and f.days_left} == set(Basis)
+
+
+def test_a_judgement_at_a_later_clock_makes_only_the_forecasts_near_running_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An estimated rate's forecasts run out later as the clock moves, all alike: with the
+    sequences, columns and inserts the same, a later judgement makes the forecasts of the
+    sequence near running out (the soonest too) and no other."""
+    estimated: list[int] = []
+    estimate = seq011._estimate
+
+    def counted(rows: int, since: datetime, activity: Activity) -> Rate:
+        estimated.append(rows)
+        return estimate(rows, since, activity)
+
+    near = sequence("near_id_seq", type_name="int2", last_value=30_000)
+    objects: list[SequenceState | ColumnUse] = [near, column("near", fed_by=near)]
+    for i in range(20):
+        far = sequence(f"far{i}_id_seq", last_value=1_000 + i)
+        objects += [far, column(f"far{i}", fed_by=far)]
+    uses = [o for o in objects if isinstance(o, ColumnUse)]
+    first = with_activity(
+        snapshot(*objects),
+        rows_inserted={use: 100 if use.table == "near" else 1_000 for use in uses},
+        counted_since=NOW - DAY,
+    )
+    assert first.activity is not None
+    later = replace(first, activity=replace(first.activity, now=NOW + HOUR))
+    judge, settings = Judge(), Settings()
+    judge(first, settings)
+    monkeypatch.setattr(seq011, "_estimate", counted)
+    found = judge(later, settings)
+
+    assert estimated == [100]
+    assert [f.column.table for f in found if f.code == "SEQ011" and f.column] == ["near"]
+    assert outlook(later).undated is outlook(first).undated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -11,12 +12,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seqdoctor.checks import Settings, run_checks
+from seqdoctor.checks.incremental import Judge
+from seqdoctor.checks.seq011_exhaustion_forecast import forecasts
 from seqdoctor.render.prometheus import DEFAULT_TOP, ColumnSeries, render
 from seqdoctor.report import Report
-from tests.unit.activity import NOW
+from tests.unit.activity import NOW, with_activity
 from tests.unit.factories import column, holding, sequence, snapshot
 
 INT4_MAX = 2**31 - 1
+HOUR = timedelta(hours=1)
 
 
 def tenant_report(healthy: int) -> Report:
@@ -124,9 +128,9 @@ def test_a_database_whose_positions_could_not_be_read_has_no_fullest_column() ->
     assert found["seqdoctor_database_columns"][0]["value"] == "1.0"
 
 
-def written(report: Report, series: ColumnSeries) -> str:
+def written(report: Report, series: ColumnSeries, top: int | None = DEFAULT_TOP) -> str:
     out = io.StringIO()
-    render(report, out, series=series)
+    render(report, out, series=series, top=top)
     return out.getvalue()
 
 
@@ -152,3 +156,35 @@ def test_the_series_of_unchanged_columns_are_given_again_and_never_stale() -> No
     for changed in (behind, moved, report):
         assert written(changed, series) == written(changed, ColumnSeries())
     assert written(behind, series) != written(report, series)
+
+
+def test_series_kept_while_the_clock_moves_are_those_made_afresh() -> None:
+    """With rates estimated from the inserts, the clock moves every column's date, and takes
+    columns out of the warning days (out of those shown, past that threshold, into the
+    others, where the fullest are shown): the series kept from the last clock's, judged as
+    serve judges, are those made afresh at each clock, and show those columns."""
+    report = tenant_report(50)
+    snap = report.snapshot
+    # Each table's inserts put its column 129.5 to 80.5 days from running out a day after
+    # the statistics' start, the fullest the nearest; later, further, all alike.
+    days = {use: 129.5 - int(use.table[1:]) for use in snap.uses if use.table.startswith("t")}
+    left = {f.column: f.values_left for f in forecasts(snap) if f.column is not None}
+    inserted = {use: round(left[use] / days.get(use, 1_000)) for use in snap.uses}
+    judge, series = Judge(), ColumnSeries()
+    for hours in (24, 25, 28, 36, 24 * 40, 26):  # since the statistics' start
+        now = NOW + hours * HOUR
+        at = with_activity(snap, now=now, rows_inserted=inserted, counted_since=NOW)
+        clocked = replace(
+            report, snapshot=at, checked_at=now, findings=tuple(judge(at, Settings()))
+        )
+        kept = written(clocked, series, top=3)
+        near = {i for i in range(50) if (129.5 - i) * hours / 24 <= 90}
+        fullest = sorted(set(range(50)) - near, reverse=True)[:3]
+
+        assert kept == written(clocked, ColumnSeries(), top=3), hours
+        assert clocked.findings == tuple(run_checks(at, Settings()))
+        assert set(re.findall(r'seqdoctor_column_used_ratio\{.*table="(\w+)"', kept)) == {
+            "full",
+            "behind",
+            *(f"t{i}" for i in near | set(fullest)),
+        }, hours
