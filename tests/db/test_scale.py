@@ -22,6 +22,7 @@ import pytest
 from psycopg import errors
 
 import seqdoctor
+from seqdoctor.catalog.reading import owner
 from seqdoctor.report import Report
 from tests.fix_db import Server, blocked_session, new_cluster
 
@@ -86,20 +87,39 @@ def blockers_of(dsn: str, pid: int) -> list[int]:
         return list(row[0]) if row else []
 
 
+def read_together(conn: Connection) -> tuple[str, str]:
+    """Two of the tables t0..t9 whose columns one of the audit's two connections reads, the
+    first before the second, in one batch: their sequences have the same owner."""
+    rows = conn.execute(
+        "SELECT c.relname, pg_catalog.pg_get_serial_sequence(c.relname, 'id')::regclass::oid::int8"
+        " FROM pg_catalog.pg_class AS c WHERE c.relname ~ '^t[0-9]$' ORDER BY c.relname"
+    ).fetchall()
+    by_owner: dict[int, list[str]] = {}
+    for table, sequence in rows:
+        assert isinstance(sequence, int)
+        by_owner.setdefault(owner(sequence, 2), []).append(str(table))
+    first, second, *_ = max(by_owner.values(), key=len)
+    return first, second
+
+
 def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout(
     conn: Connection, dsn: str
 ) -> None:
-    tables(conn, 3, behind=2)
+    tables(conn, 10)
+    read_first, locked = read_together(conn)
+    ahead = next(f"t{i}" for i in range(10) if f"t{i}" not in (read_first, locked))
+    conn.execute(f"INSERT INTO {ahead} (id) VALUES (5)".encode())
     with psycopg.connect(dsn) as holder:
-        holder.execute("LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE")  # a migration in progress
+        holder.execute(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE".encode())  # a migration
         results: list[Report] = []
         audit = threading.Thread(
             target=lambda: results.append(seqdoctor.audit(dsn, lock_timeout=LOCK_TIMEOUT))
         )
         audit.start()
         auditor = blocked_session(conn)
-        # The audit holds ACCESS SHARE on t0 (read in the same batch) while it waits
-        # for t1. A session wanting t0 exclusively queues behind it, but not for long.
+        # The audit holds ACCESS SHARE on the table it read first (in the same batch) while
+        # it waits for the locked one. A session wanting the first exclusively queues behind
+        # it, but not for long.
         with psycopg.connect(dsn, autocommit=True, application_name="migration") as queued:
             queued.execute(f"SET lock_timeout = '{LOCK_TIMEOUT * 10}s'".encode())
             blockers: list[list[int]] = []
@@ -109,7 +129,7 @@ def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout
             watcher.start()
             started = time.monotonic()
             with queued.transaction():
-                queued.execute("LOCK TABLE t0 IN ACCESS EXCLUSIVE MODE")
+                queued.execute(f"LOCK TABLE {read_first} IN ACCESS EXCLUSIVE MODE".encode())
             waited = time.monotonic() - started
             watcher.join(timeout=30)
         audit.join(timeout=30)
@@ -118,8 +138,8 @@ def test_a_session_queued_behind_the_audit_waits_no_longer_than_the_lock_timeout
     assert waited < LOCK_TIMEOUT + 0.5  # ...and no longer than the audit's lock timeout
     (report,) = results
     codes = {(f.code, f.details.get("reason"), str(f.column)) for f in report.findings}
-    assert ("SEQ900", "lock-timeout", "public.t1.id") in codes
-    assert ("SEQ001", None, "public.t2.id") in codes
+    assert ("SEQ900", "lock-timeout", f"public.{locked}.id") in codes
+    assert ("SEQ001", None, f"public.{ahead}.id") in codes
 
 
 def test_a_table_dropped_mid_audit_is_left_out_not_a_crash(conn: Connection, dsn: str) -> None:
