@@ -514,6 +514,19 @@ def judged_of(found: Sequence[Forecast]) -> list[Forecast]:
     return [f for f in found if f.column is not None or f.sequence.oid not in with_columns]
 
 
+def soonest_by_basis(found: Iterable[Forecast]) -> dict[Basis, Forecast]:
+    """The first of *found* to run out (with a date), for each basis of rate it has."""
+    soonest: dict[Basis, Forecast] = {}
+    for forecast in found:
+        days, rate = forecast.days_left, forecast.rate
+        if days is None or rate is None or forecast.exhausted_at is None:
+            continue
+        first = soonest.get(rate.basis)
+        if first is None or days < (first.days_left or 0.0):
+            soonest[rate.basis] = forecast
+    return soonest
+
+
 def by_days_left(found: Iterable[Forecast]) -> list[Forecast]:
     """Soonest exhaustion first; then those with no date, fullest first."""
     return sorted(

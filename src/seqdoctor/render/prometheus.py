@@ -31,7 +31,14 @@ from seqdoctor.catalog.model import ColumnUse, SequenceState
 from seqdoctor.catalog.redact import dbname
 from seqdoctor.checks import REGISTRY, Settings, Severity
 from seqdoctor.checks.base import same_objects
-from seqdoctor.checks.seq011_exhaustion_forecast import Basis, Forecast, Outlook, judged_of, outlook
+from seqdoctor.checks.seq011_exhaustion_forecast import (
+    Basis,
+    Forecast,
+    Outlook,
+    judged_of,
+    outlook,
+    soonest_by_basis,
+)
 from seqdoctor.fleet import FleetReport, Target
 from seqdoctor.report import Report
 
@@ -373,14 +380,7 @@ def _add_aggregates(
 
 def _add_soonest(add: Add, database: str, judged: Iterable[Forecast]) -> None:
     """The first of *judged* to run out, by the basis of its rate (history, estimate)."""
-    soonest: dict[Basis, Forecast] = {}
-    for forecast in judged:
-        days, rate = forecast.days_left, forecast.rate
-        if days is None or rate is None or forecast.exhausted_at is None:
-            continue
-        first = soonest.get(rate.basis)
-        if first is None or days < (first.days_left or 0.0):
-            soonest[rate.basis] = forecast
+    soonest = soonest_by_basis(judged)
     for basis in Basis:  # in a fixed order, whichever of them comes first in *judged*
         if (first := soonest.get(basis)) is not None:
             days, when = first.days_left, first.exhausted_at

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -19,7 +18,6 @@ from seqdoctor.checks.incremental import Judge
 from seqdoctor.checks.seq011_exhaustion_forecast import (
     CHECK,
     Basis,
-    Forecast,
     Rate,
     by_days_left,
     forecasts,
@@ -28,6 +26,7 @@ from seqdoctor.checks.seq011_exhaustion_forecast import (
     least_squares_slope,
     outlook,
     rate_of,
+    soonest_by_basis,
 )
 from tests.unit.activity import DAY, NOW, with_activity
 from tests.unit.factories import column, findings, sequence, snapshot
@@ -341,19 +340,6 @@ def many_rates(seed: int) -> Snapshot:
     )
 
 
-def first_by_basis(found: Iterable[Forecast]) -> dict[Basis, Forecast]:
-    """The first of *found* to run out by basis, as every forecast tells it (a date at all)."""
-    first: dict[Basis, Forecast] = {}
-    for forecast in found:
-        days, rate = forecast.days_left, forecast.rate
-        if days is None or rate is None or forecast.exhausted_at is None:
-            continue
-        before = first.get(rate.basis)
-        if before is None or days < (before.days_left or 0.0):
-            first[rate.basis] = forecast
-    return first
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_an_outlook_tells_which_forecasts_run_out_within_days_as_every_forecast_does(
     seed: int,
@@ -383,7 +369,7 @@ def test_an_outlook_tells_which_forecasts_run_out_within_days_as_every_forecast_
                 assert [f for f in within if (f.days_left or math.inf) <= days] == [
                     f for f in every if (f.days_left or math.inf) <= days
                 ], (activity.now, days)
-            assert first_by_basis(judged_of(found.soonest())) == first_by_basis(every)
+            assert soonest_by_basis(judged_of(found.soonest())) == soonest_by_basis(every)
         assert {f.rate.basis for f in every if f.rate and f.days_left} == set(Basis)
 
 
