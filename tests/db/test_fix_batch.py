@@ -382,7 +382,19 @@ def test_batches_on_two_connections_move_each_sequence_where_its_column_was_read
 def test_a_failed_batch_on_two_connections_stops_those_not_started_and_says_what_moved(
     conn: Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    behind(conn, maxvalue={"t3": 5})
+    behind(conn)
+    # The sequences one connection moves, in order, two a batch: the first of the larger
+    # share (three at least of six) cannot move, so that a batch after its own is left.
+    shares: dict[int, list[int]] = {}
+    for at, table in enumerate(TABLES):
+        row = conn.execute("SELECT %s::regclass::oid::int8", [f"{table}_id_seq"]).fetchone()
+        assert row is not None
+        shares.setdefault(owner(row[0], 2), []).append(at)
+    share = max(shares.values(), key=len)
+    failing = share[0]
+    conn.execute(
+        sql.SQL("ALTER SEQUENCE {} MAXVALUE 5").format(sql.Identifier(f"{TABLES[failing]}_id_seq"))
+    )
     monkeypatch.setattr(apply, "BATCH", 2)
     with closing(KeptConnections()) as kept:
         fix = plan_fix(dsn, codes=["SEQ001"], kept=kept)
@@ -390,14 +402,12 @@ def test_a_failed_batch_on_two_connections_stops_those_not_started_and_says_what
         result = apply_fix(dsn, fix, kept=kept)
 
     outcomes = [r.outcome for r in result.results]
-    assert outcomes[3] is Outcome.FAILED
-    assert set(outcomes[:3] + outcomes[4:]) <= {Outcome.APPLIED, Outcome.NOT_RUN}
-    # On t3's connection, the batches after its own did not start; the other connection's
+    assert outcomes[failing] is Outcome.FAILED
+    others = outcomes[:failing] + outcomes[failing + 1 :]
+    assert set(others) <= {Outcome.APPLIED, Outcome.NOT_RUN}
+    # On its connection, the batches after its own did not start; the other connection's
     # ran beside it or did not start: either way, said as it is.
-    owners = [owner(plan.advance.sequence.oid, 2) for plan in fix.plans if plan.advance]
-    share = [i for i, at in enumerate(owners) if at == owners[3]]  # in order, two a batch
-    later = share[(share.index(3) // 2 + 1) * 2 :]
-    assert [outcomes[i] for i in later] == [Outcome.NOT_RUN] * len(later)
+    assert [outcomes[i] for i in share[2:]] == [Outcome.NOT_RUN] * len(share[2:])
     moved = [11 if outcome is Outcome.APPLIED else 1 for outcome in outcomes]
     assert next_values(conn) == moved
     assert int(result.exit_status) == 2
